@@ -1,0 +1,630 @@
+"""The weekly Monte Carlo loop: paths in chunks, arms on common random numbers (docs/simulation.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import reputation, rules
+from .market import HiringMarket, build_market, solve_intercept, utility
+from .scenario import Scenario
+
+__all__ = ["BLOCK", "Plan", "draw_block", "iter_chunks", "make_plan", "simulate_arm", "trajectories"]
+
+BLOCK = 256  # paths per random-number block: results never depend on the chunk size
+STARS, DURATION, LEFT, DELAY, CLIENT_COUNT, CLIENT_HARSH, SUSPENDED = range(7)
+METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "badge")
+NO_BADGE, RISING_TALENT, TOP_RATED = reputation.NO_BADGE, reputation.RISING_TALENT, reputation.TOP_RATED
+TOP_RATED_JSS, TOP_RATED_WEEKS, TOP_RATED_OF = 90.0, 13, 16
+TOP_RATED_EARNED, TOP_RATED_TENURE, EARNED_WEEKS = 1000.0, 13, 52
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Plain numbers and arrays derived once from a scenario: everything the kernel reads."""
+
+    sc: Scenario
+    weeks: int
+    capacity: int
+    slots: int
+    delay_max: int
+    ordinals: int
+    gross: float
+    net: float
+    log_price: float
+    # history, oldest first; only entries with feedback matter for signals
+    h_stars: np.ndarray
+    h_has_feedback: np.ndarray
+    h_value: np.ndarray
+    h_age: np.ndarray
+    h_flagged: np.ndarray
+    h_harsh_known: np.ndarray  # client record present: (count, mean) pairs below
+    h_client_count: np.ndarray
+    h_client_mean: np.ndarray
+    h_suspended: np.ndarray
+    h_client_groups: np.ndarray | None  # (H, clients) one-hot when a client name repeats
+    tenure0: int  # weeks since the first history contract ended (-1: no history)
+    windows: tuple[int, ...]  # distinct JSS windows, ascending
+
+
+def make_plan(sc: Scenario) -> Plan:
+    f, hist = sc.freelancer, sc.history
+    stars = sc.history_stars()
+    names = [h.client for h in hist]
+    groups = None
+    if len(set(names)) < len(names):
+        uniq = sorted(set(names))
+        groups = np.array([[n == u for u in uniq] for n in names], dtype=float)
+    windows = tuple(sorted(set(sc.jss.windows) | set(sc.jss.trending)))
+    return Plan(
+        sc=sc,
+        weeks=sc.run.weeks,
+        capacity=f.capacity,
+        slots=f.proposals_per_week,
+        delay_max=sc.signals.feedback_delay_weeks,
+        ordinals=f.capacity * sc.run.weeks,
+        gross=f.weekly_gross,
+        net=f.weekly_gross * (1.0 - f.service_fee),
+        log_price=float(np.log(f.hourly_rate / sc.market.market_rate)),
+        h_stars=stars,
+        h_has_feedback=~np.isnan(stars),
+        h_value=np.array([h.value for h in hist], dtype=float),
+        h_age=np.array([h.ended_weeks_ago for h in hist], dtype=np.int64),
+        h_flagged=np.array([h.flagged for h in hist], dtype=bool),
+        h_harsh_known=np.array([h.client_mean_given is not None for h in hist], dtype=bool),
+        h_client_count=np.array([h.client_ratings_given for h in hist], dtype=np.int64),
+        h_client_mean=np.array([h.client_mean_given or 5.0 for h in hist], dtype=float),
+        h_suspended=np.array([h.client_suspended for h in hist], dtype=bool),
+        h_client_groups=groups,
+        tenure0=max((h.ended_weeks_ago for h in hist), default=-1),
+        windows=windows,
+    )
+
+
+# -- random numbers --------------------------------------------------------------------------
+
+
+def draw_block(
+    seed: int, block: int, n: int, weeks: int, slots: int, ordinals: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The raw uniforms of one block of paths: proposals (W, n, S), contracts (7, n, K), paths (n,)."""
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1, block))))
+    u_prop = g.random((weeks, n, slots), dtype=np.float32)
+    u_con = g.random((7, n, ordinals), dtype=np.float32)
+    u_path = g.random(n)
+    return u_prop, u_con, u_path
+
+
+@dataclass
+class Draws:
+    """One chunk's random numbers, decoded into contract attributes indexed (path, ordinal)."""
+
+    proposal_u: np.ndarray  # (W, N, S) float32, compared with q as float64
+    stars: np.ndarray  # (N, K) int64 in 1..5
+    duration: np.ndarray  # (N, K) int64 >= 1
+    left: np.ndarray  # (N, K) bool
+    delay: np.ndarray  # (N, K) int64 in 0..D
+    client_count: np.ndarray
+    client_mean: np.ndarray
+    suspended: np.ndarray
+    path_u: np.ndarray  # (N,) float64
+
+
+def decode(plan: Plan, u_prop: np.ndarray, u_con: np.ndarray, u_path: np.ndarray) -> Draws:
+    sc, m = plan.sc, plan.sc.market
+    u = u_con.astype(np.float64)
+    cdf = np.cumsum(np.asarray(sc.freelancer.quality, dtype=np.float64))
+    stars = np.minimum(np.searchsorted(cdf, u[STARS], side="right") + 1, 5)
+    p_end = 1.0 / m.contract_weeks
+    if p_end >= 1.0:
+        duration = np.ones(u[DURATION].shape, dtype=np.int64)
+    else:
+        duration = 1 + np.floor(np.log1p(-u[DURATION]) / np.log1p(-p_end)).astype(np.int64)
+    mu = m.client_ratings_given_mean
+    if mu == 0:
+        count = np.zeros(u[CLIENT_COUNT].shape, dtype=np.int64)
+    else:
+        count = np.floor(np.log1p(-u[CLIENT_COUNT]) / np.log(mu / (1.0 + mu))).astype(np.int64)
+    harsh = u[CLIENT_HARSH] < m.harsh_client_share
+    return Draws(
+        proposal_u=u_prop,
+        stars=stars,
+        duration=duration,
+        left=u[LEFT] < sc.signals.feedback_rate,
+        delay=np.minimum(np.floor(u[DELAY] * (plan.delay_max + 1)), plan.delay_max).astype(np.int64),
+        client_count=count,
+        client_mean=np.where(harsh, m.harsh_client_mean, m.client_mean_given),
+        suspended=u[SUSPENDED] < m.client_suspension_rate,
+        path_u=u_path,
+    )
+
+
+def chunk_draws(plan: Plan, first_path: int, n_paths: int) -> Draws:
+    """Draws for paths [first_path, first_path + n_paths); first_path is a multiple of BLOCK."""
+    parts = []
+    for start in range(first_path, first_path + n_paths, BLOCK):
+        n = min(BLOCK, first_path + n_paths - start)
+        parts.append(
+            draw_block(
+                plan.sc.run.seed, start // BLOCK, n, plan.weeks, plan.slots, plan.ordinals
+            )
+        )
+    u_prop = np.concatenate([p[0] for p in parts], axis=1)
+    u_con = np.concatenate([p[1] for p in parts], axis=1)
+    u_path = np.concatenate([p[2] for p in parts])
+    return decode(plan, u_prop, u_con, u_path)
+
+
+def iter_chunks(paths: int, chunk_paths: int) -> Iterator[tuple[int, int]]:
+    """(first path, number of paths) of each chunk; chunk_paths is a multiple of BLOCK."""
+    for start in range(0, paths, chunk_paths):
+        yield start, min(chunk_paths, paths - start)
+
+
+# -- one arm on one chunk --------------------------------------------------------------------
+
+
+class ArmKernel:
+    """The state of one arm over a chunk of N paths, advanced one week at a time."""
+
+    def __init__(self, plan: Plan, arm, draws: Draws, market: HiringMarket):
+        self.plan, self.arm, self.d, self.market = plan, arm, draws, market
+        sc = plan.sc
+        n, c, h = draws.path_u.shape[0], plan.capacity, plan.h_stars.shape[0]
+        self.n = n
+        self.rows = np.arange(n)
+        self.levels = np.arange(1.0, 6.0)
+        self.value_weighted = sc.signals.weighting == "value"
+        self.forgetting = sc.signals.forgetting if sc.signals.aggregator == "beta" else 1.0
+        # counted feedback: future contracts by star level, history one by one
+        self.cnt5 = np.zeros((n, 5))
+        self.wsum5 = np.zeros((n, 5))
+        self.dsum5 = np.zeros((n, 5)) if self.forgetting < 1.0 else None
+        self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()
+        # contracts
+        self.slot_end = np.full((n, c), -1, dtype=np.int64)
+        self.slot_ord = np.zeros((n, c), dtype=np.int64)
+        self.next_ord = np.zeros(n, dtype=np.int64)
+        self.ring_weeks = plan.delay_max + 1
+        self.pending = np.full((self.ring_weeks, n, c * self.ring_weeks), -1, dtype=np.int64)
+        # Job Success Score: per end week and star level, [JSS weight, contracts]
+        last_weeks = getattr(arm, "last_weeks", None) or 0
+        self.rj = max(max(plan.windows), last_weeks) + 1
+        self.buckets = np.zeros((self.rj, n, 5, 2))
+        self.window_sums = np.zeros((len(plan.windows), n, 5, 2))
+        self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
+        self.jss = np.full(n, np.nan)
+        jss = sc.jss
+        self.success5 = (self.levels >= jss.success_at).astype(float)
+        self.fail5 = (self.levels < jss.fail_below).astype(float)
+        # badges and money
+        self.at90 = None  # (16, n) ring, filled at week 0
+        self.earned = np.zeros((EARNED_WEEKS, n))
+        self.earned_sum = np.zeros(n)
+        self.first_start = np.full(n, -1, dtype=np.int64)
+        self.jobs = np.zeros(n, dtype=np.int64)
+        self.contract_weeks = np.zeros(n, dtype=np.int64)
+        self._init_rule()
+
+    # -- rules --------------------------------------------------------------------------------
+    def _init_rule(self) -> None:
+        p, arm = self.plan, self.arm
+        if arm.rule == "harsh_rater":
+            refused = (
+                p.h_harsh_known
+                & (p.h_client_count >= arm.min_ratings)
+                & (p.h_client_mean < arm.threshold)
+            )
+            self.hist &= ~refused
+        elif arm.rule == "suspended_client":
+            self.susp_queue = np.full(
+                (arm.delay_weeks + 1, self.n, p.capacity * self.ring_weeks), -1, dtype=np.int64
+            )
+        elif arm.rule == "window" and arm.last_weeks is not None:
+            self.hist &= p.h_age < arm.last_weeks
+        elif arm.rule == "window":
+            self.ring_item = np.zeros((self.n, arm.last_n), dtype=np.int64)
+            self.ring_end = np.zeros((self.n, arm.last_n), dtype=np.int64)
+            self.ring_pos = np.zeros(self.n, dtype=np.int64)
+            self.ring_len = np.zeros(self.n, dtype=np.int64)
+            for h in np.flatnonzero(p.h_has_feedback):
+                self._push(self.rows, np.full(self.n, -(h + 1)), np.full(self.n, -p.h_age[h]), 0)
+
+    def _rule_events(self, t: int) -> None:
+        p, arm = self.plan, self.arm
+        if arm.rule == "exclude_flagged" and t == arm.delay_weeks:
+            self.hist[:, p.h_flagged] = False
+        elif arm.rule == "suspended_client":
+            if t == arm.delay_weeks and self.hist.shape[1]:
+                flagged_out = p.h_flagged & (self.d.path_u[:, None] < arm.probability)
+                self.hist &= ~(p.h_suspended | flagged_out)
+            if arm.delay_weeks > 0:
+                queue = self.susp_queue[t % (arm.delay_weeks + 1)]
+                for col in range(queue.shape[1]):
+                    idx = np.flatnonzero(queue[:, col] >= 0)
+                    if idx.size:
+                        end = t - arm.delay_weeks - col % self.ring_weeks
+                        self._remove(idx, queue[idx, col], np.full(idx.size, end), t)
+                queue[:] = -1
+        elif arm.rule == "window" and arm.last_weeks is not None:
+            self.hist[:, p.h_age + t >= arm.last_weeks] = False
+            self._age_out_future(t, arm.last_weeks)
+
+    def _refused(self, idx: np.ndarray, k: np.ndarray, end: int, t: int) -> np.ndarray:
+        arm, d = self.arm, self.d
+        if arm.rule == "harsh_rater":
+            return (d.client_count[idx, k] >= arm.min_ratings) & (
+                d.client_mean[idx, k] < arm.threshold
+            )
+        if arm.rule == "suspended_client" and arm.delay_weeks == 0:
+            return d.suspended[idx, k]
+        if arm.rule == "window" and arm.last_weeks is not None:
+            return np.full(idx.size, t - end >= arm.last_weeks)
+        return np.zeros(idx.size, dtype=bool)
+
+    def _after_count(self, idx: np.ndarray, k: np.ndarray, end: int, col: int, t: int) -> None:
+        arm = self.arm
+        if arm.rule == "suspended_client" and arm.delay_weeks > 0:
+            susp = self.d.suspended[idx, k]
+            slot = (t + arm.delay_weeks) % (arm.delay_weeks + 1)
+            self.susp_queue[slot, idx[susp], col] = k[susp]
+        elif arm.rule == "window" and arm.last_n is not None:
+            self._push(idx, k, np.full(idx.size, end), t)
+
+    def _push(self, idx: np.ndarray, item: np.ndarray, end: np.ndarray, t: int) -> None:
+        """Append to the last-n ring; a full ring pushes out (removes) its oldest feedback."""
+        pos = self.ring_pos[idx]
+        full = self.ring_len[idx] == self.arm.last_n
+        if full.any():
+            old_idx, old_pos = idx[full], pos[full]
+            old_item = self.ring_item[old_idx, old_pos]
+            old_end = self.ring_end[old_idx, old_pos]
+            hist = old_item < 0
+            self.hist[old_idx[hist], -old_item[hist] - 1] = False
+            fut = ~hist
+            if fut.any():
+                self._remove(old_idx[fut], old_item[fut], old_end[fut], t)
+        self.ring_len[idx] = np.minimum(self.ring_len[idx] + 1, self.arm.last_n)
+        self.ring_item[idx, pos] = item
+        self.ring_end[idx, pos] = end
+        self.ring_pos[idx] = (pos + 1) % self.arm.last_n
+
+    # -- counted future feedback: add and remove ------------------------------------------------
+    def _update(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int, sign: float) -> None:
+        d = self.d
+        level = d.stars[idx, k] - 1
+        value = self.plan.gross * d.duration[idx, k]
+        w = value if self.value_weighted else np.ones(idx.size)
+        self.cnt5[idx, level] += sign
+        self.wsum5[idx, level] += sign * w
+        if self.dsum5 is not None:
+            self.dsum5[idx, level] += sign * w * self.forgetting ** (t - end)
+        jw = reputation.jss_weight(value)
+        slot = end % self.rj
+        self.buckets[slot, idx, level, 0] += sign * jw
+        self.buckets[slot, idx, level, 1] += sign
+        if self.value_buckets is not None:
+            self.value_buckets[slot, idx, level] += sign * w
+        for wi, weeks in enumerate(self.plan.windows):
+            inside = (t - end) < weeks
+            self.window_sums[wi, idx[inside], level[inside], 0] += sign * jw[inside]
+            self.window_sums[wi, idx[inside], level[inside], 1] += sign
+
+    def _add(self, idx, k, end, t) -> None:
+        self._update(idx, k, end, t, 1.0)
+
+    def _remove(self, idx, k, end, t) -> None:
+        self._update(idx, k, end, t, -1.0)
+
+    def _age_jss_windows(self, t: int) -> None:
+        """Start of week t: contracts that ended w weeks ago leave the w-week window."""
+        self.buckets[t % self.rj] = 0.0
+        if self.value_buckets is not None:
+            self.value_buckets[t % self.rj] = 0.0
+        for wi, weeks in enumerate(self.plan.windows):
+            if t - weeks >= 0:
+                self.window_sums[wi] -= self.buckets[(t - weeks) % self.rj]
+
+    def _age_out_future(self, t: int, last_weeks: int) -> None:
+        """window(last_weeks): feedback on contracts that ended last_weeks ago stops counting."""
+        if t - last_weeks < 0:
+            return
+        slot = (t - last_weeks) % self.rj
+        counts = self.buckets[slot, :, :, 1]
+        self.cnt5 -= counts
+        self.wsum5 -= self.value_buckets[slot]
+        if self.dsum5 is not None:
+            self.dsum5 -= self.value_buckets[slot] * self.forgetting**last_weeks
+        for wi, weeks in enumerate(self.plan.windows):
+            if weeks > last_weeks:
+                self.window_sums[wi] -= self.buckets[slot]
+        self.buckets[slot] = 0.0
+        self.value_buckets[slot] = 0.0
+
+    # -- the week ------------------------------------------------------------------------------
+    def _end_contracts(self, t: int) -> None:
+        d, r = self.d, self.ring_weeks
+        for j in range(self.plan.capacity):
+            idx = np.flatnonzero(self.slot_end[:, j] == t)
+            if not idx.size:
+                continue
+            k = self.slot_ord[idx, j]
+            self.slot_end[idx, j] = -1
+            left = d.left[idx, k]
+            idx, k = idx[left], k[left]
+            delay = d.delay[idx, k]
+            self.pending[(t + delay) % r, idx, j * r + delay] = k
+
+    def _arrivals(self, t: int) -> None:
+        r = self.ring_weeks
+        due = self.pending[t % r]
+        for col in range(due.shape[1]):
+            idx = np.flatnonzero(due[:, col] >= 0)
+            if not idx.size:
+                continue
+            k = due[idx, col]
+            end = t - col % r
+            keep = ~self._refused(idx, k, end, t)
+            idx, k = idx[keep], k[keep]
+            if idx.size:
+                self._add(idx, k, np.full(idx.size, end), t)
+                self._after_count(idx, k, end, col, t)
+        due[:] = -1
+
+    def _counted(self, t: int):
+        """Counted feedback after the whitby filter: (cnt5, wsum5, dsum5, hist, level mask)."""
+        cnt5, wsum5, dsum5, hist = self.cnt5, self.wsum5, self.dsum5, self.hist
+        if self.arm.rule != "whitby":
+            return cnt5, wsum5, dsum5, hist, None
+        p = self.plan
+        values = np.concatenate([self.levels, np.nan_to_num(p.h_stars, nan=3.0)])
+        counts = np.concatenate([cnt5, hist.astype(float)], axis=1)
+        kept = rules.whitby_filter_counts(
+            values, counts, q=self.arm.q, binary_threshold=self.arm.binary_threshold
+        )
+        lev = kept[:, :5].astype(float)
+        return (
+            cnt5 * lev,
+            wsum5 * lev,
+            None if dsum5 is None else dsum5 * lev,
+            hist & kept[:, 5:],
+            lev,
+        )
+
+    def _stars(self, t, cnt5, wsum5, dsum5, hist) -> tuple[np.ndarray, np.ndarray]:
+        """Displayed stars (NaN when nothing counts) and the number of counted reviews."""
+        p, s = self.plan, self.plan.sc.signals
+        hm = hist.astype(float)
+        xs = np.nan_to_num(p.h_stars, nan=0.0)
+        hw = p.h_value if self.value_weighted else np.ones_like(xs)
+        n = cnt5.sum(axis=1) + hm.sum(axis=1)
+        agg = s.aggregator
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if agg in ("mean", "bayesian"):
+                stars = (wsum5 @ self.levels + hm @ (hw * xs)) / (wsum5.sum(axis=1) + hm @ hw)
+                if agg == "bayesian":
+                    m = s.prior_weight
+                    stars = (n * stars + m * s.prior_mean) / (n + m)
+            elif agg == "median":
+                stars = self._median(cnt5, hm, xs)
+            elif agg == "beta":
+                decay = self.forgetting ** (t + p.h_age) if self.forgetting < 1 else 1.0
+                hwd = hw * decay
+                w5 = dsum5 if dsum5 is not None else wsum5
+                ev5 = (self.levels - 3.0) / 2.0
+                evh = (xs - 3.0) / 2.0
+                r = w5 @ ((1 + ev5) / 2) + hm @ (hwd * (1 + evh) / 2)
+                q = w5 @ ((1 - ev5) / 2) + hm @ (hwd * (1 - evh) / 2)
+                stars = 1.0 + 4.0 * (r + 1.0) / (r + q + 2.0)
+            elif agg == "wilson":
+                pos = cnt5 @ (self.levels >= s.positive_at) + hm @ (xs >= s.positive_at)
+                stars = 1.0 + 4.0 * reputation.wilson_lower_bound(pos, n, z=s.z)
+            else:  # star_lower_bound
+                onehot = np.zeros((xs.size, 5))
+                lvl = np.clip(np.floor(xs + 0.5).astype(int), 1, 5) - 1
+                onehot[np.arange(xs.size), lvl] = 1.0
+                stars = reputation.star_lower_bound(cnt5 + hm @ onehot, z=s.z)
+        return np.where(n > 0, stars, np.nan), n
+
+    def _median(self, cnt5: np.ndarray, hm: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        values = np.concatenate([self.levels, xs])
+        order = np.argsort(values, kind="stable")
+        counts = np.concatenate([cnt5, hm], axis=1)[:, order]
+        cum = np.cumsum(counts, axis=1)
+        n = cum[:, -1]
+        lo = np.floor((n - 1) / 2)
+        hi = np.floor(n / 2)
+        v = values[order]
+        at_lo = v[np.minimum(np.argmax(cum > lo[:, None], axis=1), v.size - 1)]
+        at_hi = v[np.minimum(np.argmax(cum > hi[:, None], axis=1), v.size - 1)]
+        return (at_lo + at_hi) / 2.0
+
+    def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None) -> np.ndarray:
+        p, j = self.plan, self.plan.sc.jss
+        sums = self.window_sums if lev is None else self.window_sums * lev[None, :, :, None]
+        jw5, cnt5 = sums[..., 0], sums[..., 1]  # (windows, n, 5)
+        success = jw5 @ self.success5
+        failure = jw5 @ self.fail5
+        total = jw5.sum(axis=2)
+        contracts = cnt5.sum(axis=2)
+        clients = contracts.copy()
+        if hist.shape[1]:
+            hm = hist.astype(float)
+            xs = p.h_stars
+            jwh = reputation.jss_weight(p.h_value)
+            inside = (t + p.h_age)[None, :] < np.array(p.windows)[:, None]  # (windows, H)
+            succ_h = np.where(xs >= j.success_at, jwh, 0.0)
+            fail_h = np.where(xs < j.fail_below, jwh, 0.0)
+            success = success + (hm @ (inside * succ_h).T).T
+            failure = failure + (hm @ (inside * fail_h).T).T
+            total = total + (hm @ (inside * jwh).T).T
+            hist_contracts = (hm @ inside.T.astype(float)).T
+            contracts = contracts + hist_contracts
+            if p.h_client_groups is None:
+                clients = clients + hist_contracts
+            else:
+                for wi in range(len(p.windows)):
+                    seen = (hm * inside[wi]) @ p.h_client_groups
+                    clients[wi] += (seen > 0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.clip(100.0 * (success - failure) / total, 0.0, 100.0)
+        ok = (contracts >= j.min_contracts) & (clients >= j.min_clients) & (total > 0)
+        score = np.where(ok, score, -np.inf)
+        at = {w: i for i, w in enumerate(p.windows)}
+        best = np.max([score[at[w]] for w in j.windows], axis=0)
+        trend = np.mean([score[at[w]] for w in j.trending], axis=0)  # -inf if any fails
+        best = np.maximum(best, trend)
+        return np.where(np.isfinite(best), np.floor(best + 0.5), np.nan)
+
+    def _badge(self, t: int) -> np.ndarray:
+        has = ~np.isnan(self.jss)
+        at90 = has & (self.jss >= TOP_RATED_JSS)
+        if self.at90 is None:
+            self.at90 = np.repeat(at90[None, :], TOP_RATED_OF, axis=0)
+        self.at90[t % TOP_RATED_OF] = at90
+        p = self.plan
+        hist_earned = p.h_value[(p.h_age + t) < EARNED_WEEKS].sum()
+        earned = self.earned_sum + hist_earned
+        if p.tenure0 >= 0:
+            tenure_ok = np.full(self.n, t + p.tenure0 > TOP_RATED_TENURE)
+        else:
+            tenure_ok = (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
+        top = (
+            has
+            & (self.at90.sum(axis=0) >= TOP_RATED_WEEKS)
+            & (earned >= TOP_RATED_EARNED)
+            & tenure_ok
+        )
+        return np.where(~has, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
+
+    def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Week t's stars, utility V and badge from the counted feedback."""
+        cnt5, wsum5, dsum5, hist, lev = self._counted(t)
+        stars, n = self._stars(t, cnt5, wsum5, dsum5, hist)
+        if t % self.plan.sc.jss.update_weeks == 0:
+            self.jss = self._job_success(t, hist, lev)
+        badge = self._badge(t)
+        band = reputation.jss_band(self.jss)
+        v = utility(stars, n, band, badge, self.plan.log_price, self.plan.sc, self.market.market_mean)
+        return stars, v, badge
+
+    def start_week(self, t: int) -> None:
+        if self.dsum5 is not None and t > 0:
+            self.dsum5 *= self.forgetting
+        self._end_contracts(t)
+        self._age_jss_windows(t)
+        self._rule_events(t)
+        self._arrivals(t)
+
+    def work(self, t: int, q: np.ndarray) -> np.ndarray:
+        """Proposals, wins, new contracts, earnings; returns the active count."""
+        c = self.plan.capacity
+        active = (self.slot_end >= 0).sum(axis=1)
+        if self.plan.slots:
+            wins = (self.d.proposal_u[t] < q[:, None]).sum(axis=1)
+            new = np.where(active < c, np.minimum(wins, c - active), 0)
+        else:
+            new = np.zeros(self.n, dtype=np.int64)
+        filled = np.zeros(self.n, dtype=np.int64)
+        for j in range(c):
+            take = np.flatnonzero((self.slot_end[:, j] < 0) & (filled < new))
+            if not take.size:
+                continue
+            k = self.next_ord[take]
+            self.slot_end[take, j] = t + self.d.duration[take, k]
+            self.slot_ord[take, j] = k
+            self.next_ord[take] += 1
+            filled[take] += 1
+        started = (new > 0) & (self.first_start < 0)
+        self.first_start[started] = t
+        active = active + new
+        self.jobs += new
+        self.contract_weeks += active
+        slot = t % EARNED_WEEKS
+        gross = active * self.plan.gross
+        self.earned_sum += gross - self.earned[slot]
+        self.earned[slot] = gross
+        return active
+
+
+def _round_stars(stars: np.ndarray) -> np.ndarray:
+    return np.floor(stars * 100.0 + 0.5) / 100.0
+
+
+def simulate_arm(
+    plan: Plan,
+    arm,
+    draws: Draws,
+    market: HiringMarket,
+    record: Callable[[int, dict[str, np.ndarray]], None],
+) -> None:
+    """Advance one arm over a chunk week by week, handing each week's metrics to ``record``."""
+    kernel = ArmKernel(plan, arm, draws, market)
+    for t in range(plan.weeks):
+        kernel.start_week(t)
+        stars, v, badge = kernel.signals(t)
+        q = market.win_prob(v)
+        active = kernel.work(t, q)
+        record(
+            t,
+            {
+                "stars": _round_stars(stars),
+                "jss": kernel.jss,
+                "win_prob": q,
+                "active": active,
+                "jobs": kernel.jobs,
+                "earnings": kernel.contract_weeks * plan.net,
+                "contract_weeks": kernel.contract_weeks,
+                "badge": badge,
+            },
+        )
+
+
+def today_utility(plan: Plan, market: HiringMarket) -> float:
+    """The first arm's utility at week 0 (for solving the intercept from a known win rate)."""
+    draws = chunk_draws_for_today(plan)
+    kernel = ArmKernel(plan, plan.sc.arms[0], draws, market)
+    kernel.start_week(0)
+    _, v, _ = kernel.signals(0)
+    return float(v[0])
+
+
+def chunk_draws_for_today(plan: Plan) -> Draws:
+    """Week 0's signals need no random numbers except U_path; one path of block 0 suffices."""
+    return decode(plan, *draw_block(plan.sc.run.seed, 0, 1, plan.weeks, plan.slots, plan.ordinals))
+
+
+def market_for(plan: Plan) -> HiringMarket:
+    """The scenario's market, with the intercept solved when a known win rate is given."""
+    market = build_market(plan.sc)
+    rate = plan.sc.hiring.known_win_rate
+    if rate is not None:
+        market = solve_intercept(market, today_utility(plan, market), rate)
+    return market
+
+
+def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Every path's weekly metrics, {arm: {metric: (weeks, paths)}}: for tests and small runs."""
+    if paths is not None:
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"paths": paths})})
+    plan = make_plan(sc)
+    market = market_for(plan)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for arm in sc.arms:
+        out[arm.name] = {m: np.empty((plan.weeks, sc.run.paths)) for m in METRICS}
+    for first, n in iter_chunks(sc.run.paths, sc.run.chunk_paths):
+        draws = chunk_draws(plan, first, n)
+        for arm in sc.arms:
+            store = out[arm.name]
+
+            def record(t: int, week: dict[str, np.ndarray], store=store) -> None:
+                for m in METRICS:
+                    store[m][t, first : first + n] = week[m]
+
+            simulate_arm(plan, arm, draws, market, record)
+    for arm in out.values():
+        for m in ("active", "jobs", "badge"):
+            arm[m] = arm[m].astype(np.int64)
+    return out

@@ -1,0 +1,132 @@
+"""The competitor field and the conditional-logit hiring model with an outside option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import optimize
+
+from .scenario import Scenario
+
+__all__ = ["HiringMarket", "build_market", "solve_intercept", "utility"]
+
+# Band index as in reputation.jss_band: 0 (>= 90), 1 (80-89), 2 (75-79), 3 (< 75), 4 (no JSS).
+NO_JSS_BAND = 4
+NO_BADGE, RISING_TALENT, TOP_RATED = 0, 1, 2
+GRID_POINTS = 2049
+GRID_MARGIN = 18.0  # beyond this many logit units from the field the win probability is < 2e-8
+
+
+def utility(
+    stars: np.ndarray,
+    reviews: np.ndarray,
+    jss_band: np.ndarray,
+    badge: np.ndarray,
+    log_price: np.ndarray | float,
+    sc: Scenario,
+    market_mean: float,
+) -> np.ndarray:
+    """V = b_stars·f(n)·(stars - market mean) + b_reviews·ln(1+n) + b_jss + b_badge + b_price·ln p.
+
+    Stars are NaN for an applicant with no counted feedback: they show no stars, so the term is 0
+    [A]. f(n) = n / (n + half) lets stars count less at few reviews (Resnick et al. 2006's view);
+    half = 0 gives f = 1. Signals clients do not see (``signals.shown``) contribute nothing.
+    """
+    h, shown = sc.hiring, sc.signals.shown
+    reviews = np.asarray(reviews, dtype=float)
+    v = h.b_reviews * np.log1p(reviews) + h.b_price * np.asarray(log_price, dtype=float)
+    if shown in ("both", "stars"):
+        half = h.b_stars_half_at_reviews
+        trust = reviews / (reviews + half) if half > 0 else 1.0
+        term = h.b_stars * trust * (np.asarray(stars, dtype=float) - market_mean)
+        v = v + np.where(np.isnan(term), 0.0, term)
+    if shown in ("both", "jss"):
+        b_jss = np.array([*h.b_jss, 0.0])
+        b_badge = np.array([0.0, h.b_rising_talent, h.b_top_rated])
+        v = v + b_jss[np.asarray(jss_band)] + b_badge[np.asarray(badge)]
+    return v
+
+
+@dataclass(frozen=True)
+class HiringMarket:
+    """A sampled field of jobs, reduced to what a proposal needs: win probability given V.
+
+    ``log_denominators[j]`` is ln(exp(V_0) + sum_i exp(V_ij)) for job j of the field. A proposal to a
+    job drawn at random from the field wins with probability q(V) = mean_j 1 / (1 + exp(ln D_j - V));
+    proposals are independent given V, so comparing one uniform per proposal with q(V) is exact.
+    q is tabulated once on a fine grid and read by linear interpolation (error below 1e-6).
+    """
+
+    log_denominators: np.ndarray
+    outside_utility: float
+    market_mean: float
+    intercept: float
+    v_grid: np.ndarray
+    q_grid: np.ndarray
+
+    def win_prob(self, v: np.ndarray) -> np.ndarray:
+        """Probability that one proposal wins, for utilities ``v`` (intercept added here)."""
+        return np.interp(np.asarray(v, dtype=float) + self.intercept, self.v_grid, self.q_grid)
+
+    def exact_win_prob(self, v: float) -> float:
+        """q(V) by the full mean over the field (no grid), for tests and the scalar reference."""
+        return float(np.mean(_sigmoid(v + self.intercept - self.log_denominators)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def sample_field(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Competitor utilities, shape (jobs, competitors), and the market's mean stars."""
+    m = sc.market
+    shape = (m.field_size, m.competitors)
+    stars = np.clip(rng.normal(m.competitor_stars_mean, m.competitor_stars_sd, shape), 1.0, 5.0)
+    reviews = np.rint(
+        np.exp(rng.normal(np.log(m.competitor_reviews_median), m.competitor_reviews_sigma, shape))
+    )
+    band = rng.choice(5, size=shape, p=np.asarray(m.competitor_jss_bands))
+    top = (band == 0) & (rng.random(shape) < m.competitor_top_rated_share)
+    badge = np.where(band == NO_JSS_BAND, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
+    log_price = rng.normal(0.0, m.competitor_price_sigma, shape)
+    market_mean = float(m.competitor_stars_mean)
+    v = utility(stars, reviews, band, badge, log_price, sc, market_mean)
+    return v, market_mean
+
+
+def _outside_utility(log_sum_competitors: np.ndarray, no_hire_share: float) -> float:
+    """V_0 such that the mean share of jobs ending without a hire equals ``no_hire_share``."""
+    if log_sum_competitors.size == 0 or np.all(np.isneginf(log_sum_competitors)):
+        return 0.0
+
+    def gap(v0: float) -> float:
+        return float(np.mean(_sigmoid(v0 - log_sum_competitors))) - no_hire_share
+
+    lo, hi = log_sum_competitors.min() - 40.0, log_sum_competitors.max() + 40.0
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
+
+
+def build_market(sc: Scenario) -> HiringMarket:
+    """Sample the field from the scenario's seed (spawn key 0) and tabulate q(V)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(sc.run.seed, spawn_key=(0,))))
+    v, market_mean = sample_field(sc, rng)
+    if v.shape[1]:
+        log_sum = np.logaddexp.reduce(v, axis=1)
+    else:
+        log_sum = np.full(v.shape[0], -np.inf)
+    v0 = _outside_utility(log_sum, 1.0 - sc.market.hire_share)
+    log_den = np.logaddexp(log_sum, v0)
+    grid = np.linspace(log_den.min() - GRID_MARGIN, log_den.max() + GRID_MARGIN, GRID_POINTS)
+    q = np.concatenate(
+        [np.mean(_sigmoid(g[:, None] - log_den), axis=1) for g in np.array_split(grid, 16)]
+    )
+    q = np.maximum.accumulate(q)  # guard monotonicity against rounding
+    return HiringMarket(log_den, v0, market_mean, 0.0, grid, q)
+
+
+def solve_intercept(market: HiringMarket, v_today: float, win_rate: float) -> HiringMarket:
+    """The market with the intercept that makes q(v_today) equal ``win_rate`` (clipped to reach)."""
+    target = float(np.clip(win_rate, market.q_grid[0], market.q_grid[-1]))
+    intercept = float(np.interp(target, market.q_grid, market.v_grid)) - v_today
+    return replace(market, intercept=intercept)

@@ -1,0 +1,390 @@
+"""Bands, paired differences and recovery, accumulated chunk by chunk into a `Result`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import reputation, rules
+from .scenario import Scenario
+
+__all__ = ["BAND_KEYS", "METRICS", "QUANTILES", "Accumulator", "Result"]
+
+METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "top_rated", "rising_talent")
+PAIRED_METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings")
+QUANTILES = (5, 25, 50, 75, 95)  # percent
+BAND_KEYS = ("q05", "q25", "q50", "q75", "q95", "mean")
+RECOVERY_SHARE = 0.95  # recovered when the reference's win probability is 95% of the arm's
+WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to 1e-9
+FINE = 1e9
+Z90 = 1.6448536269514722  # two-sided 90% normal quantile
+STAR_TARGETS = (4.8, 4.9, 4.95)
+JSS_TARGET = 90.0
+
+
+@dataclass
+class _Histogram:
+    """Counts of integer codes per week: exact, mergeable, independent of chunking."""
+
+    counts: np.ndarray  # (weeks, bins) int64
+    total: np.ndarray  # (weeks,) int64 sum of codes (or of fine codes), exact
+    valid: np.ndarray  # (weeks,) int64 paths with a value
+    scale: float  # value = code * scale
+    mean_scale: float  # mean = total * mean_scale / valid
+
+    @classmethod
+    def empty(cls, weeks: int, bins: int, scale: float, mean_scale: float | None = None):
+        return cls(
+            np.zeros((weeks, bins), np.int64),
+            np.zeros(weeks, np.int64),
+            np.zeros(weeks, np.int64),
+            scale,
+            scale if mean_scale is None else mean_scale,
+        )
+
+    def add(self, codes: np.ndarray, valid: np.ndarray, fine: np.ndarray | None = None) -> None:
+        """Add a chunk: codes (weeks, n) int64, valid (weeks, n) bool."""
+        weeks, bins = self.counts.shape
+        flat = (np.arange(weeks)[:, None] * bins + np.clip(codes, 0, bins - 1))[valid]
+        self.counts += np.bincount(flat, minlength=weeks * bins).reshape(weeks, bins)
+        self.total += np.where(valid, codes if fine is None else fine, 0).sum(axis=1)
+        self.valid += valid.sum(axis=1)
+
+    def bands(self) -> dict[str, np.ndarray]:
+        """Inverted-CDF quantiles (the smallest value whose share at or below reaches q) and mean."""
+        cum = np.cumsum(self.counts, axis=1)
+        out = {}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for q, key in zip(QUANTILES, BAND_KEYS, strict=False):
+                # 100 * cum >= q * valid, in integers: no rounding at the boundaries
+                idx = np.argmax(100 * cum >= q * self.valid[:, None], axis=1)
+                out[key] = np.where(self.valid > 0, idx * self.scale, np.nan)
+            out["mean"] = np.where(self.valid > 0, self.total * self.mean_scale / self.valid, np.nan)
+        return out
+
+
+def _histograms(sc: Scenario, net: float) -> dict[str, _Histogram]:
+    weeks, cap = sc.run.weeks, sc.freelancer.capacity
+    return {
+        "stars": _Histogram.empty(weeks, 501, 0.01),
+        "jss": _Histogram.empty(weeks, 101, 1.0),
+        "win_prob": _Histogram.empty(weeks, WIN_PROB_BINS + 1, 1 / WIN_PROB_BINS, 1 / FINE),
+        "active": _Histogram.empty(weeks, cap + 1, 1.0),
+        "jobs": _Histogram.empty(weeks, cap * weeks + 1, 1.0),
+        "earnings": _Histogram.empty(weeks, cap * weeks + 1, net),
+        "top_rated": _Histogram.empty(weeks, 2, 1.0),
+        "rising_talent": _Histogram.empty(weeks, 2, 1.0),
+    }
+
+
+class Accumulator:
+    """Collects each chunk's weekly metrics into histograms and per-path horizon values."""
+
+    def __init__(self, sc: Scenario, net: float):
+        self.sc, self.net = sc, net
+        self.arms = sc.arm_names()
+        paths, weeks = sc.run.paths, sc.run.weeks
+        self.hist = {a: _histograms(sc, net) for a in self.arms}
+        self.final = {a: {m: np.empty(paths) for m in PAIRED_METRICS} for a in self.arms}
+        self.contract_weeks = {a: np.zeros(paths, np.int64) for a in self.arms}
+        self.recovery = {a: np.full(paths, -1, np.int64) for a in self.arms}
+        self._chunk: dict[str, dict[str, np.ndarray]] = {}
+        self._weeks = weeks
+
+    def recorder(self, arm: str, n: int):
+        """A callback for `engine.simulate_arm` that keeps this chunk's weekly arrays."""
+        w = self._weeks
+        store = {
+            "stars": np.empty((w, n)),
+            "jss": np.empty((w, n)),
+            "win_prob": np.empty((w, n)),
+            "active": np.empty((w, n), np.int64),
+            "jobs": np.empty((w, n), np.int64),
+            "contract_weeks": np.empty((w, n), np.int64),
+            "badge": np.empty((w, n), np.int64),
+        }
+        self._chunk[arm] = store
+
+        def record(t: int, week: dict[str, np.ndarray]) -> None:
+            for key, arr in store.items():
+                arr[t] = week[key]
+
+        return record
+
+    def finish_chunk(self, first: int, n: int) -> None:
+        sl = slice(first, first + n)
+        ref_q = self._chunk[self.arms[0]]["win_prob"]
+        for arm, s in self._chunk.items():
+            h = self.hist[arm]
+            stars_ok = ~np.isnan(s["stars"])
+            h["stars"].add(np.rint(np.nan_to_num(s["stars"]) * 100).astype(np.int64), stars_ok)
+            jss_ok = ~np.isnan(s["jss"])
+            h["jss"].add(np.nan_to_num(s["jss"]).astype(np.int64), jss_ok)
+            q = s["win_prob"]
+            everywhere = np.ones(q.shape, bool)
+            h["win_prob"].add(
+                np.floor(q * WIN_PROB_BINS + 0.5).astype(np.int64),
+                everywhere,
+                fine=np.floor(q * FINE + 0.5).astype(np.int64),
+            )
+            h["active"].add(s["active"], everywhere)
+            h["jobs"].add(s["jobs"], everywhere)
+            h["earnings"].add(s["contract_weeks"], everywhere)
+            h["top_rated"].add((s["badge"] == reputation.TOP_RATED).astype(np.int64), everywhere)
+            h["rising_talent"].add(
+                (s["badge"] == reputation.RISING_TALENT).astype(np.int64), everywhere
+            )
+            f = self.final[arm]
+            for m in ("stars", "jss", "win_prob", "active", "jobs"):
+                f[m][sl] = s[m][-1]
+            f["earnings"][sl] = s["contract_weeks"][-1] * self.net
+            self.contract_weeks[arm][sl] = s["contract_weeks"][-1]
+            self.recovery[arm][sl] = weeks_to_recover(ref_q, q)
+        self._chunk = {}
+
+    def result(self, market_info: dict[str, float]) -> Result:
+        return Result(
+            scenario=self.sc,
+            arms=self.arms,
+            net=self.net,
+            histograms=self.hist,
+            final=self.final,
+            contract_weeks=self.contract_weeks,
+            recovery=self.recovery,
+            market=market_info,
+        )
+
+
+def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
+    """Per path, the first week the reference's win probability reaches 95% of the arm's; -1 never.
+
+    Arrays are (weeks, paths). For the reference arm itself this is 0 on every path.
+    """
+    ok = reference_q >= RECOVERY_SHARE * arm_q
+    first = np.argmax(ok, axis=0)
+    return np.where(ok.any(axis=0), first, -1)
+
+
+def _quantile(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q, method="inverted_cdf"))
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: floats rounded to 10 significant digits, NaN and inf as None."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        x = float(x)
+        return None if not math.isfinite(x) else float(f"{x:.10g}")
+    return x
+
+
+@dataclass
+class Result:
+    """What `sim.run` returns: bands per arm and week, and per-path values at the horizon."""
+
+    scenario: Scenario
+    arms: tuple[str, ...]
+    net: float
+    histograms: dict[str, dict[str, _Histogram]]
+    final: dict[str, dict[str, np.ndarray]]
+    contract_weeks: dict[str, np.ndarray]
+    recovery: dict[str, np.ndarray]
+    market: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> str:
+        return self.arms[0]
+
+    @property
+    def weeks(self) -> int:
+        return self.scenario.run.weeks
+
+    @property
+    def paths(self) -> int:
+        return self.scenario.run.paths
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.run.seed
+
+    def _check(self, arm: str, metric: str, allowed: tuple[str, ...]) -> None:
+        if arm not in self.arms:
+            raise KeyError(f"arm {arm!r}: not in this result (arms: {', '.join(self.arms)})")
+        if metric not in allowed:
+            raise KeyError(f"metric {metric!r}: expected one of {', '.join(allowed)}")
+
+    def bands(self, arm: str, metric: str) -> dict[str, np.ndarray]:
+        """{"q05", "q25", "q50", "q75", "q95", "mean"} -> array over weeks."""
+        self._check(arm, metric, METRICS)
+        return self.histograms[arm][metric].bands()
+
+    def paired(self, arm: str, metric: str) -> np.ndarray:
+        """Per path, the arm's value minus the reference's at the horizon (last week)."""
+        self._check(arm, metric, PAIRED_METRICS)
+        if metric == "earnings":  # exact: difference of contract-weeks, times the net rate
+            cw = self.contract_weeks[arm] - self.contract_weeks[self.reference]
+            return cw * self.net
+        return self.final[arm][metric] - self.final[self.reference][metric]
+
+    def weeks_to_recover(self, arm: str) -> np.ndarray:
+        """Per path, the first week the reference arm's win probability reaches 95% of this
+        arm's on the same path; -1 where it does not within the horizon."""
+        self._check(arm, "win_prob", ("win_prob",))
+        return self.recovery[arm]
+
+    def difference(self, arm: str, metric: str) -> dict[str, Any]:
+        """Mean paired difference with a 90% interval, and the 5th and 95th path percentiles."""
+        d = self.paired(arm, metric)
+        d = d[~np.isnan(d)]
+        if d.size == 0:
+            return {"mean": None, "ci90": [None, None], "p05": None, "p95": None}
+        mean = float(d.mean())
+        half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else math.nan
+        return {
+            "mean": mean,
+            "ci90": [mean - half, mean + half],
+            "p05": _quantile(d, 0.05),
+            "p95": _quantile(d, 0.95),
+        }
+
+    def recovery_summary(self, arm: str) -> dict[str, Any]:
+        w = self.weeks_to_recover(arm).astype(float)
+        w[w < 0] = np.inf
+        median = _quantile(w, 0.5)
+        return {
+            "median": median if math.isfinite(median) else None,
+            "share_not_recovered": float(np.mean(np.isinf(w))),
+        }
+
+    def ratings_needed(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """Closed-form further five-star ratings to reach each target, per arm, from today."""
+        return ratings_needed_today(self.scenario)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-safe summary of DESIGN.md."""
+        arms = {}
+        for arm in self.arms:
+            start, final = {}, {}
+            for m in METRICS:
+                b = self.bands(arm, m)
+                start[m] = {k: b[k][0] for k in ("q05", "q50", "q95", "mean")}
+                final[m] = {k: b[k][-1] for k in ("q05", "q50", "q95", "mean")}
+            arms[arm] = {"start": start, "final": final}
+        differences = {
+            arm: {
+                "jobs": self.difference(arm, "jobs"),
+                "earnings": self.difference(arm, "earnings"),
+                "weeks_to_recover": self.recovery_summary(arm),
+            }
+            for arm in self.arms[1:]
+        }
+        sc = self.scenario
+        return _clean(
+            {
+                "scenario": sc.name,
+                "scenario_sha256": sc.sha256(),
+                "seed": self.seed,
+                "paths": self.paths,
+                "weeks": self.weeks,
+                "reference": self.reference,
+                "arms": arms,
+                "differences": differences,
+                "ratings_needed": self.ratings_needed(),
+                "market": self.market,
+            }
+        )
+
+    def bands_rows(self) -> list[dict[str, Any]]:
+        """Tidy rows: arm, metric, week, q05..q95, mean (the bands.csv table)."""
+        rows = []
+        for arm in self.arms:
+            for m in METRICS:
+                b = self.bands(arm, m)
+                for t in range(self.weeks):
+                    rows.append({"arm": arm, "metric": m, "week": t, **{k: b[k][t] for k in BAND_KEYS}})
+        return rows
+
+
+def counted_today(sc: Scenario, arm) -> np.ndarray:
+    """Which history feedback counts at week 0 under an arm's rule (closed forms of sim.rules)."""
+    stars = sc.history_stars()
+    has = ~np.isnan(stars)
+    ages = np.array([h.ended_weeks_ago for h in sc.history], dtype=float)
+    flagged = np.array([h.flagged for h in sc.history], dtype=bool)
+    if arm.rule == "exclude_flagged":
+        return has & rules.exclude_flagged(flagged, 0, arm.delay_weeks)
+    if arm.rule == "harsh_rater":
+        mean = np.array([h.client_mean_given or 5.0 for h in sc.history])
+        count = np.array([h.client_ratings_given for h in sc.history])
+        return has & rules.harsh_rater(mean, count, arm.threshold, arm.min_ratings)
+    if arm.rule == "suspended_client":
+        sure = np.array([h.client_suspended for h in sc.history], dtype=bool)
+        if arm.probability >= 1.0:
+            sure = sure | flagged
+        return has & ~(sure & (arm.delay_weeks == 0))
+    if arm.rule == "whitby" and has.any():
+        out = np.zeros_like(has)
+        out[has] = rules.whitby_filter(stars[has], q=arm.q, binary_threshold=arm.binary_threshold)
+        return out
+    if arm.rule == "window" and has.any():
+        out = np.zeros_like(has)
+        out[has] = rules.window(ages[has], last_n=arm.last_n, last_weeks=arm.last_weeks)
+        return out
+    return has
+
+
+def ratings_needed_today(sc: Scenario) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{arm: {aggregator: {target: n or None (unreachable)}}} from today's counted history."""
+    s = sc.signals
+    new_value = sc.freelancer.weekly_gross * sc.market.contract_weeks
+    stars = sc.history_stars()
+    values = np.array([h.value for h in sc.history], dtype=float)
+    ages = np.array([h.ended_weeks_ago for h in sc.history], dtype=float)
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for arm in sc.arms:
+        mask = counted_today(sc, arm)
+        x, v = stars[mask], values[mask]
+        weights = v if s.weighting == "value" else None
+        new_weight = new_value if s.weighting == "value" else 1.0
+        table: dict[str, dict[str, float | None]] = {}
+        common = {"new_star": 5.0}
+        per_agg: dict[str, dict[str, Any]] = {
+            "mean": {"weights": weights, "new_weight": new_weight},
+            "bayesian": {
+                "weights": weights,
+                "new_weight": new_weight,
+                "prior_mean": s.prior_mean,
+                "prior_weight": s.prior_weight,
+            },
+            "median": {},
+        }
+        for agg, params in per_agg.items():
+            table[agg] = {
+                str(target): _needed(x, target, agg, **common, **params) for target in STAR_TARGETS
+            }
+        table["jss"] = {
+            str(int(JSS_TARGET)): _needed(
+                x,
+                JSS_TARGET,
+                "jss",
+                new_star=5.0,
+                values=v,
+                ended_weeks_ago=ages[mask],
+                new_value=new_value,
+            )
+        }
+        out[arm.name] = table
+    return out
+
+
+def _needed(x: np.ndarray, target: float, aggregator: str, **params: Any) -> float | None:
+    n = reputation.ratings_needed(x, target, aggregator=aggregator, **params)
+    return None if n is None else float(n)

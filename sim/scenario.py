@@ -1,0 +1,489 @@
+"""The scenario schema (pydantic, frozen, extra="forbid"), its defaults, and TOML load/save."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .feedback import CRITERIA, check_stars_agree, contract_score
+
+__all__ = [
+    "Arm",
+    "Freelancer",
+    "HistoryEntry",
+    "Hiring",
+    "JSSSettings",
+    "Market",
+    "RunSettings",
+    "Scenario",
+    "ScenarioError",
+    "Signals",
+    "load_scenario",
+    "save_scenario",
+    "scenario_sha256",
+]
+
+MAX_PATHS = 10_000_000
+MAX_WEEKS = 1040  # twenty years
+MAX_HISTORY = 2000
+MEMORY_BUDGET_BYTES = 8 * 2**30  # refuse a run estimated above this, before allocating
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; `problems` holds one (source, dotted key, message) each."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One line per problem: `file: key: what is wrong`."""
+        out = []
+        for source, key, message in self.problems:
+            head = ": ".join(part for part in (source, key) if part)
+            out.append(f"{head}: {message}" if head else message)
+        return out
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Stars = Annotated[float, Field(ge=1.0, le=5.0)]
+Criterion = Annotated[float, Field(ge=1.0, le=5.0)]
+
+
+class RunSettings(_Model):
+    """How many futures, how far, from which seed."""
+
+    paths: int = Field(10_000, ge=1, le=MAX_PATHS, description="futures simulated per arm")
+    weeks: int = Field(104, ge=1, le=MAX_WEEKS, description="horizon in weeks")
+    seed: int = Field(20260917, ge=0, lt=2**63, description="root of every random draw")
+    chunk_paths: int = Field(
+        8192, ge=256, le=1_000_000, description="paths per chunk (memory bound; no effect on results)"
+    )
+
+
+class Freelancer(_Model):
+    """The freelancer's offer and the quality of their future work."""
+
+    hourly_rate: float = Field(20.0, gt=0, le=10_000, description="[A] dollars per hour")
+    hours_per_week: float = Field(20.0, gt=0, le=80, description="[A] hours on each contract")
+    capacity: int = Field(2, ge=1, le=10, description="[A] most contracts held at once")
+    proposals_per_week: int = Field(10, ge=0, le=100, description="[A] sent while under capacity")
+    quality: tuple[Probability, Probability, Probability, Probability, Probability] = Field(
+        (0.02, 0.02, 0.05, 0.06, 0.85),
+        description="[L] P(1..5 stars) on future contracts (Filippas, Horton & Golden 2022)",
+    )
+    service_fee: float = Field(0.10, ge=0, lt=1, description="[P] platform fee, 10% since May 2023")
+
+    @field_validator("quality")
+    @classmethod
+    def _quality_sums_to_one(cls, q: tuple[float, ...]) -> tuple[float, ...]:
+        if not math.isclose(sum(q), 1.0, abs_tol=1e-6):
+            raise ValueError(f"the five probabilities must sum to 1 (they sum to {sum(q):.6g})")
+        return q
+
+    @property
+    def weekly_gross(self) -> float:
+        """Gross dollars one active contract pays per week."""
+        return self.hourly_rate * self.hours_per_week
+
+
+class HistoryEntry(_Model):
+    """One past contract; `stars`, `criteria`, both (they must agree) or neither (no feedback)."""
+
+    client: str = Field(min_length=1, max_length=200)
+    stars: Stars | None = None
+    criteria: dict[str, Criterion] | None = None
+    value: float = Field(gt=0, le=10_000_000, description="dollars paid on the contract")
+    ended_weeks_ago: int = Field(ge=0, le=10_000)
+    flagged: bool = Field(False, description="the disputed feedback (reported to the platform)")
+    client_ratings_given: int = Field(0, ge=0, le=100_000, description="client's earlier ratings")
+    client_mean_given: Stars | None = Field(None, description="their average")
+    client_suspended: bool = Field(False, description="the client is known to be suspended")
+
+    @field_validator("criteria")
+    @classmethod
+    def _known_criteria(cls, c: dict[str, float] | None) -> dict[str, float] | None:
+        if c is None:
+            return c
+        unknown = sorted(set(c) - set(CRITERIA))
+        missing = [k for k in CRITERIA if k not in c]
+        if unknown:
+            raise ValueError(f"unknown criteria {unknown}; expected {list(CRITERIA)}")
+        if missing:
+            raise ValueError(f"missing criteria {missing}")
+        return {k: c[k] for k in CRITERIA}
+
+    @model_validator(mode="after")
+    def _record_complete(self) -> HistoryEntry:
+        if self.client_ratings_given > 0 and self.client_mean_given is None:
+            raise ValueError("client_mean_given is required when client_ratings_given > 0")
+        if self.flagged and self.stars is None and self.criteria is None:
+            raise ValueError("a flagged contract needs its feedback: give stars or criteria")
+        return self
+
+
+class Signals(_Model):
+    """What clients see, and how it is computed from the counted feedback."""
+
+    aggregator: Literal["mean", "median", "bayesian", "beta", "wilson", "star_lower_bound"] = Field(
+        "mean", description="[P] dollar-weighted mean (oDesk 2006); the others [L]"
+    )
+    weighting: Literal["value", "count"] = Field(
+        "value", description="[P] weight each contract's stars by its dollar value"
+    )
+    shown: Literal["both", "stars", "jss"] = Field("both", description="signals clients see")
+    prior_mean: Stars = Field(4.5, description="[A] Bayesian average: prior stars")
+    prior_weight: float = Field(5.0, ge=0, le=10_000, description="[A] Bayesian: prior ratings")
+    forgetting: float = Field(1.0, gt=0, le=1, description="[L] Beta reputation: per week of age")
+    positive_at: Stars = Field(4.0, description="[A] Wilson: stars counted as positive")
+    z: float = Field(1.65, gt=0, le=5, description="[L] lower-bound confidence z")
+    feedback_rate: Probability = Field(0.82, description="[L] share of contracts rated")
+    feedback_delay_weeks: int = Field(2, ge=0, le=4, description="[P] double-blind, up to 14 days")
+    criteria_weights: dict[str, float] = Field(
+        default_factory=lambda: dict.fromkeys(CRITERIA, 1.0),
+        description="[A] the platform's weights are unequal and unpublished",
+    )
+
+    @field_validator("criteria_weights")
+    @classmethod
+    def _weights_valid(cls, w: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(w) - set(CRITERIA))
+        if unknown:
+            raise ValueError(f"unknown criteria {unknown}; expected {list(CRITERIA)}")
+        full = {k: float(w.get(k, 1.0)) for k in CRITERIA}
+        if any(v < 0 or not math.isfinite(v) for v in full.values()) or sum(full.values()) <= 0:
+            raise ValueError("weights must be finite, non-negative, with a positive sum")
+        return full
+
+
+class Hiring(_Model):
+    """Conditional-logit coefficients of the hiring model (MODEL.md)."""
+
+    b_stars: float = Field(0.57, ge=-10, le=10, description="[D] Yoganarasimhan 2013, per star")
+    b_stars_half_at_reviews: float = Field(
+        0.0, ge=0, le=10_000, description="[A] stars count half at this many reviews (0: full)"
+    )
+    b_reviews: float = Field(0.136, ge=-10, le=10, description="[D] per unit of ln(1 + reviews)")
+    b_jss: tuple[float, float, float, float] = Field(
+        (0.0, -0.3, -0.6, -1.0), description="[A] JSS >= 90, 80-89, 75-79, < 75"
+    )
+    b_top_rated: float = Field(0.69, ge=-10, le=10, description="[A] ln 2, platform report [P]")
+    b_rising_talent: float = Field(0.3, ge=-10, le=10, description="[A]")
+    b_price: float = Field(-1.0, ge=-10, le=10, description="[A] per unit of ln(rate / market)")
+    known_win_rate: Probability | None = Field(
+        None, description="solve the intercept so today's win rate equals this"
+    )
+
+    @field_validator("b_jss")
+    @classmethod
+    def _finite(cls, b: tuple[float, ...]) -> tuple[float, ...]:
+        if any(abs(x) > 10 for x in b):
+            raise ValueError("each coefficient must be between -10 and 10")
+        return b
+
+
+class Market(_Model):
+    """The competitor field, contract lengths and client behaviour."""
+
+    competitors: int = Field(25, ge=0, le=1000, description="[A] other applicants per job")
+    hire_share: float = Field(0.5, gt=0, lt=1, description="[A] share of jobs ending in a hire")
+    competitor_stars_mean: Stars = Field(4.85, description="[L] the inflated market")
+    competitor_stars_sd: float = Field(0.15, ge=0, le=2, description="[L, A]")
+    competitor_reviews_median: float = Field(8.0, gt=0, le=100_000, description="[A]")
+    competitor_reviews_sigma: float = Field(1.0, ge=0, le=5, description="[A] log-normal sigma")
+    competitor_jss_bands: tuple[Probability, Probability, Probability, Probability, Probability] = (
+        Field((0.70, 0.12, 0.05, 0.05, 0.08), description="[A] >=90, 80-89, 75-79, <75, none")
+    )
+    competitor_top_rated_share: Probability = Field(0.3, description="[A] of those at JSS >= 90")
+    competitor_price_sigma: float = Field(0.3, ge=0, le=5, description="[A] sd of ln(rate)")
+    market_rate: float = Field(20.0, gt=0, le=10_000, description="[A] dollars per hour")
+    field_size: int = Field(4096, ge=16, le=1_000_000, description="jobs sampled into the table")
+    contract_weeks: float = Field(4.0, ge=1, le=520, description="[A] mean, geometric")
+    client_suspension_rate: Probability = Field(0.0, description="[A] future clients suspended")
+    client_ratings_given_mean: float = Field(5.0, ge=0, le=10_000, description="[A] Poisson mean")
+    harsh_client_share: Probability = Field(0.05, description="[A] clients who rate harshly")
+    harsh_client_mean: Stars = Field(2.8, description="[A] their average given rating")
+    client_mean_given: Stars = Field(4.8, description="[A] other clients' average")
+
+    @field_validator("competitor_jss_bands")
+    @classmethod
+    def _bands_sum(cls, b: tuple[float, ...]) -> tuple[float, ...]:
+        if not math.isclose(sum(b), 1.0, abs_tol=1e-6):
+            raise ValueError(f"the five shares must sum to 1 (they sum to {sum(b):.6g})")
+        return b
+
+
+class JSSSettings(_Model):
+    """Job Success Score: the published shape with assumed thresholds (MODEL.md)."""
+
+    success_at: Stars = Field(4.5, description="[A] stars at or above: a success")
+    fail_below: Stars = Field(4.0, description="[A] stars below: a failure")
+    windows: tuple[int, ...] = Field((104, 52, 26), description="[P] weeks")
+    trending: tuple[int, ...] = Field((26, 13), description="[P] weeks, averaged")
+    min_contracts: int = Field(2, ge=1, le=100, description="[P]")
+    min_clients: int = Field(2, ge=1, le=100, description="[P]")
+    update_weeks: int = Field(2, ge=1, le=52, description="[P] recomputed every 2 weeks")
+
+    @field_validator("windows", "trending")
+    @classmethod
+    def _windows_valid(cls, w: tuple[int, ...]) -> tuple[int, ...]:
+        if not w or any(x < 1 or x > 520 for x in w):
+            raise ValueError("give one or more windows, each 1 to 520 weeks")
+        return tuple(w)
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> JSSSettings:
+        if self.fail_below > self.success_at:
+            raise ValueError("fail_below must not exceed success_at")
+        return self
+
+
+class _ArmBase(_Model):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+
+
+class KeepArm(_ArmBase):
+    rule: Literal["keep"]
+
+
+class ExcludeFlaggedArm(_ArmBase):
+    rule: Literal["exclude_flagged"]
+    delay_weeks: int = Field(0, ge=0, le=MAX_WEEKS, description="support queue before removal")
+
+
+class HarshRaterArm(_ArmBase):
+    rule: Literal["harsh_rater"]
+    threshold: Stars = Field(3.0, description="[A] drop clients whose given average is below")
+    min_ratings: int = Field(3, ge=1, le=10_000, description="[A] of at least this many ratings")
+
+
+class SuspendedClientArm(_ArmBase):
+    rule: Literal["suspended_client"]
+    probability: Probability = Field(1.0, description="[A] the flagged client is suspended")
+    delay_weeks: int = Field(0, ge=0, le=MAX_WEEKS, description="until the suspension counts")
+
+
+class WhitbyArm(_ArmBase):
+    rule: Literal["whitby"]
+    q: float = Field(0.01, gt=0, lt=0.5, description="[L] Whitby, Jøsang & Indulska 2004")
+    binary_threshold: Stars | None = Field(None, description="stars counted positive; else graded")
+
+
+class WindowArm(_ArmBase):
+    rule: Literal["window"]
+    last_n: int | None = Field(None, ge=1, le=10_000, description="[P] Uber 500, Lyft 100")
+    last_weeks: int | None = Field(None, ge=1, le=MAX_WEEKS, description="[P] Fiverr 104")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> WindowArm:
+        if (self.last_n is None) == (self.last_weeks is None):
+            raise ValueError("give exactly one of last_n and last_weeks")
+        return self
+
+
+Arm = Annotated[
+    KeepArm | ExcludeFlaggedArm | HarshRaterArm | SuspendedClientArm | WhitbyArm | WindowArm,
+    Field(discriminator="rule"),
+]
+RULE_NAMES = ("keep", "exclude_flagged", "harsh_rater", "suspended_client", "whitby", "window")
+
+
+def _default_arms() -> tuple[Any, ...]:
+    return (KeepArm(name="kept", rule="keep"), ExcludeFlaggedArm(name="excluded", rule="exclude_flagged"))
+
+
+class Scenario(_Model):
+    """A complete, validated question: a freelancer's history, the market, and the arms to compare."""
+
+    name: str = Field("Untitled scenario", min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    run: RunSettings = RunSettings()
+    freelancer: Freelancer = Freelancer()
+    history: tuple[HistoryEntry, ...] = Field((), max_length=MAX_HISTORY)
+    arms: tuple[Arm, ...] = Field(default_factory=_default_arms, min_length=1, max_length=12)
+    signals: Signals = Signals()
+    hiring: Hiring = Hiring()
+    market: Market = Market()
+    jss: JSSSettings = JSSSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        names = [a.name for a in self.arms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"arms: names must be unique ({', '.join(dupes)} repeated)")
+        for i, h in enumerate(self.history):
+            if h.stars is not None and h.criteria is not None:
+                try:
+                    check_stars_agree(h.stars, h.criteria, self.signals.criteria_weights)
+                except ValueError as e:
+                    raise ValueError(f"history[{i}]: {e}") from None
+        if self.run.chunk_paths % 256:
+            raise ValueError("run.chunk_paths: must be a multiple of 256")
+        need = estimate_memory_bytes(self)
+        if need > MEMORY_BUDGET_BYTES:
+            raise ValueError(
+                f"run: this run needs about {need / 2**30:.1f} GiB, over the "
+                f"{MEMORY_BUDGET_BYTES / 2**30:.0f} GiB budget; lower run.paths or run.weeks"
+            )
+        return self
+
+    # -- derived, plain values the engine reads -------------------------------------------
+    def history_stars(self) -> np.ndarray:
+        """Each past contract's stars (NaN where no feedback was left), oldest first."""
+        out = np.full(len(self.history), np.nan)
+        for i, h in enumerate(self.history):
+            if h.stars is not None:
+                out[i] = h.stars
+            elif h.criteria is not None:
+                out[i] = contract_score(h.criteria, self.signals.criteria_weights)
+        return out
+
+    def arm_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms)
+
+    def sha256(self) -> str:
+        return scenario_sha256(self)
+
+
+def estimate_memory_bytes(sc: Scenario) -> int:
+    """Peak bytes a run is expected to need: per-path results plus one chunk's working set."""
+    paths, weeks, arms = sc.run.paths, sc.run.weeks, len(sc.arms)
+    chunk = min(paths, sc.run.chunk_paths)
+    per_path_kept = arms * 4 * 8 + 8  # jobs, earnings, weeks-to-recover per arm
+    window = max(max(sc.jss.windows), max(sc.jss.trending), 1) + 1
+    last = max((getattr(a, "last_weeks", None) or 0) for a in sc.arms) + 1
+    ring = max(window, last)
+    per_chunk_path = (
+        weeks * 10 * 4  # proposal uniforms (float32)
+        + min(sc.freelancer.capacity * weeks, 4096) * 8 * 4  # contract draws by ordinal
+        + ring * 5 * 3 * 4  # per-week buckets by star level
+        + weeks * 8 * 8 * arms  # per-week metrics kept for bands
+        + len(sc.history) * 8 * 4
+        + max((getattr(a, "last_n", None) or 0) for a in sc.arms) * 16
+    )
+    return int(paths * per_path_kept + chunk * per_chunk_path + 64 * 2**20)
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """`("history", 1, "stars")` -> `history[1].stars`; drop pydantic's union tags."""
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif i >= 2 and loc[i - 2] == "arms" and isinstance(loc[i - 1], int) and part in RULE_NAMES:
+            continue  # discriminated-union tag, not a key the user wrote
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "union_tag_invalid":
+        return f"unknown rule {err['input']!r}; expected one of {', '.join(RULE_NAMES)}"
+    if err["type"] == "union_tag_not_found":
+        return f"missing 'rule' (one of {', '.join(RULE_NAMES)})"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err["type"] not in ("value_error", "assertion_error") and "input" in err:
+        shown = repr(err["input"])
+        if len(shown) <= 40 and not isinstance(err["input"], dict | list):
+            msg += f" (got {shown})"
+    return msg
+
+
+def problems_from(error: ValidationError, source: str = "") -> list[tuple[str, str, str]]:
+    """Every problem of a pydantic error as (source, dotted key, message)."""
+    return [(source, _dotted(tuple(e["loc"])), _message(e)) for e in error.errors()]
+
+
+def validate_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
+    """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(problems_from(e, source)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; problems name the file and the dotted key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ScenarioError([(source, "", f"cannot read the file ({e.strerror or e})")]) from None
+    return loads_scenario(raw, source)
+
+
+def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
+    """Parse and validate scenario TOML text."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError([(source, "", "not UTF-8 text")]) from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError([(source, "", f"not valid TOML: {e}")]) from None
+    return validate_scenario(data, source)
+
+
+def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
+    """The scenario as plain TOML-ready data (no None values, tuples as lists)."""
+    return _drop_none(sc.model_dump(mode="json"))
+
+
+def _drop_none(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _drop_none(v) for k, v in x.items() if v is not None}
+    if isinstance(x, list):
+        return [_drop_none(v) for v in x]
+    return x
+
+
+def dumps_scenario(sc: Scenario) -> str:
+    """The scenario as TOML text that `loads_scenario` reads back to an equal scenario."""
+    return tomli_w.dumps(scenario_to_dict(sc))
+
+
+def save_scenario(sc: Scenario, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the scenario as TOML, atomically; refuse to replace a file unless `overwrite`."""
+    from ._files import write_atomic
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists; pass overwrite=True to replace it")
+    write_atomic(path, dumps_scenario(sc).encode("utf-8"))
+    return path
+
+
+def scenario_sha256(sc: Scenario) -> str:
+    """Hash of the scenario's canonical TOML: equal scenarios, equal hashes."""
+    return hashlib.sha256(dumps_scenario(sc).encode("utf-8")).hexdigest()
