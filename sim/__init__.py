@@ -44,7 +44,9 @@ def with_run(
     sc: Scenario, paths: int | None = None, weeks: int | None = None, seed: int | None = None
 ) -> Scenario:
     """The scenario with [run] values replaced where given, validated like a file."""
-    changes = {k: v for k, v in (("paths", paths), ("weeks", weeks), ("seed", seed)) if v is not None}
+    changes = {
+        k: v for k, v in (("paths", paths), ("weeks", weeks), ("seed", seed)) if v is not None
+    }
     if not changes:
         return sc
     data = sc.model_dump()

@@ -11,12 +11,16 @@ from . import reputation, rules
 from .market import HiringMarket, build_market, solve_intercept, utility
 from .scenario import Scenario
 
-__all__ = ["BLOCK", "Plan", "draw_block", "iter_chunks", "make_plan", "simulate_arm", "trajectories"]
+__all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arm", "trajectories"]
 
 BLOCK = 256  # paths per random-number block: results never depend on the chunk size
 STARS, DURATION, LEFT, DELAY, CLIENT_COUNT, CLIENT_HARSH, SUSPENDED = range(7)
 METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "badge")
-NO_BADGE, RISING_TALENT, TOP_RATED = reputation.NO_BADGE, reputation.RISING_TALENT, reputation.TOP_RATED
+NO_BADGE, RISING_TALENT, TOP_RATED = (
+    reputation.NO_BADGE,
+    reputation.RISING_TALENT,
+    reputation.TOP_RATED,
+)
 TOP_RATED_JSS, TOP_RATED_WEEKS, TOP_RATED_OF = 90.0, 13, 16
 TOP_RATED_EARNED, TOP_RATED_TENURE, EARNED_WEEKS = 1000.0, 13, 52
 
@@ -86,35 +90,55 @@ def make_plan(sc: Scenario) -> Plan:
 # -- random numbers --------------------------------------------------------------------------
 
 
-def draw_block(
-    seed: int, block: int, n: int, weeks: int, slots: int, ordinals: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The raw uniforms of one block of paths: proposals (W, n, S), contracts (7, n, K), paths (n,)."""
-    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1, block))))
-    u_prop = g.random((weeks, n, slots), dtype=np.float32)
-    u_con = g.random((7, n, ordinals), dtype=np.float32)
-    u_path = g.random(n)
-    return u_prop, u_con, u_path
+PAGE = 32  # contract ordinals per page of contract uniforms
 
 
-@dataclass
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1, block))))
+
+
 class Draws:
-    """One chunk's random numbers, decoded into contract attributes indexed (path, ordinal)."""
+    """One chunk's random numbers: proposals, one uniform per path, and contract attributes by
+    ordinal, decoded page by page as paths reach them (docs/simulation.md, "Random numbers")."""
 
-    proposal_u: np.ndarray  # (W, N, S) float32, compared with q as float64
-    stars: np.ndarray  # (N, K) int64 in 1..5
-    duration: np.ndarray  # (N, K) int64 >= 1
-    left: np.ndarray  # (N, K) bool
-    delay: np.ndarray  # (N, K) int64 in 0..D
-    client_count: np.ndarray
-    client_mean: np.ndarray
-    suspended: np.ndarray
-    path_u: np.ndarray  # (N,) float64
+    def __init__(self, plan: Plan, first_path: int, n_paths: int):
+        self.plan = plan
+        self.gens, props, paths = [], [], []
+        for start in range(first_path, first_path + n_paths, BLOCK):
+            n = min(BLOCK, first_path + n_paths - start)
+            g = block_generator(plan.sc.run.seed, start // BLOCK)
+            props.append(g.random((plan.weeks, n, plan.slots), dtype=np.float32))
+            paths.append(g.random(n))
+            self.gens.append((g, n))
+        self.proposal_u = np.concatenate(props, axis=1)  # (W, N, S), compared as float64
+        self.path_u = np.concatenate(paths)  # (N,)
+        self.n = n_paths
+        empty_i = np.zeros((n_paths, 0), dtype=np.int64)
+        self.stars = self.duration = self.delay = self.client_count = empty_i
+        self.left = self.suspended = np.zeros((n_paths, 0), dtype=bool)
+        self.client_mean = np.zeros((n_paths, 0))
+
+    @property
+    def drawn(self) -> int:
+        return self.stars.shape[1]
+
+    def ensure(self, ordinals: int) -> None:
+        """Make contract ordinals 0 .. ordinals-1 available on every path."""
+        while self.drawn < ordinals:
+            page = np.concatenate(
+                [g.random((7, n, PAGE), dtype=np.float32) for g, n in self.gens], axis=1
+            )
+            self._append(decode_contracts(self.plan, page))
+
+    def _append(self, attrs: dict[str, np.ndarray]) -> None:
+        for name, arr in attrs.items():
+            setattr(self, name, np.concatenate([getattr(self, name), arr], axis=1))
 
 
-def decode(plan: Plan, u_prop: np.ndarray, u_con: np.ndarray, u_path: np.ndarray) -> Draws:
+def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
+    """Contract attributes from a page of uniforms (7, N, PAGE)."""
     sc, m = plan.sc, plan.sc.market
-    u = u_con.astype(np.float64)
+    u = page.astype(np.float64)
     cdf = np.cumsum(np.asarray(sc.freelancer.quality, dtype=np.float64))
     stars = np.minimum(np.searchsorted(cdf, u[STARS], side="right") + 1, 5)
     p_end = 1.0 / m.contract_weeks
@@ -128,33 +152,21 @@ def decode(plan: Plan, u_prop: np.ndarray, u_con: np.ndarray, u_path: np.ndarray
     else:
         count = np.floor(np.log1p(-u[CLIENT_COUNT]) / np.log(mu / (1.0 + mu))).astype(np.int64)
     harsh = u[CLIENT_HARSH] < m.harsh_client_share
-    return Draws(
-        proposal_u=u_prop,
-        stars=stars,
-        duration=duration,
-        left=u[LEFT] < sc.signals.feedback_rate,
-        delay=np.minimum(np.floor(u[DELAY] * (plan.delay_max + 1)), plan.delay_max).astype(np.int64),
-        client_count=count,
-        client_mean=np.where(harsh, m.harsh_client_mean, m.client_mean_given),
-        suspended=u[SUSPENDED] < m.client_suspension_rate,
-        path_u=u_path,
-    )
+    d = plan.delay_max
+    return {
+        "stars": stars.astype(np.int64),
+        "duration": duration,
+        "left": u[LEFT] < sc.signals.feedback_rate,
+        "delay": np.minimum(np.floor(u[DELAY] * (d + 1)), d).astype(np.int64),
+        "client_count": count,
+        "client_mean": np.where(harsh, m.harsh_client_mean, m.client_mean_given),
+        "suspended": u[SUSPENDED] < m.client_suspension_rate,
+    }
 
 
 def chunk_draws(plan: Plan, first_path: int, n_paths: int) -> Draws:
     """Draws for paths [first_path, first_path + n_paths); first_path is a multiple of BLOCK."""
-    parts = []
-    for start in range(first_path, first_path + n_paths, BLOCK):
-        n = min(BLOCK, first_path + n_paths - start)
-        parts.append(
-            draw_block(
-                plan.sc.run.seed, start // BLOCK, n, plan.weeks, plan.slots, plan.ordinals
-            )
-        )
-    u_prop = np.concatenate([p[0] for p in parts], axis=1)
-    u_con = np.concatenate([p[1] for p in parts], axis=1)
-    u_path = np.concatenate([p[2] for p in parts])
-    return decode(plan, u_prop, u_con, u_path)
+    return Draws(plan, first_path, n_paths)
 
 
 def iter_chunks(paths: int, chunk_paths: int) -> Iterator[tuple[int, int]]:
@@ -177,7 +189,8 @@ class ArmKernel:
         self.rows = np.arange(n)
         self.levels = np.arange(1.0, 6.0)
         self.value_weighted = sc.signals.weighting == "value"
-        self.forgetting = sc.signals.forgetting if sc.signals.aggregator == "beta" else 1.0
+        self.aggregator = sc.aggregator_of(arm)
+        self.forgetting = sc.signals.forgetting if self.aggregator == "beta" else 1.0
         # counted feedback: future contracts by star level, history one by one
         self.cnt5 = np.zeros((n, 5))
         self.wsum5 = np.zeros((n, 5))
@@ -400,7 +413,7 @@ class ArmKernel:
         xs = np.nan_to_num(p.h_stars, nan=0.0)
         hw = p.h_value if self.value_weighted else np.ones_like(xs)
         n = cnt5.sum(axis=1) + hm.sum(axis=1)
-        agg = s.aggregator
+        agg = self.aggregator
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg in ("mean", "bayesian"):
                 stars = (wsum5 @ self.levels + hm @ (hw * xs)) / (wsum5.sum(axis=1) + hm @ hw)
@@ -507,7 +520,9 @@ class ArmKernel:
             self.jss = self._job_success(t, hist, lev)
         badge = self._badge(t)
         band = reputation.jss_band(self.jss)
-        v = utility(stars, n, band, badge, self.plan.log_price, self.plan.sc, self.market.market_mean)
+        v = utility(
+            stars, n, band, badge, self.plan.log_price, self.plan.sc, self.market.market_mean
+        )
         return stars, v, badge
 
     def start_week(self, t: int) -> None:
@@ -533,6 +548,7 @@ class ArmKernel:
             if not take.size:
                 continue
             k = self.next_ord[take]
+            self.d.ensure(int(k.max()) + 1)
             self.slot_end[take, j] = t + self.d.duration[take, k]
             self.slot_ord[take, j] = k
             self.next_ord[take] += 1
@@ -592,8 +608,8 @@ def today_utility(plan: Plan, market: HiringMarket) -> float:
 
 
 def chunk_draws_for_today(plan: Plan) -> Draws:
-    """Week 0's signals need no random numbers except U_path; one path of block 0 suffices."""
-    return decode(plan, *draw_block(plan.sc.run.seed, 0, 1, plan.weeks, plan.slots, plan.ordinals))
+    """Week 0's signals need no random numbers except U_path; path 0 of block 0 suffices."""
+    return Draws(plan, 0, 1)
 
 
 def market_for(plan: Plan) -> HiringMarket:

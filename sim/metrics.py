@@ -62,7 +62,9 @@ class _Histogram:
                 # 100 * cum >= q * valid, in integers: no rounding at the boundaries
                 idx = np.argmax(100 * cum >= q * self.valid[:, None], axis=1)
                 out[key] = np.where(self.valid > 0, idx * self.scale, np.nan)
-            out["mean"] = np.where(self.valid > 0, self.total * self.mean_scale / self.valid, np.nan)
+            out["mean"] = np.where(
+                self.valid > 0, self.total * self.mean_scale / self.valid, np.nan
+            )
         return out
 
 
@@ -309,7 +311,9 @@ class Result:
             for m in METRICS:
                 b = self.bands(arm, m)
                 for t in range(self.weeks):
-                    rows.append({"arm": arm, "metric": m, "week": t, **{k: b[k][t] for k in BAND_KEYS}})
+                    rows.append(
+                        {"arm": arm, "metric": m, "week": t, **{k: b[k][t] for k in BAND_KEYS}}
+                    )
         return rows
 
 

@@ -689,11 +689,12 @@ def _median_problem(x, counted, new_star) -> _Problem:
 
     def element(k, n):  # k-th (0-based) of the counted stars merged with n copies of new_star
         idx = np.where(k < below, k, np.where(k < below + equal + n, -1, k - n))
-        got = np.take_along_axis(srt, np.clip(idx, 0, max(width - 1, 0))[..., None], -1)[..., 0]
+        rows = np.broadcast_to(srt, idx.shape + (width,))
+        got = np.take_along_axis(rows, np.clip(idx, 0, max(width - 1, 0))[..., None], -1)[..., 0]
         return np.where(idx < 0, new_star, got)
 
     def signal(n):
-        n = np.broadcast_to(n, v.shape).astype(np.int64)
+        n = np.asarray(n).astype(np.int64)
         total = v + n
         if width == 0:
             return np.where(total > 0, new_star, np.nan)
@@ -929,7 +930,9 @@ def ratings_needed(
         else:
             problem = _star_bound_problem(x, w, new_star, new_weight, p["z"])
 
-    t = _broadcast_param(t, "target", problem.shape)
+    shape = _broadcast_shape("target", t.shape, "result", problem.shape)
+    problem = problem._replace(shape=shape)  # several targets for one history: an array
+    t = np.broadcast_to(t, shape)
     reached = _reached_fn(problem, t)
     if problem.roots is not None:
         n = _from_roots(reached, problem.roots(t - REACHED_TOL), problem.shape)

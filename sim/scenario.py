@@ -76,7 +76,10 @@ class RunSettings(_Model):
     weeks: int = Field(104, ge=1, le=MAX_WEEKS, description="horizon in weeks")
     seed: int = Field(20260917, ge=0, lt=2**63, description="root of every random draw")
     chunk_paths: int = Field(
-        8192, ge=256, le=1_000_000, description="paths per chunk (memory bound; no effect on results)"
+        8192,
+        ge=256,
+        le=1_000_000,
+        description="paths per chunk (memory bound; no effect on results)",
     )
 
 
@@ -257,8 +260,14 @@ class JSSSettings(_Model):
         return self
 
 
+Aggregator = Literal["mean", "median", "bayesian", "beta", "wilson", "star_lower_bound"]
+
+
 class _ArmBase(_Model):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+    aggregator: Aggregator | None = Field(
+        None, description="this arm's stars aggregator; default: signals.aggregator"
+    )
 
 
 class KeepArm(_ArmBase):
@@ -308,7 +317,10 @@ RULE_NAMES = ("keep", "exclude_flagged", "harsh_rater", "suspended_client", "whi
 
 
 def _default_arms() -> tuple[Any, ...]:
-    return (KeepArm(name="kept", rule="keep"), ExcludeFlaggedArm(name="excluded", rule="exclude_flagged"))
+    return (
+        KeepArm(name="kept", rule="keep"),
+        ExcludeFlaggedArm(name="excluded", rule="exclude_flagged"),
+    )
 
 
 class Scenario(_Model):
@@ -357,6 +369,10 @@ class Scenario(_Model):
             elif h.criteria is not None:
                 out[i] = contract_score(h.criteria, self.signals.criteria_weights)
         return out
+
+    def aggregator_of(self, arm: Any) -> str:
+        """The stars aggregator an arm uses: its own, else the scenario's."""
+        return arm.aggregator or self.signals.aggregator
 
     def arm_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.arms)
