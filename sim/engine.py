@@ -16,6 +16,7 @@ __all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arm",
 BLOCK = 256  # paths per random-number block: results never depend on the chunk size
 STARS, DURATION, LEFT, DELAY, CLIENT_COUNT, CLIENT_HARSH, SUSPENDED = range(7)
 METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "badge")
+TRACE = (*METRICS, "wins")  # `trajectories` adds wins: slots won, -1 in weeks not sending
 NO_BADGE, RISING_TALENT, TOP_RATED = (
     reputation.NO_BADGE,
     reputation.RISING_TALENT,
@@ -537,11 +538,9 @@ class ArmKernel:
         """Proposals, wins, new contracts, earnings; returns the active count."""
         c = self.plan.capacity
         active = (self.slot_end >= 0).sum(axis=1)
-        if self.plan.slots:
-            wins = (self.d.proposal_u[t] < q[:, None]).sum(axis=1)
-            new = np.where(active < c, np.minimum(wins, c - active), 0)
-        else:
-            new = np.zeros(self.n, dtype=np.int64)
+        self.sent = active < c
+        self.wins = slot_wins(self.d.proposal_u[t], q).sum(axis=1)
+        new = np.where(active < c, np.minimum(self.wins, c - active), 0)
         filled = np.zeros(self.n, dtype=np.int64)
         for j in range(c):
             take = np.flatnonzero((self.slot_end[:, j] < 0) & (filled < new))
@@ -563,6 +562,15 @@ class ArmKernel:
         self.earned_sum += gross - self.earned[slot]
         self.earned[slot] = gross
         return active
+
+
+def slot_wins(u: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Which proposal slots win: uniform below the win probability. (N, S) from (N, S) and (N,).
+
+    One uniform per slot shared by every arm makes the coupling monotone: an arm with a higher q
+    wins every slot that an arm with a lower q wins.
+    """
+    return u < q[:, None]
 
 
 def _round_stars(stars: np.ndarray) -> np.ndarray:
@@ -594,6 +602,7 @@ def simulate_arm(
                 "earnings": kernel.contract_weeks * plan.net,
                 "contract_weeks": kernel.contract_weeks,
                 "badge": badge,
+                "wins": np.where(kernel.sent, kernel.wins, -1),
             },
         )
 
@@ -629,18 +638,18 @@ def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, 
     market = market_for(plan)
     out: dict[str, dict[str, np.ndarray]] = {}
     for arm in sc.arms:
-        out[arm.name] = {m: np.empty((plan.weeks, sc.run.paths)) for m in METRICS}
+        out[arm.name] = {m: np.empty((plan.weeks, sc.run.paths)) for m in TRACE}
     for first, n in iter_chunks(sc.run.paths, sc.run.chunk_paths):
         draws = chunk_draws(plan, first, n)
         for arm in sc.arms:
             store = out[arm.name]
 
             def record(t: int, week: dict[str, np.ndarray], store=store) -> None:
-                for m in METRICS:
+                for m in TRACE:
                     store[m][t, first : first + n] = week[m]
 
             simulate_arm(plan, arm, draws, market, record)
     for arm in out.values():
-        for m in ("active", "jobs", "badge"):
+        for m in ("active", "jobs", "badge", "wins"):
             arm[m] = arm[m].astype(np.int64)
     return out

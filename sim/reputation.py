@@ -689,7 +689,7 @@ def _median_problem(x, counted, new_star) -> _Problem:
 
     def element(k, n):  # k-th (0-based) of the counted stars merged with n copies of new_star
         idx = np.where(k < below, k, np.where(k < below + equal + n, -1, k - n))
-        rows = np.broadcast_to(srt, idx.shape + (width,))
+        rows = np.broadcast_to(srt, (*idx.shape, width))
         got = np.take_along_axis(rows, np.clip(idx, 0, max(width - 1, 0))[..., None], -1)[..., 0]
         return np.where(idx < 0, new_star, got)
 

@@ -421,7 +421,8 @@ def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "union_tag_invalid":
-        return f"unknown rule {err['input']!r}; expected one of {', '.join(RULE_NAMES)}"
+        tag = err.get("ctx", {}).get("tag", err["input"])
+        return f"unknown rule {tag!r}; expected one of {', '.join(RULE_NAMES)}"
     if err["type"] == "union_tag_not_found":
         return f"missing 'rule' (one of {', '.join(RULE_NAMES)})"
     if msg.startswith("Value error, "):
@@ -435,7 +436,13 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def problems_from(error: ValidationError, source: str = "") -> list[tuple[str, str, str]]:
     """Every problem of a pydantic error as (source, dotted key, message)."""
-    return [(source, _dotted(tuple(e["loc"])), _message(e)) for e in error.errors()]
+    out = []
+    for e in error.errors():
+        loc = tuple(e["loc"])
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "rule")  # the problem is the arm's rule key, not the whole arm
+        out.append((source, _dotted(loc), _message(e)))
+    return out
 
 
 def validate_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:

@@ -13,13 +13,14 @@ from sim.market import HiringMarket, build_market, solve_intercept, utility
 from sim.scenario import Arm, Scenario
 
 BLOCK_PATHS = 256
+PAGE = 32  # contract ordinals per page of uniforms
 METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "badge")
 INT_METRICS = ("active", "jobs", "badge")
 NO_BADGE, RISING_TALENT, TOP_RATED = 0, 1, 2
 TOP_RATED_WEEKS, TOP_RATED_OF_WEEKS = 13, 16
 TOP_RATED_EARNED, TOP_RATED_EARNED_WEEKS, TOP_RATED_FIRST_WEEKS = 1000.0, 52, 13
 
-# Rows of U_con: one contract attribute each.
+# Rows of a page of contract uniforms: one contract attribute each.
 STARS, DURATION, FEEDBACK_LEFT, FEEDBACK_DELAY, RATINGS_GIVEN, HARSH, SUSPENDED = range(7)
 
 
@@ -88,20 +89,23 @@ def decode_contract(sc: Scenario, u: list[float], quality_cdf: list[float]) -> C
 
 
 def block_draws(sc: Scenario, block: int, n: int) -> list[PathDraws]:
-    """The draws of the n paths of block `block`, from its own generator, in the spec's order."""
+    """The draws of the n paths of block `block`, from its own generator, in the spec's order:
+    proposal uniforms, U_path, then pages of 32 contract ordinals until K = C * W are covered."""
     weeks, slots = sc.run.weeks, sc.freelancer.proposals_per_week
     ordinals = sc.freelancer.capacity * weeks
     seq = np.random.SeedSequence(sc.run.seed, spawn_key=(1, block))
     g = np.random.Generator(np.random.PCG64(seq))
     u_prop = g.random((weeks, n, slots), dtype=np.float32)
-    u_con = g.random((7, n, ordinals), dtype=np.float32)
     u_path = g.random(n)
+    pages = [g.random((7, n, PAGE), dtype=np.float32) for _ in range(-(-ordinals // PAGE))]
     quality_cdf = list(accumulate(float(q) for q in sc.freelancer.quality))
     out = []
     for i in range(n):
         proposals = [[float(u) for u in u_prop[t, i]] for t in range(weeks)]
         contracts = [
-            decode_contract(sc, [float(u_con[r, i, k]) for r in range(7)], quality_cdf)
+            decode_contract(
+                sc, [float(pages[k // PAGE][r, i, k % PAGE]) for r in range(7)], quality_cdf
+            )
             for k in range(ordinals)
         ]
         out.append(PathDraws(proposals, contracts, float(u_path[i])))
@@ -211,23 +215,23 @@ def shown_feedback(arm: Arm, counted: list[Feedback]) -> list[Feedback]:
     return [f for f, k in zip(counted, np.asarray(kept), strict=True) if k]
 
 
-def stars_signal(sc: Scenario, fb: list[Feedback], week: int) -> float:
-    """The aggregated stars of the shown feedback (NaN when there is none)."""
+def stars_signal(sc: Scenario, aggregator: str, fb: list[Feedback], week: int) -> float:
+    """The shown feedback's stars by `aggregator` (NaN when there is none)."""
     if not fb:
         return math.nan
     s = sc.signals
     stars = np.array([f.stars for f in fb])
     weights = np.array([f.value for f in fb]) if s.weighting == "value" else np.ones(len(fb))
-    if s.aggregator == "mean":
+    if aggregator == "mean":
         out = reputation.weighted_mean(stars, weights)
-    elif s.aggregator == "median":
+    elif aggregator == "median":
         out = reputation.median(stars)
-    elif s.aggregator == "bayesian":
+    elif aggregator == "bayesian":
         out = reputation.bayesian_average(stars, s.prior_mean, s.prior_weight, weights)
-    elif s.aggregator == "beta":
+    elif aggregator == "beta":
         ages = np.array([week - f.end_week for f in fb], dtype=float)
         out = 1.0 + 4.0 * reputation.beta_reputation(stars, weights, s.forgetting, ages=ages)
-    elif s.aggregator == "wilson":
+    elif aggregator == "wilson":
         positive = int(np.sum(stars >= s.positive_at))
         out = 1.0 + 4.0 * reputation.wilson_lower_bound(positive, len(fb), s.z)
     else:  # star_lower_bound
@@ -278,7 +282,7 @@ class PathRun:
     at_90: list[bool] = field(default_factory=list)  # JSS >= 90, per week so far
     active_by_week: list[int] = field(default_factory=list)
     jobs: int = 0
-    earnings: float = 0.0
+    contract_weeks: int = 0
 
     def __post_init__(self) -> None:
         self.slots = [None] * self.sc.freelancer.capacity
@@ -324,7 +328,7 @@ class PathRun:
     def signals(self, t: int) -> tuple[float, float, int, float]:
         """(stars, jss, badge, utility) at week t; updates the held JSS."""
         fb = shown_feedback(self.arm, self.counted)
-        stars = stars_signal(self.sc, fb, t)
+        stars = stars_signal(self.sc, self.sc.aggregator_of(self.arm), fb, t)
         if t % self.sc.jss.update_weeks == 0:
             self.jss = job_success(self.sc, fb, t)
         self.at_90.append(not math.isnan(self.jss) and self.jss >= 90)
@@ -384,7 +388,7 @@ class PathRun:
         new = self.proposals(t, q)
         active = sum(k is not None for k in self.slots)
         self.jobs += new
-        self.earnings += active * self.net
+        self.contract_weeks += active
         self.active_by_week.append(active)
         return {
             "stars": round_stars(stars),
@@ -392,7 +396,7 @@ class PathRun:
             "win_prob": q,
             "active": active,
             "jobs": self.jobs,
-            "earnings": self.earnings,
+            "earnings": self.contract_weeks * self.net,
             "badge": badge,
         }
 

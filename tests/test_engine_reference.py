@@ -135,6 +135,15 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "star_lower_bound": dict(
         signals=dict(aggregator="star_lower_bound"), hiring=dict(known_win_rate=0.1)
     ),
+    "arm_aggregators": dict(
+        arms=[
+            KEPT,
+            dict(name="kept_median", rule="keep", aggregator="median"),
+            dict(name="excluded_wilson", rule="exclude_flagged", aggregator="wilson"),
+            dict(name="excluded_bound", rule="exclude_flagged", aggregator="star_lower_bound"),
+        ],
+        hiring=dict(known_win_rate=0.1),
+    ),
     "shown_stars": dict(signals=dict(shown="stars")),
     "shown_jss": dict(signals=dict(shown="jss"), hiring=dict(known_win_rate=0.1)),
     "known_win_rate": dict(hiring=dict(known_win_rate=0.1)),

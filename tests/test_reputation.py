@@ -75,7 +75,7 @@ def test_reference_case_ratings_needed_6_14_30():
     assert ratings_needed(REF_STARS, [4.8, 4.9, 4.95]).tolist() == [6, 14, 30]
 
 
-# -- weighted mean, median, Bayesian average --------------------------------------------------------
+# -- weighted mean, median, Bayesian average ------------------------------------------------------
 
 
 def test_no_counted_feedback_gives_nan():
@@ -135,7 +135,7 @@ def test_bayesian_average_lies_between_prior_and_sample_mean(h, prior, m):
     assert min(prior, sample) - 1e-9 <= got <= max(prior, sample) + 1e-9
 
 
-# -- Beta reputation --------------------------------------------------------------------------------
+# -- Beta reputation ------------------------------------------------------------------------------
 
 
 def test_beta_reputation_worked_values():
@@ -348,7 +348,7 @@ def test_jss_bands():
     assert jss_band(np.array([None, 95.0], dtype=object)).tolist() == [4, 0]
 
 
-# -- ratings needed ---------------------------------------------------------------------------------
+# -- ratings needed -------------------------------------------------------------------------------
 
 
 def test_ratings_needed_edges():
@@ -515,7 +515,7 @@ def test_a_shared_history_broadcasts_against_a_batch_of_masks():
     assert weighted_mean(REF_STARS, REF_VALUES, masks).tolist() == pytest.approx([4.2, 5.0])
 
 
-# -- bad input -------------------------------------------------------------------------------------
+# -- bad input ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

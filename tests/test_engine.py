@@ -1,0 +1,172 @@
+"""The engine's promises: common random numbers, determinism, chunking, and the reference case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import reference_data, small
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import sim
+from sim import engine
+
+
+def test_identical_arms_give_exactly_zero_difference():
+    data = reference_data()
+    data["arms"] = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "kept again", "rule": "keep"},
+        {"name": "never due", "rule": "exclude_flagged", "delay_weeks": 500},
+    ]
+    sc = small(data, paths=700, weeks=52)
+    res = sim.run(sc)
+    for arm in ("kept again", "never due"):
+        for metric in ("jobs", "earnings", "stars", "win_prob", "active"):
+            d = res.paired(arm, metric)
+            assert np.array_equal(d[~np.isnan(d)], np.zeros(np.sum(~np.isnan(d))))
+        assert res.difference(arm, "earnings")["mean"] == 0.0
+    traj = engine.trajectories(sc)
+    for metric, a in traj["kept"].items():
+        np.testing.assert_array_equal(a, traj["kept again"][metric], err_msg=metric)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.float32, (6, 10), elements=st.floats(0, 1, width=32, exclude_max=True)),
+    arrays(np.float64, 6, elements=st.floats(0, 1)),
+    arrays(np.float64, 6, elements=st.floats(0, 1)),
+)
+def test_slot_wins_are_monotone_in_win_probability(u, q1, q2):
+    hi, lo = np.maximum(q1, q2), np.minimum(q1, q2)
+    won_hi, won_lo = engine.slot_wins(u, hi), engine.slot_wins(u, lo)
+    assert not np.any(won_lo & ~won_hi)  # the higher q wins every slot the lower q wins
+
+
+def test_shared_proposals_are_monotone_end_to_end():
+    """Where both arms send proposals on the same path and week, every slot the arm with the lower
+    win probability wins is won by the other too (the engine's recorded wins, and slot by slot)."""
+    sc = small(paths=600, weeks=60)
+    tr = engine.trajectories(sc)
+    u = engine.Draws(engine.make_plan(sc), 0, sc.run.paths).proposal_u  # (weeks, paths, slots)
+    k, e = tr["kept"], tr["excluded"]
+    both = (k["wins"] >= 0) & (e["wins"] >= 0)
+    assert both.sum() > 1000
+    for hi, lo in ((e, k), (k, e)):
+        pairs = both & (hi["win_prob"] >= lo["win_prob"])
+        assert np.all(hi["wins"][pairs] >= lo["wins"][pairs])
+        t, p = np.nonzero(pairs)
+        won_hi = engine.slot_wins(u[t, p], hi["win_prob"][t, p])
+        won_lo = engine.slot_wins(u[t, p], lo["win_prob"][t, p])
+        assert not np.any(won_lo & ~won_hi)
+        np.testing.assert_array_equal(won_hi.sum(axis=1), hi["wins"][t, p])  # these very uniforms
+
+
+def test_same_seed_same_results_other_seed_different():
+    sc = small(paths=400, weeks=30)
+    a, b = sim.run(sc).summary(), sim.run(sc).summary()
+    assert a == b
+    c = sim.run(sc, seed=sc.run.seed + 1).summary()
+    assert c["differences"] != a["differences"]
+
+
+def test_results_do_not_depend_on_chunk_size():
+    data = reference_data()
+    data["arms"].append({"name": "window", "rule": "window", "last_n": 4})
+    one = small(data, paths=1000, weeks=30, chunk_paths=256)
+    many = small(data, paths=1000, weeks=30, chunk_paths=8192)
+    ra, rb = sim.run(one), sim.run(many)
+    sa, sb = ra.summary(), rb.summary()
+    sa.pop("scenario_sha256"), sb.pop("scenario_sha256")
+    assert sa == sb
+    for arm in ra.arms:
+        for m in ("stars", "jss", "win_prob", "earnings", "top_rated"):
+            for key, band in ra.bands(arm, m).items():
+                np.testing.assert_array_equal(band, rb.bands(arm, m)[key], err_msg=f"{arm} {m}")
+
+
+def test_bands_are_inverted_cdf_quantiles_of_the_paths():
+    sc = small(paths=500, weeks=20)
+    res, tr = sim.run(sc), engine.trajectories(sc)
+    for arm in res.arms:
+        for metric in ("stars", "jss", "jobs", "earnings", "active"):
+            x = tr[arm][metric]
+            b = res.bands(arm, metric)
+            for t in (0, 7, 19):
+                col = x[t][~np.isnan(x[t])]
+                if col.size == 0:
+                    assert np.isnan(b["q50"][t])
+                    continue
+                for q, key in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
+                    want = np.quantile(col, q, method="inverted_cdf")
+                    assert b[key][t] == pytest.approx(want, abs=1e-9), (arm, metric, t, key)
+                assert b["mean"][t] == pytest.approx(col.mean(), rel=1e-12, abs=1e-9)
+
+
+def test_reference_case_week_zero():
+    res = sim.run(small(paths=300, weeks=10))
+    assert res.bands("kept", "stars")["q50"][0] == pytest.approx(4.2)
+    assert res.bands("excluded", "stars")["q50"][0] == pytest.approx(5.0)
+    assert res.bands("kept", "jss")["q50"][0] == 0.0
+    assert np.isnan(res.bands("excluded", "jss")["q50"][0])  # no JSS yet
+    assert res.bands("excluded", "rising_talent")["mean"][0] == 1.0
+    assert res.bands("kept", "rising_talent")["mean"][0] == 0.0
+
+
+def test_excluding_the_rating_wins_more_work_with_an_interval_above_zero():
+    res = sim.run(small(paths=3000, weeks=104))
+    for metric in ("jobs", "earnings"):
+        d = res.difference("excluded", metric)
+        assert d["ci90"][0] > 0, metric
+    rec = res.recovery_summary("excluded")
+    assert 0 < rec["share_not_recovered"] < 1
+
+
+def test_harsher_feedback_costs_more():
+    def cost(score: float) -> float:
+        data = reference_data()
+        data["history"][1].pop("criteria")
+        data["history"][1]["stars"] = score
+        return sim.run(small(data, paths=3000, weeks=52)).difference("excluded", "earnings")["mean"]
+
+    assert cost(2.0) > cost(3.4) > cost(4.4) >= 0
+
+
+def test_support_queue_delay_costs_between_none_and_immediate():
+    data = reference_data()
+    data["arms"] = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "late", "rule": "exclude_flagged", "delay_weeks": 6},
+        {"name": "at once", "rule": "exclude_flagged", "delay_weeks": 0},
+    ]
+    res = sim.run(small(data, paths=3000, weeks=52))
+    late = res.difference("late", "earnings")["mean"]
+    now = res.difference("at once", "earnings")["mean"]
+    assert 0 < late < now
+
+
+def test_active_never_exceeds_capacity_and_jobs_never_fall():
+    data = reference_data()
+    data["freelancer"]["capacity"] = 3
+    tr = engine.trajectories(small(data, paths=300, weeks=60))
+    for arm in tr.values():
+        assert arm["active"].max() <= 3
+        assert np.all(np.diff(arm["jobs"], axis=0) >= 0)
+        assert np.all(np.diff(arm["earnings"], axis=0) >= 0)
+
+
+def test_summary_has_the_design_schema(reference):
+    s = sim.run(reference, paths=300, weeks=20).summary()
+    assert s["reference"] == "kept" and s["paths"] == 300 and s["weeks"] == 20
+    assert set(s["arms"]["kept"]["final"]) >= {"stars", "jss", "win_prob", "active", "jobs"}
+    d = s["differences"]["excluded"]
+    assert set(d) == {"jobs", "earnings", "weeks_to_recover"}
+    assert set(d["jobs"]) == {"mean", "ci90", "p05", "p95"}
+    assert set(d["weeks_to_recover"]) == {"median", "share_not_recovered"}
+    assert s["ratings_needed"]["kept"]["mean"] == {"4.8": 6.0, "4.9": 14.0, "4.95": 30.0}
+
+
+def test_run_overrides_are_validated(reference):
+    with pytest.raises(sim.ScenarioError, match="run.paths"):
+        sim.run(reference, paths=0)
