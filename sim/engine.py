@@ -92,6 +92,16 @@ def make_plan(sc: Scenario) -> Plan:
 
 
 PAGE = 32  # contract ordinals per page of contract uniforms
+CONTRACT_DTYPES = {
+    "stars": np.int8,
+    "duration": np.int32,
+    "jss_weight": np.float32,
+    "left": bool,
+    "delay": np.int8,
+    "client_count": np.int32,
+    "harsh": bool,
+    "suspended": bool,
+}
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -111,17 +121,15 @@ class Draws:
             props.append(g.random((plan.weeks, n, plan.slots), dtype=np.float32))
             paths.append(g.random(n))
             self.gens.append((g, n))
-        self.proposal_u = np.concatenate(props, axis=1)  # (W, N, S), compared as float64
+        # (W, S, N): a week's slots are rows, so counting wins reduces over the short axis fast
+        self.proposal_u = np.concatenate([u.transpose(0, 2, 1) for u in props], axis=2)
         self.path_u = np.concatenate(paths)  # (N,)
         self.n = n_paths
-        empty_i = np.zeros((n_paths, 0), dtype=np.int64)
-        self.stars = self.duration = self.delay = self.client_count = empty_i
-        self.left = self.suspended = np.zeros((n_paths, 0), dtype=bool)
-        self.client_mean = np.zeros((n_paths, 0))
-
-    @property
-    def drawn(self) -> int:
-        return self.stars.shape[1]
+        self.drawn = 0
+        # room for every ordinal a path could reach; pages are filled only when reached, and
+        # np.empty does not touch the memory of pages never drawn
+        k = -(-plan.ordinals // PAGE) * PAGE
+        self.attrs = {name: np.empty((n_paths, k), dtype) for name, dtype in CONTRACT_DTYPES.items()}
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path."""
@@ -129,11 +137,16 @@ class Draws:
             page = np.concatenate(
                 [g.random((7, n, PAGE), dtype=np.float32) for g, n in self.gens], axis=1
             )
-            self._append(decode_contracts(self.plan, page))
+            cols = slice(self.drawn, self.drawn + PAGE)
+            for name, values in decode_contracts(self.plan, page).items():
+                self.attrs[name][:, cols] = values
+            self.drawn += PAGE
 
-    def _append(self, attrs: dict[str, np.ndarray]) -> None:
-        for name, arr in attrs.items():
-            setattr(self, name, np.concatenate([getattr(self, name), arr], axis=1))
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["attrs"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
@@ -152,15 +165,17 @@ def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
         count = np.zeros(u[CLIENT_COUNT].shape, dtype=np.int64)
     else:
         count = np.floor(np.log1p(-u[CLIENT_COUNT]) / np.log(mu / (1.0 + mu))).astype(np.int64)
-    harsh = u[CLIENT_HARSH] < m.harsh_client_share
     d = plan.delay_max
+    # a contract longer than the horizon never ends inside it: clipping keeps int32 safe
+    duration = np.minimum(duration, plan.weeks + 1)
     return {
-        "stars": stars.astype(np.int64),
+        "stars": stars,
         "duration": duration,
+        "jss_weight": reputation.jss_weight(plan.gross * duration),
         "left": u[LEFT] < sc.signals.feedback_rate,
-        "delay": np.minimum(np.floor(u[DELAY] * (d + 1)), d).astype(np.int64),
-        "client_count": count,
-        "client_mean": np.where(harsh, m.harsh_client_mean, m.client_mean_given),
+        "delay": np.minimum(np.floor(u[DELAY] * (d + 1)), d),
+        "client_count": np.minimum(count, 2**31 - 1),
+        "harsh": u[CLIENT_HARSH] < m.harsh_client_share,
         "suspended": u[SUSPENDED] < m.client_suspension_rate,
     }
 
@@ -200,19 +215,39 @@ class ArmKernel:
         # contracts
         self.slot_end = np.full((n, c), -1, dtype=np.int64)
         self.slot_ord = np.zeros((n, c), dtype=np.int64)
+        self.active = np.zeros(n, dtype=np.int64)
         self.next_ord = np.zeros(n, dtype=np.int64)
         self.ring_weeks = plan.delay_max + 1
-        self.pending = np.full((self.ring_weeks, n, c * self.ring_weeks), -1, dtype=np.int64)
-        # Job Success Score: per end week and star level, [JSS weight, contracts]
+        # feedback due, by arrival week (ring), source column (slot j, delay d) and path
+        self.pending = np.full((self.ring_weeks, c * self.ring_weeks, n), -1, dtype=np.int64)
+        # Job Success Score: counted future contracts by end week (a ring of buckets) and running
+        # sums per window. Rules that must know star levels later (whitby filters levels, the
+        # last-weeks window removes them) keep [JSS weight, contracts] per level; the others keep
+        # only [success weight, failure weight, total weight, contracts]. float32 is exact here:
+        # JSS weights are 1, 1.25 or 1.5 and counts are small integers.
         last_weeks = getattr(arm, "last_weeks", None) or 0
-        self.rj = max(max(plan.windows), last_weeks) + 1
-        self.buckets = np.zeros((self.rj, n, 5, 2))
-        self.window_sums = np.zeros((len(plan.windows), n, 5, 2))
-        self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
-        self.jss = np.full(n, np.nan)
+        self.by_level = arm.rule == "whitby" or last_weeks > 0
         jss = sc.jss
         self.success5 = (self.levels >= jss.success_at).astype(float)
         self.fail5 = (self.levels < jss.fail_below).astype(float)
+        if self.by_level:
+            eye = np.eye(5)
+            self.stat_of_level = np.stack([eye, eye], axis=2).reshape(5, 10)  # jw, count per level
+            self.count_of_level = np.zeros((5, 10))
+            self.count_of_level[np.arange(5), np.arange(5) * 2 + 1] = 1.0
+        else:
+            self.stat_of_level = np.stack(
+                [self.success5, self.fail5, np.ones(5), np.zeros(5)], axis=1
+            )  # times jw
+            self.count_of_level = np.zeros((5, 4))
+            self.count_of_level[:, 3] = 1.0
+        stats = self.stat_of_level.shape[1]
+        self.rj = max(max(plan.windows), last_weeks) + 1
+        self.buckets = np.zeros((self.rj, n, stats), dtype=np.float32)
+        self.window_sums = np.zeros((len(plan.windows), n, stats), dtype=np.float32)
+        self.min_window = min(plan.windows)
+        self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
+        self.jss = np.full(n, np.nan)
         # badges and money
         self.at90 = None  # (16, n) ring, filled at week 0
         self.earned = np.zeros((EARNED_WEEKS, n))
@@ -269,9 +304,9 @@ class ArmKernel:
     def _refused(self, idx: np.ndarray, k: np.ndarray, end: int, t: int) -> np.ndarray:
         arm, d = self.arm, self.d
         if arm.rule == "harsh_rater":
-            return (d.client_count[idx, k] >= arm.min_ratings) & (
-                d.client_mean[idx, k] < arm.threshold
-            )
+            m = self.plan.sc.market
+            mean = np.where(d.harsh[idx, k], m.harsh_client_mean, m.client_mean_given)
+            return (d.client_count[idx, k] >= arm.min_ratings) & (mean < arm.threshold)
         if arm.rule == "suspended_client" and arm.delay_weeks == 0:
             return d.suspended[idx, k]
         if arm.rule == "window" and arm.last_weeks is not None:
@@ -308,23 +343,27 @@ class ArmKernel:
     # -- counted future feedback: add and remove ------------------------------------------------
     def _update(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int, sign: float) -> None:
         d = self.d
-        level = d.stars[idx, k] - 1
+        level = d.stars[idx, k].astype(np.intp) - 1
         value = self.plan.gross * d.duration[idx, k]
         w = value if self.value_weighted else np.ones(idx.size)
         self.cnt5[idx, level] += sign
         self.wsum5[idx, level] += sign * w
         if self.dsum5 is not None:
             self.dsum5[idx, level] += sign * w * self.forgetting ** (t - end)
-        jw = reputation.jss_weight(value)
+        jw = d.jss_weight[idx, k].astype(np.float64)
+        stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
+        stat = stat.astype(np.float32)
         slot = end % self.rj
-        self.buckets[slot, idx, level, 0] += sign * jw
-        self.buckets[slot, idx, level, 1] += sign
+        self.buckets[slot, idx] += stat  # one contract per path per call: no repeated index
         if self.value_buckets is not None:
             self.value_buckets[slot, idx, level] += sign * w
+        age = t - end
+        if np.all(age < self.min_window):  # arrivals: inside every window
+            self.window_sums[:, idx] += stat[None]
+            return
         for wi, weeks in enumerate(self.plan.windows):
-            inside = (t - end) < weeks
-            self.window_sums[wi, idx[inside], level[inside], 0] += sign * jw[inside]
-            self.window_sums[wi, idx[inside], level[inside], 1] += sign
+            inside = age < weeks
+            self.window_sums[wi, idx[inside]] += stat[inside]
 
     def _add(self, idx, k, end, t) -> None:
         self._update(idx, k, end, t, 1.0)
@@ -346,7 +385,7 @@ class ArmKernel:
         if t - last_weeks < 0:
             return
         slot = (t - last_weeks) % self.rj
-        counts = self.buckets[slot, :, :, 1]
+        counts = self.buckets[slot].reshape(self.n, 5, 2)[:, :, 1]
         self.cnt5 -= counts
         self.wsum5 -= self.value_buckets[slot]
         if self.dsum5 is not None:
@@ -366,19 +405,20 @@ class ArmKernel:
                 continue
             k = self.slot_ord[idx, j]
             self.slot_end[idx, j] = -1
+            self.active[idx] -= 1
             left = d.left[idx, k]
             idx, k = idx[left], k[left]
-            delay = d.delay[idx, k]
-            self.pending[(t + delay) % r, idx, j * r + delay] = k
+            delay = d.delay[idx, k].astype(np.intp)  # int8 storage: widen before adding weeks
+            self.pending[(t + delay) % r, j * r + delay, idx] = k
 
     def _arrivals(self, t: int) -> None:
         r = self.ring_weeks
         due = self.pending[t % r]
-        for col in range(due.shape[1]):
-            idx = np.flatnonzero(due[:, col] >= 0)
+        for col in range(due.shape[0]):
+            idx = np.flatnonzero(due[col] >= 0)
             if not idx.size:
                 continue
-            k = due[idx, col]
+            k = due[col, idx]
             end = t - col % r
             keep = ~self._refused(idx, k, end, t)
             idx, k = idx[keep], k[keep]
@@ -413,11 +453,12 @@ class ArmKernel:
         hm = hist.astype(float)
         xs = np.nan_to_num(p.h_stars, nan=0.0)
         hw = p.h_value if self.value_weighted else np.ones_like(xs)
-        n = cnt5.sum(axis=1) + hm.sum(axis=1)
+        ones5 = np.ones(5)
+        n = cnt5 @ ones5 + hm @ np.ones(xs.size)  # matmul: fast sums over a short axis
         agg = self.aggregator
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg in ("mean", "bayesian"):
-                stars = (wsum5 @ self.levels + hm @ (hw * xs)) / (wsum5.sum(axis=1) + hm @ hw)
+                stars = (wsum5 @ self.levels + hm @ (hw * xs)) / (wsum5 @ ones5 + hm @ hw)
                 if agg == "bayesian":
                     m = s.prior_weight
                     stars = (n * stars + m * s.prior_mean) / (n + m)
@@ -457,12 +498,16 @@ class ArmKernel:
 
     def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None) -> np.ndarray:
         p, j = self.plan, self.plan.sc.jss
-        sums = self.window_sums if lev is None else self.window_sums * lev[None, :, :, None]
-        jw5, cnt5 = sums[..., 0], sums[..., 1]  # (windows, n, 5)
-        success = jw5 @ self.success5
-        failure = jw5 @ self.fail5
-        total = jw5.sum(axis=2)
-        contracts = cnt5.sum(axis=2)
+        sums = self.window_sums.astype(np.float64)
+        if self.by_level:
+            sums = sums.reshape(len(p.windows), self.n, 5, 2)
+            if lev is not None:
+                sums = sums * lev[None, :, :, None]
+            jw5, cnt5 = sums[..., 0], sums[..., 1]  # (windows, n, 5)
+            success, failure = jw5 @ self.success5, jw5 @ self.fail5
+            total, contracts = jw5.sum(axis=2), cnt5.sum(axis=2)
+        else:
+            success, failure, total, contracts = (sums[..., i] for i in range(4))
         clients = contracts.copy()
         if hist.shape[1]:
             hm = hist.astype(float)
@@ -497,7 +542,10 @@ class ArmKernel:
         at90 = has & (self.jss >= TOP_RATED_JSS)
         if self.at90 is None:
             self.at90 = np.repeat(at90[None, :], TOP_RATED_OF, axis=0)
-        self.at90[t % TOP_RATED_OF] = at90
+            self.at90_count = self.at90.sum(axis=0)
+        slot = t % TOP_RATED_OF
+        self.at90_count += at90.astype(np.int64) - self.at90[slot]
+        self.at90[slot] = at90
         p = self.plan
         hist_earned = p.h_value[(p.h_age + t) < EARNED_WEEKS].sum()
         earned = self.earned_sum + hist_earned
@@ -507,7 +555,7 @@ class ArmKernel:
             tenure_ok = (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
         top = (
             has
-            & (self.at90.sum(axis=0) >= TOP_RATED_WEEKS)
+            & (self.at90_count >= TOP_RATED_WEEKS)
             & (earned >= TOP_RATED_EARNED)
             & tenure_ok
         )
@@ -519,8 +567,9 @@ class ArmKernel:
         stars, n = self._stars(t, cnt5, wsum5, dsum5, hist)
         if t % self.plan.sc.jss.update_weeks == 0:
             self.jss = self._job_success(t, hist, lev)
+            self.band = reputation.jss_band(self.jss)
         badge = self._badge(t)
-        band = reputation.jss_band(self.jss)
+        band = self.band
         v = utility(
             stars, n, band, badge, self.plan.log_price, self.plan.sc, self.market.market_mean
         )
@@ -537,9 +586,9 @@ class ArmKernel:
     def work(self, t: int, q: np.ndarray) -> np.ndarray:
         """Proposals, wins, new contracts, earnings; returns the active count."""
         c = self.plan.capacity
-        active = (self.slot_end >= 0).sum(axis=1)
+        active = self.active
         self.sent = active < c
-        self.wins = slot_wins(self.d.proposal_u[t], q).sum(axis=1)
+        self.wins = slot_wins(self.d.proposal_u[t], q).sum(axis=0)
         new = np.where(active < c, np.minimum(self.wins, c - active), 0)
         filled = np.zeros(self.n, dtype=np.int64)
         for j in range(c):
@@ -555,6 +604,7 @@ class ArmKernel:
         started = (new > 0) & (self.first_start < 0)
         self.first_start[started] = t
         active = active + new
+        self.active = active
         self.jobs += new
         self.contract_weeks += active
         slot = t % EARNED_WEEKS
@@ -565,12 +615,12 @@ class ArmKernel:
 
 
 def slot_wins(u: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Which proposal slots win: uniform below the win probability. (N, S) from (N, S) and (N,).
+    """Which proposal slots win: (slots, paths) uniforms below each path's win probability (paths,).
 
     One uniform per slot shared by every arm makes the coupling monotone: an arm with a higher q
     wins every slot that an arm with a lower q wins.
     """
-    return u < q[:, None]
+    return u < q
 
 
 def _round_stars(stars: np.ndarray) -> np.ndarray:

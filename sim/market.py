@@ -66,8 +66,17 @@ class HiringMarket:
     q_grid: np.ndarray
 
     def win_prob(self, v: np.ndarray) -> np.ndarray:
-        """Probability that one proposal wins, for utilities ``v`` (intercept added here)."""
-        return np.interp(np.asarray(v, dtype=float) + self.intercept, self.v_grid, self.q_grid)
+        """Probability that one proposal wins, for utilities ``v`` (intercept added here).
+
+        Linear interpolation on the uniform grid, by direct indexing (no search); constant
+        beyond the grid's ends, where q is within 2e-8 of 0 or of its limit.
+        """
+        g = self.v_grid
+        x = (np.asarray(v, dtype=float) + (self.intercept - g[0])) * ((g.size - 1) / (g[-1] - g[0]))
+        x = np.clip(x, 0.0, g.size - 1.0)
+        i = np.minimum(x.astype(np.intp), g.size - 2)
+        q = self.q_grid
+        return q[i] + (x - i) * (q[i + 1] - q[i])
 
     def exact_win_prob(self, v: float) -> float:
         """q(V) by the full mean over the field (no grid), for tests and the scalar reference."""

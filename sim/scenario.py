@@ -76,7 +76,7 @@ class RunSettings(_Model):
     weeks: int = Field(104, ge=1, le=MAX_WEEKS, description="horizon in weeks")
     seed: int = Field(20260917, ge=0, lt=2**63, description="root of every random draw")
     chunk_paths: int = Field(
-        8192,
+        16384,
         ge=256,
         le=1_000_000,
         description="paths per chunk (memory bound; no effect on results)",

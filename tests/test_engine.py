@@ -34,7 +34,7 @@ def test_identical_arms_give_exactly_zero_difference():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    arrays(np.float32, (6, 10), elements=st.floats(0, 1, width=32, exclude_max=True)),
+    arrays(np.float32, (10, 6), elements=st.floats(0, 1, width=32, exclude_max=True)),
     arrays(np.float64, 6, elements=st.floats(0, 1)),
     arrays(np.float64, 6, elements=st.floats(0, 1)),
 )
@@ -49,7 +49,7 @@ def test_shared_proposals_are_monotone_end_to_end():
     win probability wins is won by the other too (the engine's recorded wins, and slot by slot)."""
     sc = small(paths=600, weeks=60)
     tr = engine.trajectories(sc)
-    u = engine.Draws(engine.make_plan(sc), 0, sc.run.paths).proposal_u  # (weeks, paths, slots)
+    u = engine.Draws(engine.make_plan(sc), 0, sc.run.paths).proposal_u  # (weeks, slots, paths)
     k, e = tr["kept"], tr["excluded"]
     both = (k["wins"] >= 0) & (e["wins"] >= 0)
     assert both.sum() > 1000
@@ -57,10 +57,11 @@ def test_shared_proposals_are_monotone_end_to_end():
         pairs = both & (hi["win_prob"] >= lo["win_prob"])
         assert np.all(hi["wins"][pairs] >= lo["wins"][pairs])
         t, p = np.nonzero(pairs)
-        won_hi = engine.slot_wins(u[t, p], hi["win_prob"][t, p])
-        won_lo = engine.slot_wins(u[t, p], lo["win_prob"][t, p])
+        slots = u[t, :, p].T  # (slots, path-weeks)
+        won_hi = engine.slot_wins(slots, hi["win_prob"][t, p])
+        won_lo = engine.slot_wins(slots, lo["win_prob"][t, p])
         assert not np.any(won_lo & ~won_hi)
-        np.testing.assert_array_equal(won_hi.sum(axis=1), hi["wins"][t, p])  # these very uniforms
+        np.testing.assert_array_equal(won_hi.sum(axis=0), hi["wins"][t, p])  # these very uniforms
 
 
 def test_same_seed_same_results_other_seed_different():
