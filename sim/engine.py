@@ -126,10 +126,12 @@ class Draws:
         self.path_u = np.concatenate(paths)  # (N,)
         self.n = n_paths
         self.drawn = 0
-        # room for every ordinal a path could reach; pages are filled only when reached, and
-        # np.empty does not touch the memory of pages never drawn
-        k = -(-plan.ordinals // PAGE) * PAGE
-        self.attrs = {name: np.empty((n_paths, k), dtype) for name, dtype in CONTRACT_DTYPES.items()}
+        # room for every page a path could reach, laid out (page, path, column) so that a page
+        # is one contiguous block: np.empty leaves pages never drawn untouched in memory
+        pages = -(-plan.ordinals // PAGE)
+        self.attrs = {
+            name: np.empty((pages, n_paths, PAGE), dtype) for name, dtype in CONTRACT_DTYPES.items()
+        }
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path."""
@@ -137,16 +139,13 @@ class Draws:
             page = np.concatenate(
                 [g.random((7, n, PAGE), dtype=np.float32) for g, n in self.gens], axis=1
             )
-            cols = slice(self.drawn, self.drawn + PAGE)
             for name, values in decode_contracts(self.plan, page).items():
-                self.attrs[name][:, cols] = values
+                self.attrs[name][self.drawn // PAGE] = values
             self.drawn += PAGE
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.__dict__["attrs"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def attr(self, name: str, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Attribute ``name`` of contract ordinal ``k[i]`` on path ``idx[i]``."""
+        return self.attrs[name][k // PAGE, idx, k % PAGE]
 
 
 def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
@@ -305,10 +304,10 @@ class ArmKernel:
         arm, d = self.arm, self.d
         if arm.rule == "harsh_rater":
             m = self.plan.sc.market
-            mean = np.where(d.harsh[idx, k], m.harsh_client_mean, m.client_mean_given)
-            return (d.client_count[idx, k] >= arm.min_ratings) & (mean < arm.threshold)
+            mean = np.where(d.attr("harsh", idx, k), m.harsh_client_mean, m.client_mean_given)
+            return (d.attr("client_count", idx, k) >= arm.min_ratings) & (mean < arm.threshold)
         if arm.rule == "suspended_client" and arm.delay_weeks == 0:
-            return d.suspended[idx, k]
+            return d.attr("suspended", idx, k)
         if arm.rule == "window" and arm.last_weeks is not None:
             return np.full(idx.size, t - end >= arm.last_weeks)
         return np.zeros(idx.size, dtype=bool)
@@ -316,7 +315,7 @@ class ArmKernel:
     def _after_count(self, idx: np.ndarray, k: np.ndarray, end: int, col: int, t: int) -> None:
         arm = self.arm
         if arm.rule == "suspended_client" and arm.delay_weeks > 0:
-            susp = self.d.suspended[idx, k]
+            susp = self.d.attr("suspended", idx, k)
             slot = (t + arm.delay_weeks) % (arm.delay_weeks + 1)
             self.susp_queue[slot, idx[susp], col] = k[susp]
         elif arm.rule == "window" and arm.last_n is not None:
@@ -343,14 +342,14 @@ class ArmKernel:
     # -- counted future feedback: add and remove ------------------------------------------------
     def _update(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int, sign: float) -> None:
         d = self.d
-        level = d.stars[idx, k].astype(np.intp) - 1
-        value = self.plan.gross * d.duration[idx, k]
+        level = d.attr("stars", idx, k).astype(np.intp) - 1
+        value = self.plan.gross * d.attr("duration", idx, k)
         w = value if self.value_weighted else np.ones(idx.size)
         self.cnt5[idx, level] += sign
         self.wsum5[idx, level] += sign * w
         if self.dsum5 is not None:
             self.dsum5[idx, level] += sign * w * self.forgetting ** (t - end)
-        jw = d.jss_weight[idx, k].astype(np.float64)
+        jw = d.attr("jss_weight", idx, k).astype(np.float64)
         stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
         stat = stat.astype(np.float32)
         slot = end % self.rj
@@ -406,9 +405,9 @@ class ArmKernel:
             k = self.slot_ord[idx, j]
             self.slot_end[idx, j] = -1
             self.active[idx] -= 1
-            left = d.left[idx, k]
+            left = d.attr("left", idx, k)
             idx, k = idx[left], k[left]
-            delay = d.delay[idx, k].astype(np.intp)  # int8 storage: widen before adding weeks
+            delay = d.attr("delay", idx, k).astype(np.intp)  # int8 in storage: widen first
             self.pending[(t + delay) % r, j * r + delay, idx] = k
 
     def _arrivals(self, t: int) -> None:
@@ -588,7 +587,8 @@ class ArmKernel:
         c = self.plan.capacity
         active = self.active
         self.sent = active < c
-        self.wins = slot_wins(self.d.proposal_u[t], q).sum(axis=0)
+        # summing the bools as int8 is exact (at most 100 slots) and several times faster
+        self.wins = slot_wins(self.d.proposal_u[t], q).view(np.int8).sum(axis=0, dtype=np.int8)
         new = np.where(active < c, np.minimum(self.wins, c - active), 0)
         filled = np.zeros(self.n, dtype=np.int64)
         for j in range(c):
@@ -597,7 +597,7 @@ class ArmKernel:
                 continue
             k = self.next_ord[take]
             self.d.ensure(int(k.max()) + 1)
-            self.slot_end[take, j] = t + self.d.duration[take, k]
+            self.slot_end[take, j] = t + self.d.attr("duration", take, k)
             self.slot_ord[take, j] = k
             self.next_ord[take] += 1
             filled[take] += 1
