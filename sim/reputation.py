@@ -293,16 +293,16 @@ def wilson_lower_bound(positive: Any, total: Any, z: float = 1.96) -> float | np
 def star_counts(stars: Any, weights: Any = None, mask: Any = None) -> np.ndarray:
     """Counts of 1, 2, 3, 4 and 5 stars among counted ratings (weighted by `weights`).
 
-    A fractional rating is split between its two nearest levels so that the mean is kept
-    (3.4 counts 0.6 at 3 and 0.4 at 4) [A]. Returns shape (..., 5).
+    Miller's bound needs whole levels: a fractional rating counts at its nearest level, halves
+    rounded up (3.4 -> 3, 4.5 -> 5) [A], as in the engine. Returns shape (..., 5).
     """
     x, w, _, _ = _history(stars, weights, mask)
     return _star_counts(x, w)
 
 
 def _star_counts(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    hat = np.clip(1.0 - np.abs(x[..., None] - _LEVELS), 0.0, None)  # linear split
-    return (w[..., None] * hat).sum(axis=-2)
+    level = np.clip(np.floor(np.asarray(x) + 0.5), 1.0, 5.0)
+    return (w[..., None] * (level[..., None] == _LEVELS)).sum(axis=-2)
 
 
 def _star_bound(n: np.ndarray, z: float) -> np.ndarray:
@@ -458,7 +458,9 @@ def _jss_shown(
         st = stats[length]
         total = st.total + extra * extra_weight
         net = st.net + extra * extra_weight * extra_outcome
-        score = np.clip(100.0 * _safe_divide(net, total), 0.0, 100.0)
+        # (100 * net) / total: weights are multiples of 0.25, so 100 * net and total are exact and
+        # one correctly rounded division keeps a true half (57.5) exact for rounding half up
+        score = np.clip(_safe_divide(100.0 * net, total), 0.0, 100.0)
         ok = (
             (st.contracts + extra >= cfg.min_contracts)
             & (st.clients + extra >= cfg.min_clients)

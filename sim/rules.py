@@ -220,10 +220,9 @@ def whitby_filter_counts(
     shape = _broadcast_shape("counts", c.shape, "values", v.shape)
     _check_range(v, "values", 1.0, 5.0)
     _check_nonnegative(c, "counts")
-    v, c = np.broadcast_to(v, shape), np.broadcast_to(c, shape)
     r, s = _whitby_evidence(v, b)
-    lo, hi = _whitby_bounds(r, s, q)
-    return _whitby_loop(r, s, c, lo, hi)
+    lo, hi = _whitby_bounds(r, s, q)  # once per level, before broadcasting over the batch
+    return _whitby_loop(r, s, np.broadcast_to(c, shape), lo, hi)
 
 
 def window(

@@ -238,8 +238,9 @@ def test_miller_star_bound_worked_example():
     assert star_lower_bound([0, 0, 0, 0, 10]) > got > star_lower_bound([0, 0, 0, 0, 5])
 
 
-def test_star_counts_split_fractional_stars():
-    assert star_counts(REF_STARS).tolist() == pytest.approx([0, 0, 0.6, 0.4, 1.0])
+def test_star_counts_round_fractional_stars_half_up():
+    assert star_counts(REF_STARS).tolist() == [0, 0, 1, 0, 1]
+    assert star_counts([4.5, 4.49, 1.2]).tolist() == [1, 0, 0, 1, 1]
     assert star_counts([1, 5, 5], [2, 1, 1]).tolist() == [2, 0, 0, 0, 2]
     assert star_counts([1, 5], mask=[False, True]).tolist() == [0, 0, 0, 0, 1]
 
@@ -257,6 +258,11 @@ def test_jss_rounds_half_up():
     # 100 * (1.5 - 1) / 4 = 12.5 -> 13
     got = job_success_score([5, 1, 4.2], [2000, 100, 2000], [3, 2, 1])
     assert got == 13.0
+    # successes 1.5 * 3 + 1.25 = 5.75 of a total 10 (neutrals 1.5 + 1.5 + 1.25): exactly 57.5,
+    # although 100 * (5.75 / 10) is 57.49999999999999 in floating point -> 58
+    stars = [5, 5, 5, 5, 4.2, 4.2, 4.2]
+    values = [2000, 2000, 2000, 500, 2000, 2000, 500]
+    assert job_success_score(stars, values, [1, 2, 3, 4, 5, 6, 7]) == 58.0
 
 
 def test_jss_windows_trending_and_qualification():
@@ -451,6 +457,18 @@ def test_ratings_needed_is_the_fewest(aggregator, data):
     assert not reached[:n].any()  # minimal: no smaller count reaches it
 
 
+def test_ratings_needed_when_the_signal_rises_then_falls():
+    # one 5-star on $1,000 under a prior of 1 star (weight 10), adding 4-star ratings of $1:
+    # the Bayesian average climbs towards 5 while the prior fades, peaks near 4.65 at 235 more,
+    # then sinks towards 4. 4.5 is first reached at 82 and lost after 847; 4.8 never.
+    params = {"prior_mean": 1.0, "prior_weight": 10.0}
+    along = signal_along("bayesian", np.array([5.0]), np.array([1000.0]), 4.0, 1.0, 900, params)
+    n = ratings_needed([5.0], 4.5, [1000.0], 4.0, 1.0, "bayesian", **params)
+    assert n == 82 == np.argmax(along >= 4.5)
+    assert along[-1] < 4.5
+    assert ratings_needed([5.0], 4.8, [1000.0], 4.0, 1.0, "bayesian", **params) is None
+
+
 @pytest.mark.parametrize("aggregator", ["mean", "bayesian", "beta", "star_lower_bound"])
 def test_ratings_needed_large_counts_by_search(aggregator):
     params = {
@@ -473,15 +491,22 @@ def test_ratings_needed_large_counts_by_search(aggregator):
 def test_ratings_needed_batch_equals_rows(rows, targets):
     x = np.array(rows)
     t = np.array(targets[: len(rows)])
-    for agg, params in [
-        ("mean", {}),
-        ("median", {}),
-        ("bayesian", {"prior_mean": 4.0, "prior_weight": 2.0}),
-        ("star_lower_bound", {}),
-    ]:
-        batch = ratings_needed(x, t, aggregator=agg, **params)
-        for row, tt, got in zip(x, t, batch, strict=True):
-            one = ratings_needed(row, tt, aggregator=agg, **params)
+    values = np.full(x.shape, 800.0)
+    ended = np.tile([30.0, 8.0, 1.0], (len(rows), 1))
+    cases = [
+        ("mean", 1.0, {}),
+        ("median", 1.0, {}),
+        ("bayesian", 1.0, {"prior_mean": 4.0, "prior_weight": 2.0}),
+        ("beta", 0.2, {"forgetting": 0.9}),
+        ("wilson", 0.2, {}),
+        ("star_lower_bound", 1.0, {}),
+        ("jss", 20.0, {"values": values, "ended_weeks_ago": ended}),
+    ]
+    for agg, scale, params in cases:
+        batch = ratings_needed(x, t * scale, aggregator=agg, **params)
+        for i, got in enumerate(batch):
+            row_params = {k: v[i] for k, v in params.items() if k in ("values", "ended_weeks_ago")}
+            one = ratings_needed(x[i], t[i] * scale, aggregator=agg, **(params | row_params))
             assert (np.isinf(got) and one is None) or got == one
 
 

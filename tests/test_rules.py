@@ -176,6 +176,10 @@ def test_mask_rules_batch_equal_rows(flagged, weeks, delay):
         batch = rule(f, w, delay)
         for i in range(2):
             assert np.array_equal(batch[i], rule(f[i], w[i], delay))
+    means = 1 + 4 * np.array([weeks, weeks[::-1]]) / 10
+    batch = harsh_rater(means, w, threshold=3.0, min_ratings=2)
+    for i in range(2):
+        assert np.array_equal(batch[i], harsh_rater(means[i], w[i], 3.0, 2))
     ended = np.array([weeks, weeks[::-1]])
     for kw in ({"last_n": 2}, {"last_weeks": max(delay, 0.5)}):
         batch = window(ended, mask=f, **kw)
