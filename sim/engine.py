@@ -348,7 +348,7 @@ class ArmKernel:
         self.cnt5[idx, level] += sign
         self.wsum5[idx, level] += sign * w
         if self.dsum5 is not None:
-            self.dsum5[idx, level] += sign * w * self.forgetting ** (t - end)
+            self.dsum5[idx, level] += sign * self.forgetting ** (t - end)  # beta: unit evidence
         jw = d.attr("jss_weight", idx, k).astype(np.float64)
         stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
         stat = stat.astype(np.float32)
@@ -388,7 +388,7 @@ class ArmKernel:
         self.cnt5 -= counts
         self.wsum5 -= self.value_buckets[slot]
         if self.dsum5 is not None:
-            self.dsum5 -= self.value_buckets[slot] * self.forgetting**last_weeks
+            self.dsum5 -= counts * self.forgetting**last_weeks
         for wi, weeks in enumerate(self.plan.windows):
             if weeks > last_weeks:
                 self.window_sums[wi] -= self.buckets[slot]
@@ -464,9 +464,10 @@ class ArmKernel:
             elif agg == "median":
                 stars = self._median(cnt5, hm, xs)
             elif agg == "beta":
-                decay = self.forgetting ** (t + p.h_age) if self.forgetting < 1 else 1.0
-                hwd = hw * decay
-                w5 = dsum5 if dsum5 is not None else wsum5
+                # each rating is one unit of evidence (Jøsang & Ismail): dollar weights would
+                # swamp the prior, so beta ignores signals.weighting
+                hwd = self.forgetting ** (t + p.h_age) if self.forgetting < 1 else np.ones(xs.size)
+                w5 = dsum5 if dsum5 is not None else cnt5
                 ev5 = (self.levels - 3.0) / 2.0
                 evh = (xs - 3.0) / 2.0
                 r = w5 @ ((1 + ev5) / 2) + hm @ (hwd * (1 + evh) / 2)
