@@ -1,4 +1,4 @@
-"""The weekly Monte Carlo loop: paths in chunks, arms on common random numbers (docs/simulation.md)."""
+"""The weekly Monte Carlo loop: paths in chunks, arms on common random numbers (simulation.md)."""
 
 from __future__ import annotations
 
@@ -553,12 +553,7 @@ class ArmKernel:
             tenure_ok = np.full(self.n, t + p.tenure0 > TOP_RATED_TENURE)
         else:
             tenure_ok = (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
-        top = (
-            has
-            & (self.at90_count >= TOP_RATED_WEEKS)
-            & (earned >= TOP_RATED_EARNED)
-            & tenure_ok
-        )
+        top = has & (self.at90_count >= TOP_RATED_WEEKS) & (earned >= TOP_RATED_EARNED) & tenure_ok
         return np.where(~has, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
 
     def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -695,9 +690,11 @@ def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, 
         for arm in sc.arms:
             store = out[arm.name]
 
-            def record(t: int, week: dict[str, np.ndarray], store=store) -> None:
+            def record(
+                t: int, week: dict[str, np.ndarray], store=store, cols=slice(first, first + n)
+            ) -> None:
                 for m in TRACE:
-                    store[m][t, first : first + n] = week[m]
+                    store[m][t, cols] = week[m]
 
             simulate_arm(plan, arm, draws, market, record)
     for arm in out.values():

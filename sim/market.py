@@ -52,8 +52,9 @@ def utility(
 class HiringMarket:
     """A sampled field of jobs, reduced to what a proposal needs: win probability given V.
 
-    ``log_denominators[j]`` is ln(exp(V_0) + sum_i exp(V_ij)) for job j of the field. A proposal to a
-    job drawn at random from the field wins with probability q(V) = mean_j 1 / (1 + exp(ln D_j - V));
+    ``log_denominators[j]`` is ln(exp(V_0) + sum_i exp(V_ij)) for job j of the field. A proposal
+    to a job drawn at random from the field wins with probability
+    q(V) = mean_j 1 / (1 + exp(ln D_j - V));
     proposals are independent given V, so comparing one uniform per proposal with q(V) is exact.
     q is tabulated once on a fine grid and read by linear interpolation (error below 1e-6).
     """

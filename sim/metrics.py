@@ -54,7 +54,7 @@ class _Histogram:
         self.valid += valid.sum(axis=1)
 
     def bands(self) -> dict[str, np.ndarray]:
-        """Inverted-CDF quantiles (the smallest value whose share at or below reaches q) and mean."""
+        """Inverted-CDF quantiles (the smallest value with at least q at or below it) and mean."""
         cum = np.cumsum(self.counts, axis=1)
         out = {}
         with np.errstate(invalid="ignore", divide="ignore"):

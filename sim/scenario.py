@@ -25,8 +25,8 @@ from .feedback import CRITERIA, check_stars_agree, contract_score
 __all__ = [
     "Arm",
     "Freelancer",
-    "HistoryEntry",
     "Hiring",
+    "HistoryEntry",
     "JSSSettings",
     "Market",
     "RunSettings",
@@ -324,7 +324,7 @@ def _default_arms() -> tuple[Any, ...]:
 
 
 class Scenario(_Model):
-    """A complete, validated question: a freelancer's history, the market, and the arms to compare."""
+    """A complete, validated question: a freelancer's history, the market, the arms to compare."""
 
     name: str = Field("Untitled scenario", min_length=1, max_length=200)
     description: str = Field("", max_length=5000)

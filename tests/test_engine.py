@@ -169,5 +169,5 @@ def test_summary_has_the_design_schema(reference):
 
 
 def test_run_overrides_are_validated(reference):
-    with pytest.raises(sim.ScenarioError, match="run.paths"):
+    with pytest.raises(sim.ScenarioError, match=r"run\.paths"):
         sim.run(reference, paths=0)

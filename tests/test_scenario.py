@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import SCENARIOS, reference_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
 from sim.scenario import ScenarioError, dumps_scenario, loads_scenario, validate_scenario
-
-from helpers import SCENARIOS, reference_data
 
 PRESETS = sorted(SCENARIOS.glob("*.toml"))
 
@@ -100,7 +99,12 @@ def test_every_problem_at_once():
     data["history"][0]["colour"] = "red"
     data["arms"][1]["rule"] = "forgive"
     found = dict(problems(data))
-    assert set(found) == {"run.paths", "freelancer.hourly_rate", "history[0].colour", "arms[1].rule"}
+    assert set(found) == {
+        "run.paths",
+        "freelancer.hourly_rate",
+        "history[0].colour",
+        "arms[1].rule",
+    }
     assert found["history[0].colour"] == "unknown key"
     assert "unknown rule 'forgive'" in found["arms[1].rule"]
 
@@ -121,7 +125,7 @@ def test_rule_parameter_out_of_range_keeps_its_path():
 def test_stars_and_criteria_must_agree():
     data = reference_data()
     data["history"][1]["stars"] = 4.0
-    [(key, msg)] = problems(data)
+    [(_, msg)] = problems(data)
     assert "differ" in msg and "history[1]" in msg
 
 
@@ -234,7 +238,7 @@ def test_mutated_scenarios_fail_cleanly(mutations, extra_keys):
         sc = validate_scenario(data, "m.toml")
     except ScenarioError as e:
         assert e.problems
-        for source, key, message in e.problems:
+        for source, _key, message in e.problems:
             assert source == "m.toml" and message
             assert "Traceback" not in message
         return

@@ -1,0 +1,129 @@
+"""Engine benchmarks: the reference run, and time and peak memory as paths and weeks grow.
+
+Each measurement runs in a fresh subprocess so that its peak resident memory is its own. Figures are
+printed as a Markdown table and, with --write FILE, written with the machine and versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "scenarios" / "second-job-retaliation.toml"
+
+CHILD = r"""
+import json, resource, sys, time
+import sim
+sc = sim.load_scenario(sys.argv[1])
+paths, weeks, repeat = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sim.run(sc, paths=min(paths, 1000), weeks=weeks)  # warm up imports and caches
+times = []
+for _ in range(repeat):
+    t = time.perf_counter()
+    res = sim.run(sc, paths=paths, weeks=weeks)
+    times.append(time.perf_counter() - t)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"paths": paths, "weeks": weeks, "arms": len(res.arms), "seconds": min(times),
+                  "median_seconds": sorted(times)[len(times) // 2], "peak_bytes": peak}))
+"""
+
+
+def measure(paths: int, weeks: int, repeat: int, scenario: Path = REFERENCE) -> dict:
+    """One configuration in a fresh single-threaded subprocess."""
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(scenario), str(paths), str(weeks), str(repeat)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row(m: dict) -> str:
+    path_weeks = m["paths"] * m["weeks"] * m["arms"]
+    return (
+        f"| {m['paths']:>9,} | {m['weeks']:>4} | {m['arms']} | {m['seconds']:8.3f} | "
+        f"{path_weeks / m['seconds'] / 1e6:7.2f} | {m['peak_bytes'] / 2**20:8.0f} |"
+    )
+
+
+HEADER = (
+    "| paths | weeks | arms | seconds (best) | million path-weeks/s | peak MiB |\n"
+    "|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="small sizes only (about a minute)")
+    ap.add_argument("--write", type=Path, help="write the results as Markdown to this file")
+    ap.add_argument("--json", type=Path, help="write the raw measurements as JSON")
+    args = ap.parse_args(argv)
+
+    started = time.perf_counter()
+    reference = measure(10_000, 104, 5)
+    if args.quick:
+        paths_grid, weeks_grid = (1_000, 10_000, 100_000), (26, 104)
+    else:
+        paths_grid, weeks_grid = (1_000, 10_000, 100_000, 1_000_000), (26, 52, 104, 260, 520)
+    by_paths = [measure(p, 52, 1 if p >= 100_000 else 3) for p in paths_grid]
+    by_weeks = [measure(10_000, w, 3) for w in weeks_grid]
+
+    import numpy
+    import scipy
+
+    import sim
+
+    lines = [
+        "# Engine benchmarks",
+        "",
+        f"Measured {date.today().isoformat()} by `make bench` on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"scipy {scipy.__version__}, repsim {sim.__version__}; one thread, each row in a fresh "
+        "process (peak = its maximum resident memory, imports included).",
+        "",
+        "## The reference run (10,000 paths x 104 weeks x 2 arms)",
+        "",
+        HEADER,
+        row(reference),
+        "",
+        "## Scaling in paths (52 weeks)",
+        "",
+        HEADER,
+        *map(row, by_paths),
+        "",
+        "## Scaling in weeks (10,000 paths)",
+        "",
+        HEADER,
+        *map(row, by_weeks),
+        "",
+        f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"reference": reference, "paths": by_paths, "weeks": by_weeks}, indent=2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
