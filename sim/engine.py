@@ -149,34 +149,48 @@ class Draws:
 
 
 def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
-    """Contract attributes from a page of uniforms (7, N, PAGE)."""
+    """Contract attributes from a page of uniforms (7, N, PAGE), in float64 arithmetic.
+
+    Comparisons use float64 arrays or numpy float64 scalars, never bare Python floats, which
+    numpy 2 would round to float32 before comparing.
+    """
     sc, m = plan.sc, plan.sc.market
-    u = page.astype(np.float64)
+    shape = page.shape[1:]
     cdf = np.cumsum(np.asarray(sc.freelancer.quality, dtype=np.float64))
-    stars = np.minimum(np.searchsorted(cdf, u[STARS], side="right") + 1, 5)
+    u = page[STARS].astype(np.float64)
+    stars = np.ones(shape, dtype=np.int8)
+    for edge in cdf[:4]:  # 1 + the number of edges at or below u: the smallest s with u < cdf[s-1]
+        stars += u >= edge
     p_end = 1.0 / m.contract_weeks
     if p_end >= 1.0:
-        duration = np.ones(u[DURATION].shape, dtype=np.int64)
+        duration = np.ones(shape, dtype=np.int64)
     else:
-        duration = 1 + np.floor(np.log1p(-u[DURATION]) / np.log1p(-p_end)).astype(np.int64)
-    mu = m.client_ratings_given_mean
-    if mu == 0:
-        count = np.zeros(u[CLIENT_COUNT].shape, dtype=np.int64)
-    else:
-        count = np.floor(np.log1p(-u[CLIENT_COUNT]) / np.log(mu / (1.0 + mu))).astype(np.int64)
-    d = plan.delay_max
+        u = page[DURATION].astype(np.float64)
+        duration = 1 + np.floor(np.log1p(-u) / np.log1p(-p_end)).astype(np.int64)
     # a contract longer than the horizon never ends inside it: clipping keeps int32 safe
     duration = np.minimum(duration, plan.weeks + 1)
-    return {
+    value = plan.gross * duration
+    d = plan.delay_max
+    out = {
         "stars": stars,
         "duration": duration,
-        "jss_weight": reputation.jss_weight(plan.gross * duration),
-        "left": u[LEFT] < sc.signals.feedback_rate,
-        "delay": np.minimum(np.floor(u[DELAY] * (d + 1)), d),
-        "client_count": np.minimum(count, 2**31 - 1),
-        "harsh": u[CLIENT_HARSH] < m.harsh_client_share,
-        "suspended": u[SUSPENDED] < m.client_suspension_rate,
+        "jss_weight": np.where(value > 1000.0, 1.5, np.where(value > 250.0, 1.25, 1.0)),
+        "left": page[LEFT] < np.float64(sc.signals.feedback_rate),
+        "delay": np.minimum(np.floor(page[DELAY].astype(np.float64) * (d + 1)), d),
     }
+    rules_used = {arm.rule for arm in sc.arms}
+    if "harsh_rater" in rules_used:
+        mu = m.client_ratings_given_mean
+        if mu == 0:
+            count = np.zeros(shape, dtype=np.int64)
+        else:
+            u = page[CLIENT_COUNT].astype(np.float64)
+            count = np.floor(np.log1p(-u) / np.log(mu / (1.0 + mu))).astype(np.int64)
+        out["client_count"] = np.minimum(count, 2**31 - 1)
+        out["harsh"] = page[CLIENT_HARSH] < np.float64(m.harsh_client_share)
+    if "suspended_client" in rules_used:
+        out["suspended"] = page[SUSPENDED] < np.float64(m.client_suspension_rate)
+    return out
 
 
 def chunk_draws(plan: Plan, first_path: int, n_paths: int) -> Draws:

@@ -45,11 +45,19 @@ class _Histogram:
             scale if mean_scale is None else mean_scale,
         )
 
-    def add(self, codes: np.ndarray, valid: np.ndarray, fine: np.ndarray | None = None) -> None:
-        """Add a chunk: codes (weeks, n) int64, valid (weeks, n) bool."""
+    def add(
+        self, codes: np.ndarray, valid: np.ndarray | None = None, fine: np.ndarray | None = None
+    ) -> None:
+        """Add a chunk: codes (weeks, n) of integers; valid marks paths with a value (None: all)."""
         weeks, bins = self.counts.shape
-        flat = (np.arange(weeks)[:, None] * bins + np.clip(codes, 0, bins - 1))[valid]
-        self.counts += np.bincount(flat, minlength=weeks * bins).reshape(weeks, bins)
+        codes = codes.astype(np.int64)
+        flat = np.arange(weeks)[:, None] * bins + np.clip(codes, 0, bins - 1)
+        if valid is None:
+            self.counts += np.bincount(flat.ravel(), minlength=weeks * bins).reshape(weeks, bins)
+            self.total += (codes if fine is None else fine).sum(axis=1)
+            self.valid += codes.shape[1]
+            return
+        self.counts += np.bincount(flat[valid], minlength=weeks * bins).reshape(weeks, bins)
         self.total += np.where(valid, codes if fine is None else fine, 0).sum(axis=1)
         self.valid += valid.sum(axis=1)
 
@@ -97,22 +105,29 @@ class Accumulator:
         self._weeks = weeks
 
     def recorder(self, arm: str, n: int):
-        """A callback for `engine.simulate_arm` that keeps this chunk's weekly arrays."""
+        """A callback for `engine.simulate_arm` that keeps this chunk's weeks as compact codes.
+
+        stars: hundredths (-1: none); jss: whole percent (-1: none); the others as integers, but
+        win_prob in float64, which recovery needs exactly.
+        """
         w = self._weeks
         store = {
-            "stars": np.empty((w, n)),
-            "jss": np.empty((w, n)),
+            "stars": np.empty((w, n), np.int16),
+            "jss": np.empty((w, n), np.int8),
             "win_prob": np.empty((w, n)),
-            "active": np.empty((w, n), np.int64),
-            "jobs": np.empty((w, n), np.int64),
-            "contract_weeks": np.empty((w, n), np.int64),
-            "badge": np.empty((w, n), np.int64),
+            "active": np.empty((w, n), np.int8),
+            "jobs": np.empty((w, n), np.int16),
+            "contract_weeks": np.empty((w, n), np.int16),
+            "badge": np.empty((w, n), np.int8),
         }
         self._chunk[arm] = store
 
         def record(t: int, week: dict[str, np.ndarray]) -> None:
-            for key, arr in store.items():
-                arr[t] = week[key]
+            stars, jss = week["stars"], week["jss"]
+            store["stars"][t] = np.where(np.isnan(stars), -1, np.rint(stars * 100.0))
+            store["jss"][t] = np.where(np.isnan(jss), -1, jss)
+            for key in ("win_prob", "active", "jobs", "contract_weeks", "badge"):
+                store[key][t] = week[key]
 
         return record
 
@@ -121,26 +136,23 @@ class Accumulator:
         ref_q = self._chunk[self.arms[0]]["win_prob"]
         for arm, s in self._chunk.items():
             h = self.hist[arm]
-            stars_ok = ~np.isnan(s["stars"])
-            h["stars"].add(np.rint(np.nan_to_num(s["stars"]) * 100).astype(np.int64), stars_ok)
-            jss_ok = ~np.isnan(s["jss"])
-            h["jss"].add(np.nan_to_num(s["jss"]).astype(np.int64), jss_ok)
+            h["stars"].add(s["stars"], s["stars"] >= 0)
+            h["jss"].add(s["jss"], s["jss"] >= 0)
             q = s["win_prob"]
-            everywhere = np.ones(q.shape, bool)
             h["win_prob"].add(
                 np.floor(q * WIN_PROB_BINS + 0.5).astype(np.int64),
-                everywhere,
                 fine=np.floor(q * FINE + 0.5).astype(np.int64),
             )
-            h["active"].add(s["active"], everywhere)
-            h["jobs"].add(s["jobs"], everywhere)
-            h["earnings"].add(s["contract_weeks"], everywhere)
-            h["top_rated"].add((s["badge"] == reputation.TOP_RATED).astype(np.int64), everywhere)
-            h["rising_talent"].add(
-                (s["badge"] == reputation.RISING_TALENT).astype(np.int64), everywhere
-            )
+            h["active"].add(s["active"])
+            h["jobs"].add(s["jobs"])
+            h["earnings"].add(s["contract_weeks"])
+            h["top_rated"].add(s["badge"] == reputation.TOP_RATED)
+            h["rising_talent"].add(s["badge"] == reputation.RISING_TALENT)
             f = self.final[arm]
-            for m in ("stars", "jss", "win_prob", "active", "jobs"):
+            last_stars, last_jss = s["stars"][-1], s["jss"][-1]
+            f["stars"][sl] = np.where(last_stars >= 0, last_stars / 100.0, np.nan)
+            f["jss"][sl] = np.where(last_jss >= 0, last_jss, np.nan)
+            for m in ("win_prob", "active", "jobs"):
                 f[m][sl] = s[m][-1]
             f["earnings"][sl] = s["contract_weeks"][-1] * self.net
             self.contract_weeks[arm][sl] = s["contract_weeks"][-1]
