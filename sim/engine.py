@@ -116,10 +116,10 @@ class Draws:
         self.plan = plan
         self.gens, props, paths = [], [], []
         for start in range(first_path, first_path + n_paths, BLOCK):
-            n = min(BLOCK, first_path + n_paths - start)
+            n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
-            props.append(g.random((plan.weeks, n, plan.slots), dtype=np.float32))
-            paths.append(g.random(n))
+            props.append(g.random((plan.weeks, BLOCK, plan.slots), dtype=np.float32)[:, :n])
+            paths.append(g.random(BLOCK)[:n])
             self.gens.append((g, n))
         # (W, S, N): a week's slots are rows, so counting wins reduces over the short axis fast
         self.proposal_u = np.concatenate([u.transpose(0, 2, 1) for u in props], axis=2)
@@ -137,7 +137,7 @@ class Draws:
         """Make contract ordinals 0 .. ordinals-1 available on every path."""
         while self.drawn < ordinals:
             page = np.concatenate(
-                [g.random((7, n, PAGE), dtype=np.float32) for g, n in self.gens], axis=1
+                [g.random((7, BLOCK, PAGE), dtype=np.float32)[:, :n] for g, n in self.gens], axis=1
             )
             for name, values in decode_contracts(self.plan, page).items():
                 self.attrs[name][self.drawn // PAGE] = values
@@ -245,7 +245,8 @@ class ArmKernel:
         self.fail5 = (self.levels < jss.fail_below).astype(float)
         if self.by_level:
             eye = np.eye(5)
-            self.stat_of_level = np.stack([eye, eye], axis=2).reshape(5, 10)  # jw, count per level
+            # per level l: column 2l takes the JSS weight (times jw), 2l+1 the count (added below)
+            self.stat_of_level = np.stack([eye, np.zeros((5, 5))], axis=2).reshape(5, 10)
             self.count_of_level = np.zeros((5, 10))
             self.count_of_level[np.arange(5), np.arange(5) * 2 + 1] = 1.0
         else:

@@ -24,7 +24,7 @@ TOP_RATED_EARNED, TOP_RATED_EARNED_WEEKS, TOP_RATED_FIRST_WEEKS = 1000.0, 52, 13
 STARS, DURATION, FEEDBACK_LEFT, FEEDBACK_DELAY, RATINGS_GIVEN, HARSH, SUSPENDED = range(7)
 
 
-# -- random numbers -------------------------------------------------------------------------------
+# -- random numbers --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,17 @@ def decode_contract(sc: Scenario, u: list[float], quality_cdf: list[float]) -> C
 
 
 def block_draws(sc: Scenario, block: int, n: int) -> list[PathDraws]:
-    """The draws of the n paths of block `block`, from its own generator, in the spec's order:
-    proposal uniforms, U_path, then pages of 32 contract ordinals until K = C * W are covered."""
+    """The draws of the first n paths of block `block`, from its own generator, in the spec's
+    order: proposal uniforms, U_path, then pages of 32 contract ordinals until K = C * W are
+    covered, always drawn for a full block of 256 paths."""
     weeks, slots = sc.run.weeks, sc.freelancer.proposals_per_week
     ordinals = sc.freelancer.capacity * weeks
     seq = np.random.SeedSequence(sc.run.seed, spawn_key=(1, block))
     g = np.random.Generator(np.random.PCG64(seq))
-    u_prop = g.random((weeks, n, slots), dtype=np.float32)
-    u_path = g.random(n)
-    pages = [g.random((7, n, PAGE), dtype=np.float32) for _ in range(-(-ordinals // PAGE))]
+    full = BLOCK_PATHS
+    u_prop = g.random((weeks, full, slots), dtype=np.float32)
+    u_path = g.random(full)
+    pages = [g.random((7, full, PAGE), dtype=np.float32) for _ in range(-(-ordinals // PAGE))]
     quality_cdf = list(accumulate(float(q) for q in sc.freelancer.quality))
     out = []
     for i in range(n):
@@ -120,7 +122,7 @@ def all_draws(sc: Scenario, paths: int) -> list[PathDraws]:
     return out
 
 
-# -- feedback and the rules -----------------------------------------------------------------------
+# -- feedback and the rules ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,9 @@ def history_feedback(sc: Scenario, arm: Arm, flagged_suspension: float) -> list[
     return out
 
 
-def future_feedback(sc: Scenario, arm: Arm, c: Contract, end: int, value: float, client: int,
-                    arrival: int) -> Feedback | None:
+def future_feedback(
+    sc: Scenario, arm: Arm, c: Contract, end: int, value: float, client: int, arrival: int
+) -> Feedback | None:
     """A future contract's feedback arriving at week `arrival`, or None when the rule refuses it."""
     if harsh(arm, c.client_ratings_given, c.client_mean_given):
         return None
@@ -209,9 +212,7 @@ def shown_feedback(arm: Arm, counted: list[Feedback]) -> list[Feedback]:
     """The feedback the signals use: the counted set, after the whitby filter for that rule."""
     if arm.rule != "whitby" or not counted:
         return counted
-    kept = rules.whitby_filter(
-        np.array([f.stars for f in counted]), arm.q, arm.binary_threshold
-    )
+    kept = rules.whitby_filter(np.array([f.stars for f in counted]), arm.q, arm.binary_threshold)
     return [f for f, k in zip(counted, np.asarray(kept), strict=True) if k]
 
 
@@ -230,7 +231,8 @@ def stars_signal(sc: Scenario, aggregator: str, fb: list[Feedback], week: int) -
         out = reputation.bayesian_average(stars, s.prior_mean, s.prior_weight, weights)
     elif aggregator == "beta":
         ages = np.array([week - f.end_week for f in fb], dtype=float)
-        out = 1.0 + 4.0 * reputation.beta_reputation(stars, weights, s.forgetting, ages=ages)
+        # weights 1 whatever signals.weighting says: each rating is one unit of evidence
+        out = 1.0 + 4.0 * reputation.beta_reputation(stars, None, s.forgetting, ages=ages)
     elif aggregator == "wilson":
         positive = int(np.sum(stars >= s.positive_at))
         out = 1.0 + 4.0 * reputation.wilson_lower_bound(positive, len(fb), s.z)
@@ -261,7 +263,7 @@ def job_success(sc: Scenario, fb: list[Feedback], week: int) -> float:
     return math.nan if score is None else float(score)
 
 
-# -- one path, one arm -------------------------------------------------------------------------------
+# -- one path, one arm -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -283,6 +285,9 @@ class PathRun:
     active_by_week: list[int] = field(default_factory=list)
     jobs: int = 0
     contract_weeks: int = 0
+    history_clients: int = field(init=False)  # future contract k has client history_clients + k
+    gross: float = field(init=False)
+    net: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.slots = [None] * self.sc.freelancer.capacity
@@ -378,7 +383,7 @@ class PathRun:
                 self.first_start = t
         return new
 
-    def week(self, t: int, market: HiringMarket) -> dict[str, float]:
+    def week(self, t: int, market: HiringMarket) -> dict[str, float | int]:
         """Steps 1 to 7 of week t; the week's record."""
         self.contracts_end(t)
         self.rule_events(t)
@@ -410,7 +415,9 @@ def week_zero_utility(sc: Scenario, arm: Arm, draws: PathDraws, market_mean: flo
     return run.signals(0)[3]
 
 
-def simulate_path(sc: Scenario, arm: Arm, draws: PathDraws, market: HiringMarket) -> dict[str, list]:
+def simulate_path(
+    sc: Scenario, arm: Arm, draws: PathDraws, market: HiringMarket
+) -> dict[str, list]:
     """Every metric of one arm on one path, week by week."""
     run = PathRun(sc, arm, draws, market.market_mean)
     records = [run.week(t, market) for t in range(sc.run.weeks)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import cache
 from typing import Any
 
@@ -130,7 +129,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         signals=dict(aggregator="beta", forgetting=0.9, weighting="count"),
         hiring=dict(known_win_rate=0.1),
     ),
-    "beta_by_value": dict(signals=dict(aggregator="beta", forgetting=0.9)),
+    "beta_ignores_value_weighting": dict(signals=dict(aggregator="beta", forgetting=0.9)),
     "wilson": dict(signals=dict(aggregator="wilson"), hiring=dict(known_win_rate=0.1)),
     "star_lower_bound": dict(
         signals=dict(aggregator="star_lower_bound"), hiring=dict(known_win_rate=0.1)
@@ -182,6 +181,31 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     ),
     "empty_history": dict(history=[], hiring=dict(known_win_rate=0.1)),
     "no_proposals": dict(freelancer=dict(proposals_per_week=0), weeks=30, paths=20),
+    "two_blocks": dict(paths=300, weeks=25, hiring=dict(known_win_rate=0.15)),
+    "edge_market": dict(
+        arms=[KEPT, dict(name="harsh", rule="harsh_rater", min_ratings=1)],
+        freelancer=dict(hourly_rate=25.0, proposals_per_week=3),
+        market=dict(contract_weeks=1.0, client_ratings_given_mean=0.0, harsh_client_share=1.0),
+        signals=dict(feedback_rate=1.0),
+        hiring=dict(b_stars_half_at_reviews=3.0, known_win_rate=0.3),
+    ),
+    "window_shorter_than_delay": dict(
+        arms=[KEPT, dict(name="last_2_weeks", rule="window", last_weeks=2)],
+        signals=dict(feedback_delay_weeks=4),
+        hiring=dict(known_win_rate=0.2),
+    ),
+    "perfect_quality": dict(
+        history=LONG_HISTORY,
+        arms=[KEPT, dict(name="whitby_20", rule="whitby", q=0.2), EXCLUDED],
+        freelancer=dict(quality=(0.0, 0.0, 0.0, 0.0, 1.0)),
+        signals=dict(aggregator="beta", forgetting=0.8, weighting="count"),
+        hiring=dict(known_win_rate=0.2),
+    ),
+    "poor_quality": dict(
+        freelancer=dict(quality=(0.3, 0.3, 0.2, 0.1, 0.1), capacity=3),
+        jss=dict(min_clients=1, windows=(52, 8), trending=(4,), success_at=4.0, fail_below=3.0),
+        hiring=dict(known_win_rate=0.2),
+    ),
 }
 
 
@@ -283,26 +307,51 @@ def test_full_blocks_do_not_depend_on_how_many_paths_are_run():
     assert not np.array_equal(many["jobs"][:, 256:], many["jobs"][:, :44])
 
 
-def test_decoding():
-    cdf = [0.02, 0.04, 0.09, 0.15, 1.0]
-    assert [decode_stars(u, cdf) for u in (0.0, 0.0199, 0.02, 0.1, 0.15, 0.99999)] == [
-        1,
-        1,
-        2,
-        4,
-        5,
-        5,
-    ]
+def test_beta_counts_each_rating_once_whatever_the_weighting():
+    by_value = reference("beta_ignores_value_weighting")
+    by_count = reference("beta")  # same scenario but weighting "count" and a known win rate
+    np.testing.assert_array_equal(by_value["kept"]["stars"][0], by_count["kept"]["stars"][0])
+    # stars (5, 3.4) aged (6, 1) weeks, forgetting 0.9: r = 0.9**6 + 0.9 * 0.6, s = 0.9 * 0.4
+    r, s = 0.9**6 + 0.9 * 0.6, 0.9 * 0.4
+    assert np.all(by_value["kept"]["stars"][0] == round(1 + 4 * (r + 1) / (r + s + 2), 2))
+
+
+def test_coupling_is_monotone_at_week_zero():
+    """Same state, same proposal uniforms: the arm with the higher win probability wins more."""
+    out = reference("reference")
+    kept, excluded = out["kept"], out["excluded"]
+    assert np.all(excluded["win_prob"][0] > kept["win_prob"][0])
+    assert np.all(excluded["jobs"][0] >= kept["jobs"][0])
+    assert np.any(excluded["jobs"][0] > kept["jobs"][0])
+
+
+@pytest.mark.parametrize(
+    ("u", "stars"), [(0.0, 1), (0.0199, 1), (0.02, 2), (0.1, 4), (0.15, 5), (0.99999, 5)]
+)
+def test_decode_stars(u: float, stars: int):
+    assert decode_stars(u, [0.02, 0.04, 0.09, 0.15, 1.0]) == stars
+
+
+def test_decode_geometric_draws():
     assert decode_duration(0.0, 4.0) == 1
     assert decode_duration(0.9, 1.0) == 1
-    assert decode_duration(0.25, 4.0) == 1 + math.floor(math.log(0.75) / math.log(0.75))
+    assert decode_duration(0.25, 4.0) == 2  # log(0.75) / log(0.75) is exactly 1
     assert decode_ratings_given(0.5, 0.0) == 0
     u = (np.arange(20_000) + 0.5) / 20_000
     assert abs(np.mean([decode_duration(x, 4.0) for x in u]) - 4.0) < 0.01
     assert abs(np.mean([decode_ratings_given(x, 5.0) for x in u]) - 5.0) < 0.01
 
 
-# -- the engine against the reference ----------------------------------------------------------
+# -- the engine against the reference --------------------------------------------------------------
+
+
+def test_engine_takes_paths_like_the_reference():
+    from sim.engine import trajectories
+
+    sc = scenario(**SCENARIOS["known_win_rate"])
+    ref, eng = simulate_reference(sc, paths=7), trajectories(sc, paths=7)
+    for m in METRICS:
+        np.testing.assert_allclose(eng["excluded"][m], ref["excluded"][m], rtol=0, atol=1e-9)
 
 
 def first_disagreement(ref: np.ndarray, eng: np.ndarray, exact: bool) -> str:
