@@ -19,7 +19,7 @@ QUANTILES = (5, 25, 50, 75, 95)  # percent
 BAND_KEYS = ("q05", "q25", "q50", "q75", "q95", "mean")
 RECOVERY_SHARE = 0.95  # recovered when the reference's win probability is 95% of the arm's
 WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to 1e-9
-FINE = 1e9
+FINE = 10**9
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 STAR_TARGETS = (4.8, 4.9, 4.95)
 JSS_TARGET = 90.0
@@ -48,17 +48,18 @@ class _Histogram:
     def add(
         self, codes: np.ndarray, valid: np.ndarray | None = None, fine: np.ndarray | None = None
     ) -> None:
-        """Add a chunk: codes (weeks, n) of integers; valid marks paths with a value (None: all)."""
+        """Add a chunk: codes (weeks, n) of integers in [0, bins); valid marks paths with a value
+        (None: all); fine, when given, is summed for the mean instead of the codes."""
         weeks, bins = self.counts.shape
-        codes = codes.astype(np.int64)
-        flat = np.arange(weeks)[:, None] * bins + np.clip(codes, 0, bins - 1)
+        flat = codes + (np.arange(weeks, dtype=np.int64) * bins)[:, None]
+        summed = codes if fine is None else fine
         if valid is None:
             self.counts += np.bincount(flat.ravel(), minlength=weeks * bins).reshape(weeks, bins)
-            self.total += (codes if fine is None else fine).sum(axis=1)
+            self.total += summed.sum(axis=1, dtype=np.int64)
             self.valid += codes.shape[1]
             return
         self.counts += np.bincount(flat[valid], minlength=weeks * bins).reshape(weeks, bins)
-        self.total += np.where(valid, codes if fine is None else fine, 0).sum(axis=1)
+        self.total += np.where(valid, summed, 0).sum(axis=1, dtype=np.int64)
         self.valid += valid.sum(axis=1)
 
     def bands(self) -> dict[str, np.ndarray]:
@@ -139,9 +140,9 @@ class Accumulator:
             h["stars"].add(s["stars"], s["stars"] >= 0)
             h["jss"].add(s["jss"], s["jss"] >= 0)
             q = s["win_prob"]
+            fine = np.floor(q * FINE + 0.5).astype(np.int64)
             h["win_prob"].add(
-                np.floor(q * WIN_PROB_BINS + 0.5).astype(np.int64),
-                fine=np.floor(q * FINE + 0.5).astype(np.int64),
+                (fine + FINE // WIN_PROB_BINS // 2) // (FINE // WIN_PROB_BINS), fine=fine
             )
             h["active"].add(s["active"])
             h["jobs"].add(s["jobs"])
