@@ -174,13 +174,20 @@ class Accumulator:
 
 
 def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
-    """Per path, the first week the reference's win probability reaches 95% of the arm's; -1 never.
+    """Per path, the week the reference's win probability is back to 95% of the arm's; -1 never.
 
-    Arrays are (weeks, paths). For the reference arm itself this is 0 on every path.
+    Arrays are (weeks, paths). Recovery is the first week at or after the first shortfall (the
+    first week the reference is below 95% of the arm) where it reaches 95% again; a path that is
+    never short recovers at week 0. Counting from the first shortfall, not from week 0, matters
+    when an arm's rule acts late (a support queue): both arms are equal until then.
     """
     ok = reference_q >= RECOVERY_SHARE * arm_q
-    first = np.argmax(ok, axis=0)
-    return np.where(ok.any(axis=0), first, -1)
+    weeks = np.arange(ok.shape[0])[:, None]
+    short = ~ok
+    first_short = np.where(short.any(axis=0), np.argmax(short, axis=0), ok.shape[0])
+    back = ok & (weeks > first_short)
+    first_back = np.argmax(back, axis=0)
+    return np.where(~short.any(axis=0), 0, np.where(back.any(axis=0), first_back, -1))
 
 
 def _quantile(x: np.ndarray, q: float) -> float:

@@ -171,3 +171,23 @@ def test_summary_has_the_design_schema(reference):
 def test_run_overrides_are_validated(reference):
     with pytest.raises(sim.ScenarioError, match=r"run\.paths"):
         sim.run(reference, paths=0)
+
+
+def test_weeks_to_recover_counts_from_the_first_shortfall():
+    from sim.metrics import weeks_to_recover
+
+    ref = np.array([[1.0, 1.0, 1.0], [1.0, 0.5, 0.5], [1.0, 0.5, 0.5], [1.0, 1.0, 0.5]])
+    arm = np.ones_like(ref)
+    # path 0 never short: 0; path 1 short from week 1, back at week 3; path 2 never back: -1
+    np.testing.assert_array_equal(weeks_to_recover(ref, arm), [0, 3, -1])
+
+
+def test_a_late_exclusion_still_shows_a_recovery_time():
+    data = reference_data()
+    data["arms"] = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "late", "rule": "exclude_flagged", "delay_weeks": 6},
+    ]
+    rec = sim.run(small(data, paths=2000, weeks=104)).recovery_summary("late")
+    assert rec["median"] is None or rec["median"] > 6
+    assert rec["share_not_recovered"] > 0
