@@ -281,14 +281,14 @@ def run_points(
 ) -> list[dict[str, Any]]:
     """Run every point through the executor; results in point order, whatever finished first."""
     executor = executor or SerialExecutor()
-    lock, done = threading.Lock(), [0]
+    finished, done = threading.Condition(), [0]
 
-    def tick(_: Future) -> None:
-        with lock:
+    def tick(_: Future) -> None:  # may run in the executor's thread, just after the result is set
+        with finished:
             done[0] += 1
-            n = done[0]
-        if progress is not None:
-            progress(n, len(points))
+            if progress is not None:
+                progress(done[0], len(points))
+            finished.notify_all()
 
     futures = []
     for p in points:
@@ -301,6 +301,8 @@ def run_points(
         for f in futures:
             f.cancel()
         raise
+    with finished:  # the last progress call happens before we return
+        finished.wait_for(lambda: done[0] == len(futures), timeout=10)
     return sorted(results, key=lambda r: r["index"])
 
 

@@ -1,0 +1,699 @@
+"""The `repsim` command: run, check, sweep and app, thin layers over sim's public API."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TextIO
+
+import sim
+from sim import ScenarioError
+from sim import sweep as sweeps
+
+FORMATS = ("png", "svg", "html", "csv", "json")
+RENDERED = ("png", "svg", "html")
+LIBRARIES = ("numpy", "scipy", "pydantic", "pandas", "altair", "vl-convert-python")
+CLUSTER_LIBRARIES = ("dask", "distributed")
+RUN_OPTIONS = {"run.paths": "--paths", "run.weeks": "--weeks", "run.seed": "--seed"}
+SHOWN_POINTS = 20
+# Dask config for the LocalCluster we start. Dask's nannies set MALLOC_TRIM_THRESHOLD_ in workers,
+# which turns off glibc's adaptive mmap threshold: every large numpy temporary is then mmapped and
+# page-faulted afresh, and the engine runs about twice as slow (mostly system time). None unsets it.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None
+}
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _problem(source: str, key: str, message: str) -> ScenarioError:
+    return ScenarioError([(source, key, message)])
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line bar on stderr when it is a terminal; silent otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, unit: str, stream: TextIO | None = None):
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.label, self.unit = label, unit
+        self._last, self._drawn = 0.0, False
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if done < total and now - self._last < 0.1:
+                return
+            self._last, self._drawn = now, True
+            filled = self.WIDTH * done // max(total, 1)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            self.stream.write(f"\r{self.label} [{bar}] {done:,}/{total:,} {self.unit}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- files: staged output folder, stable bytes ------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _holds(folder: Path, path: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _check_out(out: Path, force: bool, keep: Sequence[Path] = ()) -> None:
+    """Refuse a file, a non-empty folder without --force, or a folder that holds our inputs."""
+    if out.exists() and not out.is_dir():
+        raise _problem("--out", str(out), "is a file, not a folder")
+    if not (out.is_dir() and any(out.iterdir())):
+        return
+    if not force:
+        raise _problem("--out", str(out), "exists and is not empty; pass --force to replace it")
+    for path in (Path.cwd(), *keep):
+        if _holds(out, path):
+            raise _problem("--out", str(out), f"holds {path}; refusing to replace it")
+
+
+def _make_parents(parent: Path) -> list[Path]:
+    """Create `parent` and missing ancestors; the ones created, outermost first."""
+    if parent.exists() and not parent.is_dir():
+        raise _problem("--out", str(parent), "is a file, not a folder")
+    missing = [p for p in (parent, *parent.parents) if not p.exists()][::-1]
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _problem("--out", str(parent), f"cannot create the folder ({e.strerror})") from None
+    return missing
+
+
+def _make_temp(out: Path) -> Path:
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as e:
+        raise _problem("--out", str(out.parent), f"cannot write here ({e.strerror})") from None
+    tmp.chmod(0o777 & ~_umask())
+    return tmp
+
+
+def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
+    """Rename the finished folder to `out`; with --force the old one goes aside, then away."""
+    if not (out.is_dir() and any(out.iterdir())):
+        os.replace(tmp, out)  # absent, or an empty folder
+        return
+    if not force:
+        raise _problem("--out", str(out), "exists and is not empty; pass --force to replace it")
+    old = tmp.with_suffix(".old")
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(out: Path, force: bool, keep: Sequence[Path] = ()) -> Iterator[Path]:
+    """A temporary folder beside `out`, renamed into place if the block succeeds, else removed."""
+    _check_out(out, force, keep)
+    created = _make_parents(out.parent)
+    tmp = None
+    try:
+        tmp = _make_temp(out)
+        yield tmp
+        _move_into_place(tmp, out, force)
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+class Folder:
+    """Writes files under a root and remembers each one's sha256 for the manifest."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.hashes: dict[str, str] = {}
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.hashes[name] = hashlib.sha256(data).hexdigest()
+
+
+def _json_default(x: Any) -> Any:
+    if hasattr(x, "item"):  # numpy scalars
+        return x.item()
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Stable JSON: sorted keys, two-space indent, floats in their shortest exact form."""
+    text = json.dumps(
+        obj, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: floats to 10 significant digits, NaN and None empty, TOML-style booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:.10g}" if math.isfinite(value) else ""
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def csv_bytes(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    """A CSV table with "\\n" line ends and `cell` formatting: the same rows, the same bytes."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+# -- charts -----------------------------------------------------------------------------------
+
+
+def _chart_data_csv(spec: dict[str, Any]) -> bytes:
+    """The data behind a chart: its datasets, joined on their shared columns."""
+    import pandas as pd
+
+    frames = [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
+    if not frames:
+        return b""
+    df = frames[0]
+    for other in frames[1:]:
+        shared = [c for c in df.columns if c in other.columns]
+        df = (
+            df.merge(other, how="outer", on=shared, sort=False)
+            if shared
+            else pd.concat([df, other])
+        )
+    return csv_bytes(list(df.columns), df.astype(object).where(df.notna(), None).to_dict("records"))
+
+
+def chart_file(name: str, chart: Any, fmt: str) -> tuple[str, bytes]:
+    """(file name, bytes) of one chart in one format; json is the Vega-Lite spec."""
+    if fmt in RENDERED:
+        from app.export import chart_bytes
+
+        return f"charts/{name}.{fmt}", chart_bytes(chart, fmt)
+    spec = chart.to_dict()
+    if fmt == "json":
+        return f"charts/{name}.vl.json", json_bytes(spec)
+    return f"charts/{name}.csv", _chart_data_csv(spec)
+
+
+def write_charts(folder: Folder, charts: dict[str, Any], formats: Sequence[str]) -> None:
+    jobs = [(name, chart, fmt) for name, chart in charts.items() for fmt in formats]
+    with Progress("charts", "files") as bar:
+        for i, (name, chart, fmt) in enumerate(jobs, 1):
+            folder.write(*chart_file(name, chart, fmt))
+            bar(i, len(jobs))
+
+
+def sweep_chart(results: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any | None:
+    """Headline figures per non-reference arm against the first swept key (others in the legend)."""
+    import altair as alt
+
+    rows = []
+    for r in results:
+        x = r["values"][keys[0]]
+        others = ", ".join(f"{k}={cell(r['values'][k])}" for k in keys[1:])
+        for arm, d in r["summary"]["differences"].items():
+            rows.append(
+                {
+                    "x": x if isinstance(x, int | float) and not isinstance(x, bool) else cell(x),
+                    "series": f"{arm} ({others})" if others else arm,
+                    "earnings": d["earnings"]["mean"],
+                    "low": d["earnings"]["ci90"][0],
+                    "high": d["earnings"]["ci90"][1],
+                    "jobs": d["jobs"]["mean"],
+                    "recover": d["weeks_to_recover"]["median"],
+                    "not_recovered": d["weeks_to_recover"]["share_not_recovered"],
+                }
+            )
+    if not rows:
+        return None
+    numeric = all(isinstance(row["x"], int | float) for row in rows)
+    x_field = "x:Q" if numeric else "x:N"
+    x = alt.X(x_field, title=keys[0])
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=x, color=alt.Color("series:N", title="Arm (minus the reference)")
+    )
+
+    def panel(field: str, title: str, fmt: str = ",.2f") -> Any:
+        y = alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt))
+        tip = [
+            "series:N",
+            alt.Tooltip(x_field, title=keys[0]),
+            alt.Tooltip(f"{field}:Q", format=fmt),
+        ]
+        lines = base.mark_line(point=True).encode(y=y, tooltip=tip)
+        return lines.properties(width=480, height=160)
+
+    earnings = panel("earnings", "Mean earnings difference ($)", "$,.0f") + base.mark_errorbar(
+        ticks=True
+    ).encode(y=alt.Y("low:Q", title=""), y2="high:Q")
+    return alt.vconcat(
+        earnings.properties(title=f"Headline figures against {keys[0]} (90% interval on earnings)"),
+        panel("jobs", "Mean jobs difference"),
+        panel("recover", "Median weeks to recover", ",.0f"),
+        panel("not_recovered", "Share not recovered", ".0%"),
+    )
+
+
+# -- manifest and human summaries ---------------------------------------------------------------
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def manifest(argv: Sequence[str], source: str, sc: sim.Scenario, **extra: Any) -> dict[str, Any]:
+    """What made these files: versions, seed, scenario hash, command line; no clock time."""
+    libraries = LIBRARIES + (
+        CLUSTER_LIBRARIES if extra.get("executor", "").startswith("dask") else ()
+    )
+    return {
+        "repsim": sim.__version__,
+        "command": ["repsim", *argv],
+        "scenario": {"file": source, "name": sc.name, "sha256": sc.sha256()},
+        "seed": sc.run.seed,
+        "paths": sc.run.paths,
+        "weeks": sc.run.weeks,
+        "versions": {"python": platform.python_version(), **{d: _version(d) for d in libraries}},
+        "platform": f"{sys.platform}-{platform.machine()}",
+        **extra,
+    }
+
+
+def _signed(x: float | None, money: bool = False, digits: int = 2) -> str:
+    if x is None:
+        return "n/a"
+    if money:
+        return f"{'-' if x < 0 else '+'}${abs(x):,.0f}"
+    return f"{x:+,.{digits}f}"
+
+
+def _recovery_text(rec: dict[str, Any], weeks: int) -> str:
+    median = "never (median)" if rec["median"] is None else f"{rec['median']:.0f} weeks (median)"
+    return f"{median}; {rec['share_not_recovered']:.0%} of futures not within {weeks} weeks"
+
+
+def describe_run(s: dict[str, Any]) -> str:
+    """A few lines for people: stars now, jobs and earnings with the 90% interval, recovery."""
+    lines = [f"{s['scenario']}: {s['paths']:,} paths x {s['weeks']} weeks, seed {s['seed']}"]
+    stars = []
+    for arm, a in s["arms"].items():
+        now = a["start"]["stars"]["mean"]
+        stars.append(f"{arm} {'none' if now is None else f'{now:.2f}'}")
+    lines.append("Stars now: " + ", ".join(stars))
+    for arm, d in s["differences"].items():
+        j, e = d["jobs"], d["earnings"]
+        lines += [
+            f"{arm} minus {s['reference']} by week {s['weeks']}:",
+            f"  jobs      {_signed(j['mean'])}  (90% interval {_signed(j['ci90'][0])} to "
+            f"{_signed(j['ci90'][1])})",
+            f"  earnings  {_signed(e['mean'], True)}  (90% interval {_signed(e['ci90'][0], True)} "
+            f"to {_signed(e['ci90'][1], True)})",
+            f"  {s['reference']}'s win rate recovers: "
+            + _recovery_text(d["weeks_to_recover"], s["weeks"]),
+        ]
+    return "\n".join(lines)
+
+
+def describe_point(r: dict[str, Any], weeks: int) -> str:
+    values = ", ".join(f"{k}={cell(v)}" for k, v in r["values"].items())
+    parts = []
+    for arm, d in r["summary"]["differences"].items():
+        e, rec = d["earnings"], d["weeks_to_recover"]
+        median = "never" if rec["median"] is None else f"{rec['median']:.0f} wk"
+        parts.append(
+            f"{arm}: earnings {_signed(e['mean'], True)} ({_signed(e['ci90'][0], True)} to "
+            f"{_signed(e['ci90'][1], True)}), jobs {_signed(d['jobs']['mean'])}, recovers "
+            f"{median} ({rec['share_not_recovered']:.0%} not within {weeks})"
+        )
+    return f"  {r['index']:>3}  {values}: " + ("; ".join(parts) or "one arm, nothing to compare")
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace, seed: bool = True) -> sim.Scenario:
+    """The scenario with --paths, --weeks (and --seed) applied; their problems name the option."""
+    sc = sim.load_scenario(args.scenario)
+    try:
+        return sim.with_run(sc, args.paths, args.weeks, args.seed if seed else None)
+    except ScenarioError as e:
+        raise ScenarioError(
+            [("", RUN_OPTIONS.get(key, key), msg) for _, key, msg in e.problems]
+        ) from None
+
+
+def _out(args: argparse.Namespace, suffix: str) -> Path:
+    return Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-{suffix}")
+
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    sc = _load(args)
+    out = _out(args, "run")
+    with staged(out, args.force, keep=[Path(args.scenario)]) as tmp:
+        with Progress("simulating", "paths") as bar:
+            res = sim.run(sc, progress=bar)
+        summary = res.summary()
+        folder = Folder(tmp)
+        folder.write("summary.json", json_bytes(summary))
+        rows = res.bands_rows()
+        folder.write("bands.csv", csv_bytes(list(rows[0]) if rows else [], rows))
+        folder.write("scenario.toml", sim.dumps_scenario(sc).encode("utf-8"))
+        chart_formats = [f for f in FORMATS if f in args.formats]
+        if chart_formats:
+            from app.charts import build_charts
+
+            write_charts(folder, build_charts(res), chart_formats)
+        info = manifest(argv, args.scenario, sc, files=dict(folder.hashes))
+        folder.write("manifest.json", json_bytes(info))
+    print(describe_run(summary))
+    print(
+        f"Wrote {out}/: summary.json, bands.csv, scenario.toml, manifest.json, "
+        f"{len(folder.hashes) - 4} chart files"
+    )
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    status = EXIT_OK
+    for path in args.scenarios:
+        try:
+            sc = sim.load_scenario(path)
+        except ScenarioError as e:
+            print("\n".join(e.lines()), file=sys.stderr)
+            status = EXIT_INVALID
+            continue
+        arms = ", ".join(f"{a.name} ({a.rule})" for a in sc.arms)
+        print(
+            f"{path}: ok: {sc.name!r}; arms {arms}; {sc.run.paths:,} paths x {sc.run.weeks} weeks"
+        )
+    return status
+
+
+def _grid(assignments: Sequence[str]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    problems = []
+    for text in assignments:
+        try:
+            key, values = sweeps.parse_assignment(text)
+        except ScenarioError as e:
+            problems += e.problems
+            continue
+        if key in grid:
+            problems.append(("--set", key, "given twice; list every value in one --set"))
+        grid[key] = values
+    if problems:
+        raise ScenarioError(problems)
+    return grid
+
+
+@contextlib.contextmanager
+def executor_for(cluster: str | None, workers: int) -> Iterator[tuple[Executor, str]]:
+    """In-process by default; `local`: a Dask LocalCluster; otherwise a scheduler's address."""
+    if not cluster:
+        yield sweeps.SerialExecutor(), "in-process"
+        return
+    try:
+        import dask
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise _problem("--cluster", "", "needs Dask: pip install 'repsim[cluster]'") from None
+    if cluster == "local":
+        with (
+            dask.config.set(LOCAL_CLUSTER_CONFIG),
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as local,
+            Client(local) as client,
+        ):
+            plural = "s" if workers != 1 else ""
+            yield client.get_executor(), f"dask LocalCluster ({workers} worker{plural})"
+        return
+    try:
+        client = Client(cluster, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise _problem("--cluster", cluster, f"cannot reach a Dask scheduler ({e})") from None
+    with client:
+        yield client.get_executor(), f"dask scheduler at {cluster}"
+
+
+def write_sweep(
+    folder: Folder, results: Sequence[dict[str, Any]], points: Sequence[sweeps.Point], formats
+) -> None:
+    columns, rows = sweeps.sweep_table(results)
+    folder.write("sweep.csv", csv_bytes(columns, rows))
+    width = max(3, len(str(len(points) - 1)))
+    for r, p in zip(results, points, strict=True):
+        sub = f"points/{r['index']:0{width}d}"
+        folder.write(f"{sub}/summary.json", json_bytes(r["summary"]))
+        folder.write(f"{sub}/scenario.toml", sim.dumps_scenario(p.scenario).encode("utf-8"))
+    chart = sweep_chart(results, list(points[0].values)) if points else None
+    if chart is not None and formats:
+        write_charts(folder, {"sweep": chart}, [f for f in FORMATS if f in formats])
+
+
+def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    sc = _load(args, seed=False)
+    grid = _grid(args.set)
+    points = sweeps.grid_points(sc, grid, seed=args.seed)
+    out = _out(args, "sweep")
+    with (
+        staged(out, args.force, keep=[Path(args.scenario)]) as tmp,
+        executor_for(args.cluster, args.workers) as (executor, label),
+    ):
+        with Progress("sweeping", "points") as bar:
+            results = sweeps.run_points(points, executor, bar)
+        folder = Folder(tmp)
+        write_sweep(folder, results, points, args.formats)
+        base_seed = sc.run.seed if args.seed is None else args.seed
+        info = manifest(
+            argv,
+            args.scenario,
+            sc,
+            grid=grid,
+            executor=label,
+            seed_note="each point's seed: SeedSequence(seed).spawn(points)",
+            files=dict(folder.hashes),
+        )
+        folder.write("manifest.json", json_bytes({**info, "seed": base_seed}))
+    print(
+        f"{sc.name}: {len(points)} points x {sc.run.paths:,} paths x {sc.run.weeks} weeks ({label})"
+    )
+    for r in results[:SHOWN_POINTS]:
+        print(describe_point(r, sc.run.weeks))
+    if len(results) > SHOWN_POINTS:
+        print(f"  ... {len(results) - SHOWN_POINTS} more in sweep.csv")
+    print(f"Wrote {out}/: sweep.csv, points/, charts/, manifest.json")
+    return EXIT_OK
+
+
+def dashboard_path() -> Path:
+    return Path(__file__).with_name("main.py")
+
+
+def cmd_app(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    main_py = dashboard_path()
+    if not main_py.is_file():
+        raise RuntimeError(f"{main_py}: the dashboard is missing from this installation")
+    command = [sys.executable, "-m", "streamlit", "run", str(main_py)]
+    if args.port is not None:
+        command += ["--server.port", str(args.port)]
+    if args.scenario:
+        sim.load_scenario(args.scenario)  # invalid: exit 2 here rather than in the browser
+        command += ["--", str(Path(args.scenario).resolve())]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+    return EXIT_FAILURE  # not reached
+
+
+# -- arguments ----------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and a pointer to --help, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_INVALID, f"{self.prog}: {message}\n(see '{self.prog} --help')\n")
+
+
+def formats_arg(text: str) -> tuple[str, ...]:
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"choose from {','.join(FORMATS)}"
+        )
+    return tuple(dict.fromkeys(wanted))
+
+
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({span})")
+        return value
+
+    return parse
+
+
+def _common(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
+    p.add_argument("--paths", type=int, metavar="N", help="futures per arm (default: [run])")
+    p.add_argument("--weeks", type=int, metavar="W", help="horizon in weeks (default: [run])")
+    p.add_argument("--seed", type=_int_in(0, 2**63 - 1), metavar="S", help="default: [run] seed")
+    p.add_argument("--out", metavar="DIR", help=out_help)
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--formats",
+        type=formats_arg,
+        default=FORMATS,
+        metavar="LIST",
+        help="chart files, comma-separated: png,svg,html (rendered), json (Vega-Lite spec), "
+        "csv (the chart's data); default: all",
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="repsim", description="Reputation impact simulator.")
+    parser.add_argument("--version", action="version", version=f"repsim {sim.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
+    debug = {"action": "store_true", "default": argparse.SUPPRESS, "help": "show tracebacks"}
+
+    p = sub.add_parser("run", help="simulate a scenario and write its files")
+    _common(p, "output folder (default: ./SCENARIO-run)")
+    p.add_argument("--debug", **debug)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate scenario files, listing every problem")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("--debug", **debug)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sweep", help="run a grid of variations of a scenario")
+    _common(p, "output folder (default: ./SCENARIO-sweep)")
+    p.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a dotted key and its values, e.g. arms[1].delay_weeks=0,6; repeat for a grid",
+    )
+    p.add_argument("--cluster", metavar="local|ADDRESS", help="run on Dask (default: in-process)")
+    p.add_argument("--workers", type=_int_in(1, 256), default=2, help="for --cluster local")
+    p.add_argument("--debug", **debug)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("app", help="open the dashboard")
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario to open")
+    p.add_argument("--port", type=_int_in(1, 65535), metavar="P", help="server port")
+    p.add_argument("--debug", **debug)
+    p.set_defaults(func=cmd_app)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: exit 0 on success, 2 on invalid input, 1 on an unexpected failure."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return EXIT_OK if e.code is None else e.code if isinstance(e.code, int) else EXIT_INVALID
+    try:
+        return args.func(args, argv)
+    except ScenarioError as e:
+        print("\n".join(e.lines()), file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("repsim: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"repsim: unexpected failure: {type(e).__name__}: {e}", file=sys.stderr)
+            print("(run again with --debug for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
