@@ -19,6 +19,7 @@ from .scenario import (
     save_scenario,
     validate_scenario,
 )
+from .sweep import sweep
 
 try:
     __version__ = version("repsim")
@@ -35,6 +36,7 @@ __all__ = [
     "loads_scenario",
     "run",
     "save_scenario",
+    "sweep",
     "validate_scenario",
     "with_run",
 ]
