@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -10,12 +12,25 @@ import pandas as pd
 
 import sim
 
-__all__ = ["CHART_TITLES", "arm_scale", "build_charts", "bands_frame"]
+__all__ = ["CHART_TITLES", "arm_scale", "bands_frame", "build_charts", "build_specs"]
 
 # One colour per arm, in scenario order, everywhere (Tableau 10: distinct, colour-blind aware).
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#7f7f7f")
-WIDTH, HEIGHT = 560, 300
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#17becf",
+    "#7f7f7f",
+)
+# Two charts side by side fit the dashboard's wide layout; exports use the same size.
+WIDTH, HEIGHT = 400, 230
 CHART_TITLES = {
     "stars": "Displayed stars",
     "jss": "Job Success Score (%)",
@@ -25,11 +40,38 @@ CHART_TITLES = {
     "ratings_needed": "Further 5-star ratings needed",
 }
 METRIC_FORMAT = {"stars": ".2f", "jss": ".0f", "win_prob": ".2%", "earnings": "$,.0f"}
+FANS = ("stars", "jss", "win_prob")
+# the data each chart draws, by dataset name
+DATASETS = {
+    "stars": ("stars",),
+    "jss": ("jss",),
+    "win_prob": ("win_prob",),
+    "earnings": ("earnings", "earnings_difference"),
+    "recovery": ("recovery",),
+    "ratings_needed": ("ratings_needed",),
+}
+
+Source = pd.DataFrame | alt.NamedData
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a chart's layout depends on, apart from the numbers: arms, reference, horizon."""
+
+    arms: tuple[str, ...]
+    weeks: int
+
+    @property
+    def reference(self) -> str:
+        return self.arms[0]
 
 
 def arm_scale(arms: tuple[str, ...]) -> alt.Scale:
     """The colour scale that gives each arm the same colour in every chart."""
     return alt.Scale(domain=list(arms), range=[PALETTE[i % len(PALETTE)] for i in range(len(arms))])
+
+
+# -- data -------------------------------------------------------------------------------------
 
 
 def bands_frame(result: sim.Result, metric: str) -> pd.DataFrame:
@@ -41,74 +83,26 @@ def bands_frame(result: sim.Result, metric: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _base(df: pd.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
-    return alt.Chart(df).encode(
-        x=alt.X("week:Q", title="Week from today"),
-        color=alt.Color("arm:N", scale=arm_scale(arms), title="Arm", sort=list(arms)),
-    )
-
-
-def fan_chart(result: sim.Result, metric: str) -> alt.LayerChart:
-    """5-95% and 25-75% bands across paths with the median line, one colour per arm."""
-    df = bands_frame(result, metric)
-    fmt = METRIC_FORMAT.get(metric, ".2f")
-    base = _base(df, result.arms)
-    tooltip = [
-        alt.Tooltip("arm:N"),
-        alt.Tooltip("week:Q"),
-        alt.Tooltip("q50:Q", title="median", format=fmt),
-        alt.Tooltip("q25:Q", title="25%", format=fmt),
-        alt.Tooltip("q75:Q", title="75%", format=fmt),
-        alt.Tooltip("mean:Q", format=fmt),
-    ]
-    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=CHART_TITLES[metric]), y2="q95:Q")
-    inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
-    median = base.mark_line(strokeWidth=2).encode(y="q50:Q", tooltip=tooltip)
-    return (outer + inner + median).properties(
-        width=WIDTH, height=HEIGHT, title=f"{CHART_TITLES[metric]}: median, 25-75% and 5-95% of futures"
-    )
-
-
-def earnings_chart(result: sim.Result) -> alt.VConcatChart:
-    """Mean cumulative net earnings per arm, and each arm's mean difference from the reference."""
-    df = bands_frame(result, "earnings")
-    top = fan_chart(result, "earnings")
-    ref = df[df.arm == result.reference].set_index("week")["mean"]
-    diff = df[df.arm != result.reference].copy()
+def _difference_frame(earnings: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each arm's mean cumulative earnings minus the reference's (the mean paired difference)."""
+    ref = earnings[earnings.arm == reference].set_index("week")["mean"]
+    diff = earnings[earnings.arm != reference][["arm", "week", "mean"]].copy()
     diff["difference"] = diff["mean"].to_numpy() - ref.reindex(diff["week"]).to_numpy()
-    bottom = (
-        _base(diff, result.arms)
-        .mark_line(strokeWidth=2)
-        .encode(
-            y=alt.Y("difference:Q", title=f"Mean difference from {result.reference} ($)"),
-            tooltip=["arm:N", "week:Q", alt.Tooltip("difference:Q", format="$,.0f")],
-        )
-        .properties(width=WIDTH, height=HEIGHT // 2)
-    )
-    return alt.vconcat(top, bottom).resolve_scale(color="shared")
+    return diff[["arm", "week", "difference"]]
 
 
-def recovery_chart(result: sim.Result) -> alt.Chart:
-    """Distribution over paths of the weeks until the reference's win rate recovers."""
+def _recovery_frame(result: sim.Result) -> pd.DataFrame:
     rows = []
     for arm in result.arms[1:]:
         w = result.weeks_to_recover(arm)
         never = int(np.sum(w < 0))
         values, counts = np.unique(w[w >= 0], return_counts=True)
-        rows += [{"arm": arm, "weeks": int(v), "share": c / w.size} for v, c in zip(values, counts, strict=True)]
-        rows.append({"arm": arm, "weeks": result.weeks, "share": never / w.size, "never": True})
-    df = pd.DataFrame(rows or [{"arm": result.reference, "weeks": 0, "share": 0.0}])
-    return (
-        alt.Chart(df)
-        .mark_bar(opacity=0.8)
-        .encode(
-            x=alt.X("weeks:Q", bin=alt.Bin(maxbins=40), title=f"Weeks (the bar at {result.weeks}: never)"),
-            y=alt.Y("sum(share):Q", title="Share of futures", axis=alt.Axis(format="%")),
-            color=alt.Color("arm:N", scale=arm_scale(result.arms), title="Arm"),
-            tooltip=["arm:N", alt.Tooltip("sum(share):Q", format=".1%", title="share")],
-        )
-        .properties(width=WIDTH, height=HEIGHT, title=CHART_TITLES["recovery"])
-    )
+        rows += [
+            {"arm": arm, "weeks": int(v), "share": c / w.size}
+            for v, c in zip(values, counts, strict=True)
+        ]
+        rows.append({"arm": arm, "weeks": result.weeks, "share": never / w.size})
+    return pd.DataFrame(rows or [{"arm": result.reference, "weeks": 0, "share": 0.0}])
 
 
 def ratings_needed_frame(result: sim.Result) -> pd.DataFrame:
@@ -117,33 +111,161 @@ def ratings_needed_frame(result: sim.Result) -> pd.DataFrame:
         for agg, targets in table.items():
             for target, n in targets.items():
                 rows.append({"arm": arm, "signal": f"{agg} to {target}", "ratings": n})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["arm", "signal", "ratings"]).dropna()
 
 
-def ratings_needed_chart(result: sim.Result) -> alt.Chart:
-    """Closed-form count of further 5-star ratings to reach each target (absent: unreachable)."""
-    df = ratings_needed_frame(result).dropna()
-    return (
-        alt.Chart(df)
-        .mark_bar()
-        .encode(
-            y=alt.Y("signal:N", title=None),
-            yOffset=alt.YOffset("arm:N", sort=list(result.arms)),
-            x=alt.X("ratings:Q", title="Further 5-star ratings"),
-            color=alt.Color("arm:N", scale=arm_scale(result.arms), title="Arm"),
-            tooltip=["arm:N", "signal:N", "ratings:Q"],
-        )
-        .properties(width=WIDTH, height=HEIGHT, title=CHART_TITLES["ratings_needed"])
+def chart_data(result: sim.Result) -> dict[str, pd.DataFrame]:
+    """Every dataset the charts draw, by name."""
+    data = {m: bands_frame(result, m) for m in (*FANS, "earnings")}
+    data["earnings_difference"] = _difference_frame(data["earnings"], result.reference)
+    data["recovery"] = _recovery_frame(result)
+    data["ratings_needed"] = ratings_needed_frame(result)
+    return data
+
+
+# -- charts -----------------------------------------------------------------------------------
+
+
+def _title(name: str, subtitle: str) -> alt.TitleParams:
+    return alt.TitleParams(CHART_TITLES[name], subtitle=subtitle, anchor="start")
+
+
+def _base(source: Source, shape: Shape) -> alt.Chart:
+    last = max(shape.weeks - 1, 1)
+    return alt.Chart(source).encode(
+        x=alt.X("week:Q", title="Week from today", scale=alt.Scale(domain=[0, last], nice=False)),
+        color=alt.Color("arm:N", scale=arm_scale(shape.arms), title="Arm", sort=list(shape.arms)),
     )
 
 
-def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
-    """Every chart of a result, by name: stars, jss, win_prob, earnings, recovery, ratings_needed."""
+def fan_chart(source: Source, shape: Shape, metric: str) -> alt.LayerChart:
+    """5-95% and 25-75% bands across paths with the median line, one colour per arm."""
+    fmt = METRIC_FORMAT.get(metric, ".2f")
+    base = _base(source, shape)
+    tooltip = [
+        alt.Tooltip("arm:N"),
+        alt.Tooltip("week:Q"),
+        alt.Tooltip("q50:Q", title="median", format=fmt),
+        alt.Tooltip("q25:Q", title="25%", format=fmt),
+        alt.Tooltip("q75:Q", title="75%", format=fmt),
+        alt.Tooltip("mean:Q", format=fmt),
+    ]
+    # stars live between 1 and 5: a zero baseline would flatten the difference between arms
+    y_scale = alt.Scale(zero=metric != "stars")
+    outer = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("q05:Q", title=CHART_TITLES[metric], scale=y_scale), y2="q95:Q"
+    )
+    inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
+    median = base.mark_line(strokeWidth=2).encode(y="q50:Q", tooltip=tooltip)
+    return (outer + inner + median).properties(
+        width=WIDTH, height=HEIGHT, title=_title(metric, "line: median; bands: 25-75% and 5-95%")
+    )
+
+
+def earnings_chart(earnings: Source, difference: Source, shape: Shape) -> alt.VConcatChart:
+    """Cumulative net earnings per arm, and each arm's mean difference from the reference."""
+    top = fan_chart(earnings, shape, "earnings")
+    bottom = (
+        _base(difference, shape)
+        .mark_line(strokeWidth=2)
+        .encode(
+            y=alt.Y("difference:Q", title=f"Mean difference from {shape.reference} ($)"),
+            tooltip=["arm:N", "week:Q", alt.Tooltip("difference:Q", format="$,.0f")],
+        )
+        .properties(width=WIDTH, height=HEIGHT // 2)
+    )
+    return alt.vconcat(top, bottom).resolve_scale(color="shared")
+
+
+def recovery_chart(source: Source, shape: Shape) -> alt.Chart:
+    """Distribution over paths of the weeks until the reference's win rate recovers."""
+    return (
+        alt.Chart(source)
+        .mark_bar(opacity=0.8)
+        .encode(
+            x=alt.X(
+                "weeks:Q",
+                bin=alt.Bin(maxbins=40),
+                title=f"Weeks (the bar at {shape.weeks}: never)",
+            ),
+            y=alt.Y("sum(share):Q", title="Share of futures", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "arm:N",
+                scale=arm_scale(shape.arms),
+                title="Arm",
+                legend=alt.Legend(values=list(shape.arms[1:]) or None),  # the reference has none
+            ),
+            tooltip=["arm:N", alt.Tooltip("sum(share):Q", format=".1%", title="share")],
+        )
+        .properties(
+            width=WIDTH,
+            height=HEIGHT,
+            title=_title(
+                "recovery",
+                f"the week {shape.reference}'s win rate is back to 95% of the other arm's",
+            ),
+        )
+    )
+
+
+def ratings_needed_chart(source: Source, shape: Shape) -> alt.Chart:
+    """Closed-form count of further 5-star ratings to reach each target (absent: unreachable)."""
+    return (
+        alt.Chart(source)
+        .mark_bar()
+        .encode(
+            y=alt.Y("signal:N", title=None),
+            yOffset=alt.YOffset("arm:N", sort=list(shape.arms)),
+            x=alt.X("ratings:Q", title="Further 5-star ratings"),
+            color=alt.Color("arm:N", scale=arm_scale(shape.arms), title="Arm"),
+            tooltip=["arm:N", "signal:N", "ratings:Q"],
+        )
+        .properties(
+            width=WIDTH,
+            height=HEIGHT,
+            title=_title("ratings_needed", "closed form, from today's counted feedback"),
+        )
+    )
+
+
+def _charts(data: dict[str, Source], shape: Shape) -> dict[str, alt.TopLevelMixin]:
+    charts = {m: fan_chart(data[m], shape, m) for m in FANS}
+    charts["earnings"] = earnings_chart(data["earnings"], data["earnings_difference"], shape)
+    charts["recovery"] = recovery_chart(data["recovery"], shape)
+    charts["ratings_needed"] = ratings_needed_chart(data["ratings_needed"], shape)
+    # legend below the plot keeps each chart within its WIDTH (two fit side by side); "pad" is
+    # vl-convert's default, stated so that the dashboard draws the same size as the export
+    pad = alt.AutoSizeParams(type="pad", contains="padding")
     return {
-        "stars": fan_chart(result, "stars"),
-        "jss": fan_chart(result, "jss"),
-        "win_prob": fan_chart(result, "win_prob"),
-        "earnings": earnings_chart(result),
-        "recovery": recovery_chart(result),
-        "ratings_needed": ratings_needed_chart(result),
+        name: chart.configure_legend(orient="bottom", symbolOpacity=1).properties(autosize=pad)
+        for name, chart in charts.items()
     }
+
+
+def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
+    """Every chart of a result by name: stars, jss, win_prob, earnings, recovery, ratings_needed."""
+    return _charts(chart_data(result), Shape(result.arms, result.weeks))
+
+
+@functools.lru_cache(maxsize=32)
+def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
+    """Vega-Lite specs with named, empty datasets: built and validated once per shape."""
+    named = {name: alt.NamedData(name=name) for names in DATASETS.values() for name in names}
+    return {name: chart.to_dict() for name, chart in _charts(named, shape).items()}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: NaN (no value that week) as null, as Altair writes inline data."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def build_specs(result: sim.Result) -> dict[str, dict[str, Any]]:
+    """The Vega-Lite specs of `build_charts`, fast: cached templates filled with this result's
+    data (what the dashboard redraws after each change)."""
+    data = {name: _records(frame) for name, frame in chart_data(result).items()}
+    specs = {}
+    for name, template in _templates(Shape(result.arms, result.weeks)).items():
+        spec = dict(template)  # shallow: only the datasets differ between results
+        spec["datasets"] = {d: data[d] for d in DATASETS[name]}
+        specs[name] = spec
+    return specs

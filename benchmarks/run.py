@@ -1,7 +1,8 @@
-"""Engine benchmarks: the reference run, and time and peak memory as paths and weeks grow.
+"""Engine benchmarks: the reference run, time and peak memory as paths and weeks grow, and the
+four-way comparison with numba, Mesa and plain Python (compare.py).
 
 Each measurement runs in a fresh subprocess so that its peak resident memory is its own. Figures are
-printed as a Markdown table and, with --write FILE, written with the machine and versions.
+printed as Markdown tables and, with --write FILE, written with the machine and versions.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import compare
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 REFERENCE = ROOT / "scenarios" / "second-job-retaliation.toml"
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import sim
+from compare import peak_bytes
 sc = sim.load_scenario(sys.argv[1])
 paths, weeks, repeat = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sim.run(sc, paths=min(paths, 1000), weeks=weeks)  # warm up imports and caches
@@ -30,7 +35,7 @@ for _ in range(repeat):
     t = time.perf_counter()
     res = sim.run(sc, paths=paths, weeks=weeks)
     times.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = peak_bytes()  # VmHWM: ru_maxrss would carry the parent's peak across exec
 print(json.dumps({"paths": paths, "weeks": weeks, "arms": len(res.arms), "seconds": min(times),
                   "median_seconds": sorted(times)[len(times) // 2], "peak_bytes": peak}))
 """
@@ -43,6 +48,7 @@ def measure(paths: int, weeks: int, repeat: int, scenario: Path = REFERENCE) -> 
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
     }
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(scenario), str(paths), str(weeks), str(repeat)],
@@ -73,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes only (about a minute)")
     ap.add_argument("--write", type=Path, help="write the results as Markdown to this file")
     ap.add_argument("--json", type=Path, help="write the raw measurements as JSON")
+    ap.add_argument("--no-compare", action="store_true", help="skip numba, Mesa and plain Python")
     args = ap.parse_args(argv)
 
     started = time.perf_counter()
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         paths_grid, weeks_grid = (1_000, 10_000, 100_000, 1_000_000), (26, 52, 104, 260, 520)
     by_paths = [measure(p, 52, 1 if p >= 100_000 else 3) for p in paths_grid]
     by_weeks = [measure(10_000, w, 3) for w in weeks_grid]
+    comparison = None if args.no_compare else compare.compare(quick=args.quick)
 
     import numpy
     import scipy
@@ -112,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         HEADER,
         *map(row, by_weeks),
         "",
+        *([] if comparison is None else [*compare.markdown(comparison), ""]),
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
     ]
     text = "\n".join(lines) + "\n"
@@ -120,9 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         args.write.write_text(text)
     if args.json:
         args.json.write_text(
-            json.dumps({"reference": reference, "paths": by_paths, "weeks": by_weeks}, indent=2)
+            json.dumps(
+                {
+                    "reference": reference,
+                    "paths": by_paths,
+                    "weeks": by_weeks,
+                    "comparison": comparison,
+                },
+                indent=2,
+            )
         )
-    return 0
+    return 0 if comparison is None or comparison["agreement"]["ok"] else 1
 
 
 if __name__ == "__main__":

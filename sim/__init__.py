@@ -19,7 +19,6 @@ from .scenario import (
     save_scenario,
     validate_scenario,
 )
-from .sweep import sweep
 
 try:
     __version__ = version("repsim")
@@ -36,7 +35,6 @@ __all__ = [
     "loads_scenario",
     "run",
     "save_scenario",
-    "sweep",
     "validate_scenario",
     "with_run",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reputation, rules
-from .market import HiringMarket, build_market, solve_intercept, utility
+from .market import HiringMarket, cached_market, solve_intercept, utility
 from .scenario import Scenario
 
 __all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arm", "trajectories"]
@@ -684,7 +684,7 @@ def chunk_draws_for_today(plan: Plan) -> Draws:
 
 def market_for(plan: Plan) -> HiringMarket:
     """The scenario's market, with the intercept solved when a known win rate is given."""
-    market = build_market(plan.sc)
+    market = cached_market(plan.sc)
     rate = plan.sc.hiring.known_win_rate
     if rate is not None:
         market = solve_intercept(market, today_utility(plan, market), rate)

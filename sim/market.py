@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -9,7 +10,7 @@ from scipy import optimize
 
 from .scenario import Scenario
 
-__all__ = ["HiringMarket", "build_market", "solve_intercept", "utility"]
+__all__ = ["HiringMarket", "build_market", "cached_market", "solve_intercept", "utility"]
 
 # Band index as in reputation.jss_band: 0 (>= 90), 1 (80-89), 2 (75-79), 3 (< 75), 4 (no JSS).
 NO_JSS_BAND = 4
@@ -115,6 +116,23 @@ def _outside_utility(log_sum_competitors: np.ndarray, no_hire_share: float) -> f
 
     lo, hi = log_sum_competitors.min() - 40.0, log_sum_competitors.max() + 40.0
     return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
+
+
+@functools.lru_cache(maxsize=32)
+def _market_from(key: str) -> HiringMarket:
+    return build_market(Scenario.model_validate_json(key))
+
+
+def cached_market(sc: Scenario) -> HiringMarket:
+    """`build_market`, remembered for the settings it depends on (the dashboard reruns often)."""
+    relevant = {
+        "run": {"seed": sc.run.seed},
+        "market": sc.market.model_dump(),
+        "hiring": sc.hiring.model_dump(),
+        "signals": {"shown": sc.signals.shown},
+        "arms": [{"name": "a", "rule": "keep"}],
+    }
+    return _market_from(Scenario.model_validate(relevant).model_dump_json())
 
 
 def build_market(sc: Scenario) -> HiringMarket:

@@ -1,0 +1,35 @@
+"""Streamlit entry point: `streamlit run app/main.py [-- SCENARIO.toml]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import app  # noqa: F401  (installed, or run from the repository root's environment)
+except ImportError:  # `streamlit run` puts app/ on sys.path, not the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st
+
+from app import session
+
+PAGES = (
+    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/calculator.py", "Calculator", ":material/calculate:"),
+    ("pages/scenario.py", "Scenario", ":material/description:"),
+    ("pages/about.py", "About the model", ":material/info:"),
+)
+
+
+def main() -> None:
+    st.set_page_config(page_title="repsim: what one unfair rating costs", layout="wide")
+    session.prepare()
+    pages = [
+        st.Page(path, title=title, icon=icon, default=i == 0)
+        for i, (path, title, icon) in enumerate(PAGES)
+    ]
+    st.navigation(pages).run()
+
+
+main()

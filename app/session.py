@@ -1,0 +1,282 @@
+"""Streamlit wiring: settings from the URL or the command line, sidebar widgets, cached runs."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+import sim
+from app import controls, results
+from app.controls import CONTROLS, PRESETS, SECTIONS, Base, Control
+
+__all__ = [
+    "current",
+    "init",
+    "prepare",
+    "problems_markdown",
+    "pull_widgets",
+    "replace_base",
+    "sidebar",
+    "sync_url",
+    "view_for",
+]
+
+KEY = "repsim"  # session_state: {"base": Base, "overrides": {key: value}, "notices": [...]}
+W = "w:"  # prefix of widget keys; the rest is the control's key
+PRESET = "w:preset"
+UPLOADED = "(uploaded scenario)"
+MAX_UPLOAD = 256 * 1024  # bytes; scenario files are a few KB
+ADVANCED = ("Advanced: hiring model", "Advanced: market and feedback")
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+def start_base(argv: list[str]) -> tuple[Base, list[str]]:
+    """The command line's scenario (`streamlit run app/main.py -- FILE`), else the reference."""
+    paths = [a for a in argv if a.endswith(".toml")]
+    if not paths:
+        return Base(), []
+    try:
+        return controls.base_from_path(paths[0]), []
+    except (OSError, sim.ScenarioError) as e:
+        return Base(), [f"`{paths[0]}` could not be used ({e}); showing the reference case."]
+
+
+def init(argv: list[str]) -> None:
+    """Settings for a new session: the URL's if it has any, else the command line's."""
+    if KEY in st.session_state:
+        return
+    params = st.query_params.to_dict()
+    base, notices = start_base(argv)
+    overrides: dict[str, Any] = {}
+    if params.keys() & ({"preset", "scenario"} | {c.key for c in CONTROLS}):
+        from_url, overrides, problems = controls.decode_query(params)
+        if params.keys() & {"preset", "scenario"}:  # else: the command line's, changed by the URL
+            base, notices = from_url, []
+        notices += [f"URL parameter `{k}` ignored: {m}" for k, m in problems]
+    st.session_state[KEY] = {"base": base, "overrides": overrides, "notices": notices}
+
+
+def script_args() -> list[str]:
+    """Arguments after `--` under `streamlit run app/main.py`; none under another program."""
+    return sys.argv[1:] if Path(sys.argv[0]).name == "main.py" else []
+
+
+def prepare(argv: list[str] | None = None) -> None:
+    """Settings in place, widget changes taken in, the URL up to date: every page calls this.
+
+    main.py calls it too, but Streamlit may run a page without main.py: with a `pages/` folder
+    beside the main script, AppTest (and a server's very first request) use the older
+    pages-directory mode, which runs the page script alone.
+    """
+    init(script_args() if argv is None else argv)
+    pull_widgets()
+    sync_url()
+
+
+def state() -> dict[str, Any]:
+    return st.session_state[KEY]
+
+
+def base_scenario() -> sim.Scenario:
+    return _base_scenario(state()["base"])
+
+
+@functools.lru_cache(maxsize=16)
+def _base_scenario(base: Base) -> sim.Scenario:
+    return base.scenario()
+
+
+def base_defaults() -> dict[str, Any]:
+    return controls.defaults(base_scenario())
+
+
+def pull_widgets() -> None:
+    """Copy the values of widgets changed in the browser into the settings."""
+    d, overrides = base_defaults(), state()["overrides"]
+    for c in CONTROLS:
+        key = W + c.key
+        if key not in st.session_state:
+            continue
+        value = controls.norm(st.session_state[key], c)
+        if value == d.get(c.key):
+            overrides.pop(c.key, None)
+        else:
+            overrides[c.key] = value
+
+
+def sync_url() -> None:
+    """Mirror the settings in the query string, so the address shares the same scenario."""
+    params = controls.encode_query(state()["base"], state()["overrides"])
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+def _clear_widgets() -> None:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(W)]:
+        if key != PRESET:
+            del st.session_state[key]
+
+
+def replace_base(base: Base) -> None:
+    """Start over from another scenario: its own values in every control."""
+    state().update(base=base, overrides={})
+    _clear_widgets()
+
+
+def _on_preset() -> None:
+    choice = st.session_state[PRESET]
+    if choice != UPLOADED:
+        replace_base(Base(preset=choice))
+
+
+def _on_reset() -> None:
+    replace_base(state()["base"])
+
+
+def current() -> tuple[sim.Scenario | None, list[tuple[str, str, str]]]:
+    """The scenario the settings describe, or the problems that keep it from validating."""
+    try:
+        return controls.build_scenario(base_scenario(), state()["overrides"]), []
+    except sim.ScenarioError as e:
+        return None, e.problems
+
+
+def problems_markdown(problems: list[tuple[str, str, str]]) -> str:
+    """One bullet per problem: the dotted key, then what is wrong."""
+    return "\n".join(f"- `{key or 'scenario'}`: {message}" for _, key, message in problems)
+
+
+# -- the cached run ----------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def view_for(toml: str) -> results.View:
+    """One run per distinct scenario: keyed on the canonical TOML, so equal settings share it."""
+    return results.compute_view(toml)
+
+
+# -- sidebar ------------------------------------------------------------------------------
+
+
+def _preset_label(stem: str) -> str:
+    if stem == UPLOADED:
+        return stem
+    return _preset_names().get(stem, stem)
+
+
+@functools.lru_cache(maxsize=1)
+def _preset_names() -> dict[str, str]:
+    return {stem: sim.load_scenario(path).name for stem, path in PRESETS.items()}
+
+
+def _seed(c: Control, value: Any, options: tuple[Any, ...]) -> None:
+    """Give a widget its value from the settings the first time it is drawn."""
+    key = W + c.key
+    if key in st.session_state:
+        return
+    if c.kind == "multiselect":
+        value = [v for v in value if v in options]
+    st.session_state[key] = value
+
+
+def _bounds(c: Control, value: Any) -> tuple[Any, Any]:
+    """The control's range, widened to hold a value a scenario file may carry."""
+    lo, hi = c.lo, c.hi
+    if isinstance(value, int | float):
+        lo, hi = min(lo, value), max(hi, value)
+    cast = int if c.integer else float
+    return cast(lo), cast(hi)
+
+
+def _widget(c: Control, value: Any, options: tuple[Any, ...]) -> None:
+    _seed(c, value, options)
+    key, label, help_ = W + c.key, c.label, c.help
+    if c.kind == "multiselect":
+        st.multiselect(label, options, key=key, help=help_)
+    elif c.kind == "select":
+        st.selectbox(label, c.options, key=key, help=help_)
+    elif c.kind == "radio":
+        st.radio(label, c.options, key=key, help=help_, horizontal=True)
+    else:
+        lo, hi = _bounds(c, value)
+        step = int(c.step) if c.integer else float(c.step)
+        if c.kind == "slider":
+            st.slider(label, min_value=lo, max_value=hi, step=step, key=key, help=help_)
+        else:
+            # "%g" shows 0.136 as 0.136 where Streamlit's default "%0.2f" would show 0.14
+            fmt = c.fmt or (None if c.integer else "%g")
+            st.number_input(
+                label, min_value=lo, max_value=hi, step=step, key=key, help=help_, format=fmt
+            )
+
+
+def _preset_picker() -> None:
+    base = state()["base"]
+    options = [*PRESETS, *([UPLOADED] if base.toml is not None else [])]
+    st.session_state[PRESET] = base.preset if base.toml is None else UPLOADED
+    st.selectbox(
+        "Preset",
+        options,
+        key=PRESET,
+        format_func=_preset_label,
+        on_change=_on_preset,
+        help="A ready-made question from scenarios/; changing it resets every control to the "
+        "preset's values. Upload your own on the Scenario page.",
+    )
+
+
+def sidebar() -> None:
+    """Every control, grouped by section, each seeded from the settings."""
+    sc = base_scenario()
+    d = base_defaults()
+    values = {**d, **state()["overrides"]}
+    arms = controls.arm_options(sc)
+    with st.sidebar:
+        _preset_picker()
+        if sc.description:
+            st.caption(sc.description)
+        for section in SECTIONS:
+            shown = [c for c in CONTROLS if c.section == section and _applies(c, d)]
+            box = st.expander(section) if section in ADVANCED else st.container()
+            with box:
+                if section not in ADVANCED:
+                    st.subheader(section)
+                for c in shown:
+                    _widget(c, values[c.key], arms if c.kind == "multiselect" else c.options)
+        st.button("Reset to the preset's values", on_click=_on_reset, key="reset")
+
+
+def _applies(c: Control, d: dict[str, Any]) -> bool:
+    """Controls of the disputed contract need one (a scenario may have none); a browser widget
+    cannot hold a seed beyond 2**53 (the file keeps it)."""
+    value = d.get(c.key)
+    if isinstance(value, int) and abs(value) > controls.JS_MAX_INT:
+        return False
+    return c.optional or value is not None
+
+
+def notices() -> list[str]:
+    """Messages for the user about the URL or the command line, shown once."""
+    out = state()["notices"]
+    state()["notices"] = []
+    return out
+
+
+def uploaded_base(name: str, data: bytes) -> tuple[Base | None, list[tuple[str, str, str]]]:
+    """A base scenario from an upload, or the problems by dotted key (nothing changes then)."""
+    if Path(name).suffix.lower() != ".toml":
+        return None, [(name, "", "only TOML scenario files (.toml) can be uploaded")]
+    if len(data) > MAX_UPLOAD:
+        size = f"{len(data) / 1024:.0f} KB"
+        return None, [(name, "", f"{size} is over the {MAX_UPLOAD // 1024} KB limit")]
+    try:
+        sc = sim.loads_scenario(data, name)
+    except sim.ScenarioError as e:
+        return None, e.problems
+    return Base(preset=None, toml=sim.dumps_scenario(sc)), []

@@ -1,0 +1,290 @@
+"""The same weekly model in Mesa 3: one freelancer agent per path, one model step per week."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+from bench_inputs import ModelInputs, duration_weeks, jss_weight, model_inputs
+
+import sim
+
+NO_BADGE, RISING_TALENT, TOP_RATED = 0, 1, 2
+
+
+@dataclass(slots=True)
+class Contract:
+    """A won contract's attributes, drawn once per ordinal and shared by the arms."""
+
+    stars: int
+    duration: int
+    left: bool
+    delay: int
+
+
+@dataclass(slots=True)
+class Feedback:
+    """One counted feedback: what the stars and the Job Success Score need."""
+
+    stars: float
+    weight: float  # in the stars' mean
+    end: int
+    jss_weight: float
+    outcome: float  # +1 success, -1 failure, 0 neutral
+    client: int  # history client id; -1: a future contract's own client
+    flagged: bool = False
+
+
+@dataclass(slots=True)
+class ArmState:
+    """One arm's view of the freelancer: counted feedback, contracts, badge record, money."""
+
+    exclude_week: int
+    counted: list[Feedback]
+    sum_w: float = 0.0
+    sum_wx: float = 0.0
+    slots: list[int | None] = field(default_factory=list)  # contract ordinal per slot
+    ends: list[int] = field(default_factory=list)  # end week per slot
+    pending: list[tuple[int, int]] = field(default_factory=list)  # (arrival week, ordinal)
+    next_ordinal: int = 0
+    first_start: int = -1
+    jss: float = math.nan
+    at90: list[bool] = field(default_factory=list)
+    earned: list[float] = field(default_factory=list)  # gross by week, a ring of 52
+    earned_sum: float = 0.0
+    jobs: int = 0
+    contract_weeks: int = 0
+    q: float = 0.0
+
+    @property
+    def active(self) -> int:
+        return sum(k is not None for k in self.slots)
+
+
+class Freelancer(mesa.Agent):
+    """One path: the freelancer's futures under every arm, on the same proposals and contracts."""
+
+    def __init__(self, model: ReputationModel):
+        super().__init__(model)
+        p = model.p
+        self.contracts: list[Contract] = []
+        self.arms = [self._start(p, int(w)) for w in p.exclude_week]
+
+    def _start(self, p: ModelInputs, exclude_week: int) -> ArmState:
+        counted = [
+            Feedback(
+                stars=float(x),
+                weight=float(v) if p.value_weighted else 1.0,
+                end=int(e),
+                jss_weight=jss_weight(v),
+                outcome=self.model.outcome(x),
+                client=int(c),
+                flagged=bool(f),
+            )
+            for x, v, e, c, f in zip(
+                p.h_stars, p.h_value, p.h_end, p.h_client, p.h_flagged, strict=True
+            )
+        ]
+        return ArmState(
+            exclude_week=exclude_week,
+            counted=counted,
+            sum_w=sum(f.weight for f in counted),
+            sum_wx=sum(f.weight * f.stars for f in counted),
+            slots=[None] * p.capacity,
+            ends=[-1] * p.capacity,
+            earned=[0.0] * 52,
+        )
+
+    def contract(self, k: int) -> Contract:
+        """Contract ordinal k on this path, drawn when some arm first wins it."""
+        m, rnd = self.model, self.model.random.random
+        while len(self.contracts) <= k:
+            u = rnd()
+            self.contracts.append(
+                Contract(
+                    stars=1 + sum(u >= e for e in m.star_edges),
+                    duration=min(duration_weeks(rnd(), m.p.p_end), m.p.weeks + 1),
+                    left=rnd() < m.p.feedback_rate,
+                    delay=min(int(rnd() * (m.p.delay_max + 1)), m.p.delay_max),
+                )
+            )
+        return self.contracts[k]
+
+    def step(self) -> None:
+        t, m = self.model.week, self.model
+        for arm in self.arms:
+            self.start_week(arm, t)
+            arm.q = m.win_prob(self.utility(arm, t))
+        cap = m.p.capacity
+        u = []
+        if any(arm.active < cap for arm in self.arms):
+            u = [m.random.random() for _ in range(m.p.slots)]
+        for arm in self.arms:
+            self.work(arm, t, u)
+
+    def start_week(self, arm: ArmState, t: int) -> None:
+        """Steps 1 to 3: contracts end, the rule's removals, feedback arrives."""
+        m = self.model
+        for j, k in enumerate(arm.slots):
+            if k is not None and arm.ends[j] == t:
+                arm.slots[j] = None
+                c = self.contracts[k]
+                if c.left:
+                    arm.pending.append((t + c.delay, k))
+        if t == arm.exclude_week:
+            for f in arm.counted:
+                if f.flagged:
+                    arm.sum_w -= f.weight
+                    arm.sum_wx -= f.weight * f.stars
+            arm.counted = [f for f in arm.counted if not f.flagged]
+        due = [k for week, k in arm.pending if week == t]
+        if due:
+            arm.pending = [(week, k) for week, k in arm.pending if week != t]
+        for k in due:
+            c = self.contracts[k]
+            value = m.p.gross * c.duration
+            w = value if m.p.value_weighted else 1.0
+            arm.counted.append(
+                Feedback(c.stars, w, t - c.delay, jss_weight(value), m.outcome(c.stars), -1)
+            )
+            arm.sum_w += w
+            arm.sum_wx += w * c.stars
+
+    def utility(self, arm: ArmState, t: int) -> float:
+        """Step 4: stars, JSS (every update_weeks), badge, and the hiring utility V."""
+        m, p = self.model, self.model.p
+        if t % p.update_weeks == 0:
+            arm.jss = m.job_success(arm.counted, t)
+        badge = self.badge(arm, t)
+        n = len(arm.counted)
+        v = p.b_reviews * math.log1p(n) + p.price_term
+        if p.use_stars and n:
+            trust = n / (n + p.stars_half) if p.stars_half > 0 else 1.0
+            v += p.b_stars * trust * (arm.sum_wx / arm.sum_w - p.market_mean)
+        if p.use_jss:
+            v += m.b_jss[m.band(arm.jss)] + m.b_badge[badge]
+        return v
+
+    def badge(self, arm: ArmState, t: int) -> int:
+        has = not math.isnan(arm.jss)
+        good = has and arm.jss >= 90
+        if t == 0:
+            arm.at90 = [good] * 16  # weeks before week 0 take week 0's status
+        else:
+            arm.at90[t % 16] = good
+        if not has:
+            return RISING_TALENT
+        p = self.model.p
+        if p.tenure0 >= 0:
+            tenure = t + p.tenure0 > 13
+        else:
+            tenure = arm.first_start >= 0 and t - arm.first_start > 13
+        earned = arm.earned_sum + self.model.hist_earned[t]
+        top = sum(arm.at90) >= 13 and earned >= 1000.0 and tenure
+        return TOP_RATED if top else NO_BADGE
+
+    def work(self, arm: ArmState, t: int, u: list[float]) -> None:
+        """Steps 5 and 6: proposals, new contracts, contract-weeks and earnings."""
+        p = self.model.p
+        free = [j for j, k in enumerate(arm.slots) if k is None]
+        new = min(sum(x < arm.q for x in u), len(free)) if free else 0
+        for j in free[:new]:
+            k = arm.next_ordinal
+            arm.next_ordinal += 1
+            arm.slots[j] = k
+            arm.ends[j] = t + self.contract(k).duration
+        if new and arm.first_start < 0:
+            arm.first_start = t
+        active = p.capacity - len(free) + new
+        arm.jobs += new
+        arm.contract_weeks += active
+        gross = active * p.gross
+        arm.earned_sum += gross - arm.earned[t % 52]
+        arm.earned[t % 52] = gross
+
+
+class ReputationModel(mesa.Model):
+    """`paths` freelancer agents; each step is one week (docs/simulation.md, supported rules)."""
+
+    def __init__(self, p: ModelInputs, paths: int, seed: int = 1):
+        super().__init__(rng=seed)
+        self.p = p
+        self.week = 0
+        self.star_edges = [float(e) for e in p.star_edges]
+        self.q_grid = [float(q) for q in p.q_grid]
+        self.b_jss = [float(b) for b in p.b_jss]
+        self.b_badge = [float(b) for b in p.b_badge]
+        self.hist_earned = [float(x) for x in p.hist_earned]
+        self.windows = [int(w) for w in p.jss_windows]
+        self.best_of = [int(i) for i in p.best_of]
+        self.trending = [int(i) for i in p.trending]
+        Freelancer.create_agents(self, paths)
+
+    def step(self) -> None:
+        self.agents.do("step")
+        self.week += 1
+
+    def outcome(self, stars: float) -> float:
+        p = self.p
+        return 1.0 if stars >= p.success_at else -1.0 if stars < p.fail_below else 0.0
+
+    def win_prob(self, v: float) -> float:
+        """q(V) by linear interpolation on the market's grid, as sim.market does."""
+        q, p = self.q_grid, self.p
+        x = min(max((v - p.grid_start) * p.grid_scale, 0.0), len(q) - 1.0)
+        i = min(int(x), len(q) - 2)
+        return q[i] + (x - i) * (q[i + 1] - q[i])
+
+    @staticmethod
+    def band(jss: float) -> int:
+        if math.isnan(jss):
+            return 4
+        return 0 if jss >= 90 else 1 if jss >= 80 else 2 if jss >= 75 else 3
+
+    def job_success(self, counted: list[Feedback], t: int) -> float:
+        """The shown Job Success Score over the counted feedback (NaN: no window qualifies)."""
+        p, lengths = self.p, self.windows
+        nw = len(lengths)
+        total, net, contracts, own = [0.0] * nw, [0.0] * nw, [0] * nw, [0] * nw
+        history: list[set[int]] = [set() for _ in lengths]  # history clients by id
+        for f in counted:
+            age = t - f.end
+            if age < 0:
+                continue
+            for w in range(nw):
+                if age < lengths[w]:
+                    total[w] += f.jss_weight
+                    net[w] += f.jss_weight * f.outcome
+                    contracts[w] += 1
+                    if f.client < 0:
+                        own[w] += 1  # a future contract: a client of its own
+                    else:
+                        history[w].add(f.client)
+        scores: list[float | None] = []
+        for w in range(nw):
+            clients = own[w] + len(history[w])
+            ok = contracts[w] >= p.min_contracts and clients >= p.min_clients
+            ok = ok and total[w] > 0
+            scores.append(min(max(100.0 * net[w] / total[w], 0.0), 100.0) if ok else None)
+        shown = [scores[i] for i in self.best_of if scores[i] is not None]
+        trend = [scores[i] for i in self.trending]
+        if all(s is not None for s in trend):
+            shown.append(sum(trend) / len(trend))
+        return math.floor(max(shown) + 0.5) if shown else math.nan
+
+
+def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
+    """{arm: {"jobs", "earnings": per-path values at the horizon}} for `paths` paths."""
+    p = model_inputs(sc)
+    model = ReputationModel(p, paths, seed)
+    for _ in range(p.weeks):
+        model.step()
+    agents = list(model.agents)
+    out = {}
+    for i, name in enumerate(p.arms):
+        jobs = np.array([a.arms[i].jobs for a in agents])
+        cw = np.array([a.arms[i].contract_weeks for a in agents])
+        out[name] = {"jobs": jobs, "earnings": cw * p.net}
+    return out

@@ -1,0 +1,292 @@
+"""The weekly loop of docs/simulation.md compiled with numba: one path at a time, one thread."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from bench_inputs import ModelInputs, model_inputs
+from numba import njit
+
+import sim
+
+RISING_TALENT, TOP_RATED, NO_BADGE = 1, 2, 0
+# columns of a path's contract table, by ordinal
+C_STARS, C_DURATION, C_LEFT, C_DELAY = range(4)
+
+
+@njit(cache=True)
+def _win_prob(v: float, start: float, scale: float, q: np.ndarray) -> float:
+    """q(V) by linear interpolation on the market's uniform grid (as sim.market does)."""
+    x = min(max((v - start) * scale, 0.0), q.size - 1.0)
+    i = min(int(x), q.size - 2)
+    return q[i] + (x - i) * (q[i + 1] - q[i])
+
+
+@njit(cache=True)
+def _draw_contract(rng, table: np.ndarray, k: int, edges, p_end, rate, delay_max, weeks) -> None:
+    """Contract ordinal k's stars, duration, feedback left and delay from four uniforms."""
+    u = rng.random()
+    stars = 1
+    for e in edges:
+        stars += u >= e
+    table[k, C_STARS] = stars
+    d = 1
+    if p_end < 1.0:
+        d = 1 + math.floor(math.log1p(-rng.random()) / math.log1p(-p_end))
+    table[k, C_DURATION] = min(d, weeks + 1)
+    table[k, C_LEFT] = rng.random() < rate
+    table[k, C_DELAY] = min(int(rng.random() * (delay_max + 1)), delay_max)
+
+
+@njit(cache=True)
+def _job_success(t, n_fb, fb_on, fb_end, fb_jw, fb_out, fb_client, p, scratch) -> float:
+    """The shown JSS over the counted feedback (NaN when no window qualifies)."""
+    windows, best_of, trending, min_c, min_cl = p
+    total, net, score, contracts, clients, ok, seen = scratch
+    nw = windows.size
+    total[:] = 0.0
+    net[:] = 0.0
+    contracts[:] = 0
+    clients[:] = 0
+    seen[:] = False
+    for i in range(n_fb):
+        if not fb_on[i]:
+            continue
+        age = t - fb_end[i]
+        for w in range(nw):
+            if 0 <= age < windows[w]:
+                total[w] += fb_jw[i]
+                net[w] += fb_jw[i] * fb_out[i]
+                contracts[w] += 1
+                c = fb_client[i]
+                if c < 0:  # a future contract: its own client
+                    clients[w] += 1
+                elif not seen[w, c]:
+                    seen[w, c] = True
+                    clients[w] += 1
+    for w in range(nw):
+        ok[w] = contracts[w] >= min_c and clients[w] >= min_cl and total[w] > 0
+        score[w] = min(max(100.0 * net[w] / total[w], 0.0), 100.0) if ok[w] else 0.0
+    best = -np.inf
+    for w in best_of:
+        if ok[w]:
+            best = max(best, score[w])
+    trend_ok, trend = True, 0.0
+    for w in trending:
+        trend_ok = trend_ok and ok[w]
+        trend += score[w]
+    if trend_ok:
+        best = max(best, trend / trending.size)
+    return math.floor(best + 0.5) if best > -np.inf else np.nan
+
+
+@njit(cache=True)
+def _band(jss: float) -> int:
+    if math.isnan(jss):
+        return 4
+    return 0 if jss >= 90 else 1 if jss >= 80 else 2 if jss >= 75 else 3
+
+
+@njit(cache=True)
+def simulate(paths, rng, ints, reals, arrays, jss_params):
+    """Final jobs and contract-weeks per arm and path, (arms, paths) each."""
+    weeks, cap, slots, delay_max, n_arms, tenure0, update, use_stars, use_jss, value_w = ints[0]
+    h_clients = ints[1]
+    gross, p_end, rate, success_at, fail_below, b_stars, half, b_reviews, price, mm = reals[0]
+    start, scale = reals[1]
+    exclude_week, edges, h_stars, h_value, h_end, h_flagged, h_client, hist_earned = arrays[0]
+    b_jss, b_badge, q_grid = arrays[1]
+    n_hist = h_stars.size
+    n_max = n_hist + cap * weeks  # counted feedback, at most
+    jobs_out = np.zeros((n_arms, paths), np.int64)
+    cw_out = np.zeros((n_arms, paths), np.int64)
+    table = np.zeros((cap * weeks, 4), np.int64)
+    u = np.empty(slots)
+    # per-arm state
+    fb_on = np.zeros((n_arms, n_max), np.bool_)
+    fb_end = np.zeros((n_arms, n_max), np.int64)
+    fb_jw = np.zeros((n_arms, n_max))
+    fb_out = np.zeros((n_arms, n_max))
+    fb_client = np.zeros((n_arms, n_max), np.int64)
+    n_fb = np.zeros(n_arms, np.int64)
+    sum_w, sum_wx, n_rev = np.zeros(n_arms), np.zeros(n_arms), np.zeros(n_arms, np.int64)
+    slot_end = np.zeros((n_arms, cap), np.int64)
+    slot_ord = np.zeros((n_arms, cap), np.int64)
+    pend_at = np.zeros((n_arms, cap * (delay_max + 1)), np.int64)
+    pend_k = np.zeros((n_arms, cap * (delay_max + 1)), np.int64)
+    n_pend = np.zeros(n_arms, np.int64)
+    active, next_ord = np.zeros(n_arms, np.int64), np.zeros(n_arms, np.int64)
+    jobs, cw = np.zeros(n_arms, np.int64), np.zeros(n_arms, np.int64)
+    first_start = np.zeros(n_arms, np.int64)
+    jss = np.zeros(n_arms)
+    at90 = np.zeros((n_arms, 16), np.bool_)
+    at90_n = np.zeros(n_arms, np.int64)
+    earned = np.zeros((n_arms, 52))
+    earned_sum = np.zeros(n_arms)
+    q = np.zeros(n_arms)
+    nw = jss_params[0].size
+    scratch = (
+        np.zeros(nw), np.zeros(nw), np.zeros(nw), np.zeros(nw, np.int64), np.zeros(nw, np.int64),
+        np.zeros(nw, np.bool_), np.zeros((nw, max(h_clients, 1)), np.bool_),
+    )  # fmt: skip
+    for path in range(paths):
+        drawn = 0
+        for a in range(n_arms):  # history feedback counts at the start
+            sum_w[a] = 0.0
+            sum_wx[a] = 0.0
+            for i in range(n_hist):
+                w = h_value[i] if value_w else 1.0
+                sum_w[a] += w
+                sum_wx[a] += w * h_stars[i]
+                fb_on[a, i] = True
+                fb_end[a, i] = h_end[i]
+                fb_jw[a, i] = 1.5 if h_value[i] > 1000 else 1.25 if h_value[i] > 250 else 1.0
+                x = h_stars[i]
+                fb_out[a, i] = 1.0 if x >= success_at else -1.0 if x < fail_below else 0.0
+                fb_client[a, i] = h_client[i]
+            n_fb[a], n_rev[a], n_pend[a] = n_hist, n_hist, 0
+            slot_end[a, :] = -1
+            active[a], next_ord[a], jobs[a], cw[a] = 0, 0, 0, 0
+            first_start[a] = -1
+            earned[a, :] = 0.0
+            earned_sum[a] = 0.0
+        for t in range(weeks):
+            sending = False
+            for a in range(n_arms):
+                # 1. contracts end; feedback scheduled
+                for j in range(cap):
+                    if slot_end[a, j] == t:
+                        slot_end[a, j] = -1
+                        active[a] -= 1
+                        k = slot_ord[a, j]
+                        if table[k, C_LEFT]:
+                            pend_at[a, n_pend[a]] = t + table[k, C_DELAY]
+                            pend_k[a, n_pend[a]] = k
+                            n_pend[a] += 1
+                # 2. rule events: exclude_flagged removes the flagged history feedback
+                if t == exclude_week[a]:
+                    for i in range(n_hist):
+                        if h_flagged[i] and fb_on[a, i]:
+                            fb_on[a, i] = False
+                            w = h_value[i] if value_w else 1.0
+                            sum_w[a] -= w
+                            sum_wx[a] -= w * h_stars[i]
+                            n_rev[a] -= 1
+                # 3. feedback arrives
+                i = 0
+                while i < n_pend[a]:
+                    if pend_at[a, i] != t:
+                        i += 1
+                        continue
+                    k = pend_k[a, i]
+                    stars, dur = table[k, C_STARS], table[k, C_DURATION]
+                    value = gross * dur
+                    w = value if value_w else 1.0
+                    sum_w[a] += w
+                    sum_wx[a] += w * stars
+                    n_rev[a] += 1
+                    f = n_fb[a]
+                    fb_on[a, f] = True
+                    fb_end[a, f] = t - table[k, C_DELAY]
+                    fb_jw[a, f] = 1.5 if value > 1000 else 1.25 if value > 250 else 1.0
+                    fb_out[a, f] = 1.0 if stars >= success_at else -1.0 if stars < fail_below else 0
+                    fb_client[a, f] = -1
+                    n_fb[a] += 1
+                    n_pend[a] -= 1
+                    pend_at[a, i] = pend_at[a, n_pend[a]]
+                    pend_k[a, i] = pend_k[a, n_pend[a]]
+                # 4. signals
+                if t % update == 0:
+                    jss[a] = _job_success(
+                        t, n_fb[a], fb_on[a], fb_end[a], fb_jw[a], fb_out[a], fb_client[a],
+                        jss_params, scratch,
+                    )  # fmt: skip
+                has = not math.isnan(jss[a])
+                good = has and jss[a] >= 90
+                if t == 0:
+                    at90[a, :] = good
+                    at90_n[a] = 16 * good
+                else:
+                    at90_n[a] += int(good) - int(at90[a, t % 16])
+                    at90[a, t % 16] = good
+                badge = RISING_TALENT
+                if has:
+                    if tenure0 >= 0:
+                        tenure_ok = t + tenure0 > 13
+                    else:
+                        tenure_ok = first_start[a] >= 0 and t - first_start[a] > 13
+                    top = at90_n[a] >= 13 and earned_sum[a] + hist_earned[t] >= 1000.0
+                    badge = TOP_RATED if top and tenure_ok else NO_BADGE
+                n = n_rev[a]
+                v = b_reviews * math.log1p(n) + price
+                if use_stars and n > 0:
+                    trust = n / (n + half) if half > 0 else 1.0
+                    v += b_stars * trust * (sum_wx[a] / sum_w[a] - mm)
+                if use_jss:
+                    v += b_jss[_band(jss[a])] + b_badge[badge]
+                q[a] = _win_prob(v, start, scale, q_grid)
+                sending = sending or active[a] < cap
+            # 5. proposals: one uniform per slot, shared by the arms
+            if sending:
+                for s in range(slots):
+                    u[s] = rng.random()
+            for a in range(n_arms):
+                new = 0
+                if active[a] < cap:
+                    wins = 0
+                    for s in range(slots):
+                        wins += u[s] < q[a]
+                    new = min(wins, cap - active[a])
+                filled = 0
+                for j in range(cap):
+                    if filled == new:
+                        break
+                    if slot_end[a, j] < 0:
+                        k = next_ord[a]
+                        while drawn <= k:
+                            _draw_contract(rng, table, drawn, edges, p_end, rate, delay_max, weeks)
+                            drawn += 1
+                        slot_end[a, j] = t + table[k, C_DURATION]
+                        slot_ord[a, j] = k
+                        next_ord[a] += 1
+                        filled += 1
+                if new > 0 and first_start[a] < 0:
+                    first_start[a] = t
+                # 6. work and money
+                active[a] += new
+                jobs[a] += new
+                cw[a] += active[a]
+                g = active[a] * gross
+                earned_sum[a] += g - earned[a, t % 52]
+                earned[a, t % 52] = g
+        for a in range(n_arms):
+            jobs_out[a, path] = jobs[a]
+            cw_out[a, path] = cw[a]
+    return jobs_out, cw_out
+
+
+def pack(m: ModelInputs) -> tuple:
+    """The kernel's arguments (tuples of scalars and arrays of fixed types)."""
+    ints = (
+        m.weeks, m.capacity, m.slots, m.delay_max, len(m.arms), m.tenure0, m.update_weeks,
+        int(m.use_stars), int(m.use_jss), int(m.value_weighted),
+    ), m.h_clients  # fmt: skip
+    reals = (
+        m.gross, m.p_end, m.feedback_rate, m.success_at, m.fail_below, m.b_stars, m.stars_half,
+        m.b_reviews, m.price_term, m.market_mean,
+    ), (m.grid_start, m.grid_scale)  # fmt: skip
+    history = (
+        m.exclude_week, m.star_edges, m.h_stars, m.h_value, m.h_end, m.h_flagged, m.h_client,
+        m.hist_earned,
+    )  # fmt: skip
+    arrays = (history, (m.b_jss, m.b_badge, m.q_grid))
+    jss_params = (m.jss_windows, m.best_of, m.trending, m.min_contracts, m.min_clients)
+    return ints, reals, arrays, jss_params
+
+
+def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
+    """{arm: {"jobs", "earnings": per-path values at the horizon}} for `paths` paths."""
+    m = model_inputs(sc)
+    jobs, cw = simulate(paths, np.random.default_rng(seed), *pack(m))
+    return {a: {"jobs": jobs[i], "earnings": cw[i] * m.net} for i, a in enumerate(m.arms)}

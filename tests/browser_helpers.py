@@ -1,0 +1,103 @@
+"""Helpers for the browser tests: a `streamlit run` server, Debian's Chromium, page waits."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRED = os.environ.get("REPSIM_REQUIRE_BROWSER") == "1"  # .ci/run: a skip must fail
+IDLE = (
+    "document.querySelector('[data-testid=stApp]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
+def unavailable(reason: str) -> None:
+    """Fail when CI requires the browser tests, skip (saying why) otherwise."""
+    if REQUIRED:
+        pytest.fail(f"{reason}; REPSIM_REQUIRE_BROWSER=1 requires the browser tests to run")
+    pytest.skip(f"{reason} (install Debian's chromium: apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def streamlit_server(log: Path, timeout: float = 60.0) -> Iterator[str]:
+    """`streamlit run app/main.py` on a free port; yields its base URL, stops it afterwards."""
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app/main.py",
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_idle(page, timeout_ms: float = 120_000) -> None:
+    """Until the script has finished and the headline figures are on the page."""
+    page.wait_for_function(
+        f"{IDLE} && document.querySelectorAll('[data-testid=stMetricValue]').length > 0",
+        timeout=timeout_ms,
+        polling="raf",
+    )
+
+
+def metrics(page) -> list[tuple[str, str]]:
+    """(label, value) of every st.metric, in page order."""
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    return list(zip(labels, values, strict=True))
+
+
+def svg_of(page, index: int) -> str:
+    return page.get_by_test_id("stVegaLiteChart").nth(index).locator("svg").first.inner_html()

@@ -1,0 +1,365 @@
+"""Dashboard tests through Streamlit's AppTest, plus its pure pieces: controls, URL, calculator."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+
+import pytest
+import streamlit as st
+from helpers import REFERENCE, ROOT, reference_data
+from streamlit.testing.v1 import AppTest
+
+import sim
+from app import calculator, controls, results, session
+from app.controls import CONTROLS, Base
+from app.docs import markdown_money
+from app.export import chart_bytes
+
+MAIN = str(ROOT / "app" / "main.py")
+PAGES = ("pages/compare.py", "pages/calculator.py", "pages/scenario.py", "pages/about.py")
+SMALL = {"run.paths": "300", "run.weeks": "30"}  # the point here is the wiring, not the figures
+
+
+def app(**params: str) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in {**SMALL, **params}.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def widget(at: AppTest, key: str):
+    """The sidebar widget of a control, whatever its kind."""
+    for finder in (at.slider, at.number_input, at.multiselect, at.radio, at.selectbox):
+        try:
+            return finder(key=session.W + key)
+        except KeyError:
+            continue
+    raise KeyError(key)
+
+
+def scenario_on_page(at: AppTest) -> sim.Scenario:
+    """The TOML the Scenario page offers for download, read back."""
+    at.switch_page("pages/scenario.py").run()
+    assert not at.exception
+    return sim.loads_scenario(at.code[0].value, "page")
+
+
+def errors(at: AppTest) -> str:
+    return "\n".join(e.value for e in at.error)
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page: str) -> None:
+    at = app()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert not at.error
+    assert at.title
+
+
+def test_compare_shows_the_headline_figures() -> None:
+    at = app()
+    assert not at.exception
+    metrics = [(m.label, m.value) for m in at.metric]
+    labels = [label for label, _ in metrics]
+    for label in ("Stars now", "Job Success Score now", "Chance one proposal wins"):
+        assert labels.count(label) == 2  # one per arm
+    for label in ("Jobs by week 30", "Net earnings by week 30", "Median weeks to recover"):
+        assert label in labels
+    stars = [value for label, value in metrics if label == "Stars now"]
+    assert stars == ["4.20", "5.00"]  # the reference case: (5.0, 3.4) kept, 5.0 excluded
+    assert ("5-star ratings to reach 4.8", "6") in metrics  # MODEL.md: 6 more for a 4.8 mean
+    assert any("Known limits" in i.value for i in at.info)
+
+
+def test_about_page_states_the_limits() -> None:
+    at = app()
+    at.switch_page("pages/about.py").run()
+    text = " ".join(w.value for w in at.warning)
+    assert "private" in text
+    assert "not a prediction of one person's income" in text
+
+
+def test_every_control_says_where_its_default_comes_from() -> None:
+    for c in CONTROLS:
+        text = c.help.lower()
+        sourced = re.search(r"\[[plda]\b", text) is not None
+        assert sourced or "not a model assumption" in text or "your case" in text, c.key
+
+
+# -- widgets -> scenario -------------------------------------------------------------------
+
+
+def test_widgets_map_to_the_right_scenario() -> None:
+    at = app()
+    widget(at, "disputed.stars").set_value(3.0)
+    widget(at, "freelancer.hourly_rate").set_value(25.0)
+    widget(at, "arms").set_value(["kept", "excluded", "whitby filter"])
+    widget(at, "exclusion.delay").set_value(2)
+    widget(at, "signals.shown").set_value("stars")
+    widget(at, "hiring.b_stars").set_value(0.3)
+    widget(at, "hiring.b_jss.1").set_value(-0.5)
+    at.run()
+    assert not at.exception and not at.error
+
+    data = reference_data()
+    data["run"].update(paths=300, weeks=30)
+    data["history"][1].pop("criteria")
+    data["history"][1]["stars"] = 3.0
+    data["freelancer"]["hourly_rate"] = 25.0
+    data["arms"][1]["delay_weeks"] = 2
+    data["arms"].append({"name": "whitby filter", "rule": "whitby", "q": 0.01})
+    data["signals"] = {"shown": "stars"}
+    data["hiring"] = {"b_stars": 0.3, "b_jss": [0.0, -0.5, -0.6, -1.0]}
+    assert scenario_on_page(at) == sim.Scenario.model_validate(data)
+
+
+def test_untouched_widgets_give_the_preset_itself() -> None:
+    at = app(preset="support-queue-six-weeks")
+    expected = sim.load_scenario(controls.PRESETS["support-queue-six-weeks"])
+    assert scenario_on_page(at) == sim.with_run(expected, paths=300, weeks=30)
+
+
+def test_disputed_contract_and_earlier_stars_rebuild_the_history() -> None:
+    sc = sim.load_scenario(REFERENCE)
+    built = controls.build_scenario(sc, {"disputed.contract": 4, "earlier.stars": 4.5})
+    assert [h.stars for h in built.history[:3]] == [4.5, 4.5, 4.5]
+    assert built.history[3].flagged and built.history[3].criteria is not None
+    ages = [h.ended_weeks_ago for h in built.history]
+    assert ages == sorted(ages, reverse=True)  # still oldest first
+    first = controls.build_scenario(sc, {"disputed.contract": 1})
+    assert len(first.history) == 1 and first.history[0].flagged
+
+
+def test_five_star_share_keeps_the_other_levels_in_proportion() -> None:
+    sc = sim.load_scenario(REFERENCE)
+    q = controls.build_scenario(sc, {"freelancer.five_star": 0.7}).freelancer.quality
+    assert q[4] == 0.7 and math.isclose(sum(q), 1.0)
+    assert math.isclose(q[2] / q[0], 0.05 / 0.02)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "dotted", "message"),
+    [
+        ("jss.fail_below", 4.8, "jss", "fail_below must not exceed success_at"),
+        ("arms", [], "arms", "at least 1 item"),
+    ],
+)
+def test_invalid_combination_names_the_dotted_key(key, value, dotted, message) -> None:
+    at = app()
+    widget(at, key).set_value(value)
+    at.run()
+    assert not at.exception
+    assert f"`{dotted}`" in errors(at) and message in errors(at)
+    assert not at.metric  # no figures from settings that do not validate
+
+
+def test_one_change_costs_one_run() -> None:
+    st.cache_data.clear()
+    at = app()
+    runs = results.RUNS["count"]
+    widget(at, "disputed.stars").set_value(3.0).run()
+    assert results.RUNS["count"] == runs + 1
+    widget(at, "disputed.stars").set_value(3.4).run()  # back to a scenario already computed
+    at.switch_page("pages/about.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert results.RUNS["count"] == runs + 1
+    assert not at.exception
+
+
+# -- URL ------------------------------------------------------------------------------------
+
+
+def test_url_holds_the_preset_and_only_the_changed_keys() -> None:
+    at = app()
+    assert dict(at.query_params) == {"preset": "second-job-retaliation", **SMALL}
+    widget(at, "disputed.stars").set_value(3.1).run()
+    assert at.query_params["disputed.stars"] == "3.1"
+
+
+def test_url_restores_the_settings_and_figures() -> None:
+    params = {
+        "preset": "support-queue-six-weeks",
+        "disputed.stars": "2.5",
+        "market.competitors": "40",
+    }
+    first, second = app(**params), app(**params)
+    assert widget(first, "disputed.stars").value == 2.5
+    assert widget(first, "market.competitors").value == 40
+    assert [(m.label, m.value) for m in first.metric] == [(m.label, m.value) for m in second.metric]
+    assert scenario_on_page(first).market.competitors == 40
+
+
+def test_bad_url_parameters_are_reported_and_ignored() -> None:
+    at = app(**{"run.weeks": "many", "colour": "red"})
+    text = " ".join(w.value for w in at.warning)
+    assert "`run.weeks`" in text and "`colour`" in text
+    assert not at.exception
+    assert scenario_on_page(at).run.weeks == 104  # the preset's own horizon
+
+
+def test_query_encoding_round_trips() -> None:
+    base = Base(preset=None, toml=REFERENCE.read_text())
+    overrides = {"disputed.stars": 3.0, "arms": ("kept", "whitby filter"), "run.paths": 500}
+    params = controls.encode_query(base, overrides)
+    assert "preset" not in params and len(params["scenario"]) < len(REFERENCE.read_text())
+    assert controls.decode_query(params) == (base, overrides, [])
+
+
+def test_command_line_scenario_is_the_starting_point(tmp_path) -> None:
+    assert session.start_base(["scenarios/support-queue-six-weeks.toml"]) == (
+        Base(preset="support-queue-six-weeks"),
+        [],
+    )
+    mine = tmp_path / "mine.toml"
+    mine.write_text(REFERENCE.read_text().replace("Second-job retaliation", "Mine"))
+    base, notes = session.start_base([str(mine)])
+    assert base.scenario().name == "Mine" and not notes
+    base, notes = session.start_base([str(tmp_path / "missing.toml")])
+    assert base == Base() and "could not be used" in notes[0]
+
+
+# -- upload -------------------------------------------------------------------------------
+
+
+def _upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.switch_page("pages/scenario.py").run()
+    at.file_uploader(key="upload").set_value((name, content, "application/toml"))
+    return at.run()
+
+
+def test_bad_upload_shows_its_errors_and_keeps_the_settings() -> None:
+    at = app()
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    bad = REFERENCE.read_text().replace("hourly_rate = 20.0", "hourly_rat = 20.0")
+    bad = bad.replace("paths = 10000", "paths = -5")
+    _upload(at, "bad.toml", bad.encode())
+    assert not at.exception
+    assert "`freelancer.hourly_rat`: unknown key" in errors(at)
+    assert "`run.paths`" in errors(at)
+    assert "unchanged" in errors(at)
+    assert sim.loads_scenario(at.code[0].value).freelancer.hourly_rate == 25.0
+    at.switch_page("pages/compare.py").run()
+    assert widget(at, "freelancer.hourly_rate").value == 25.0
+    assert not at.error
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("big.toml", b"# " + b"x" * (256 * 1024), "over the 256 KB limit"),
+        ("broken.toml", b"name = ", "not valid TOML"),
+    ],
+)
+def test_unusable_uploads_are_refused(name: str, content: bytes, message: str) -> None:
+    at = _upload(app(), name, content)
+    assert message in errors(at) and not at.exception
+
+
+def test_only_toml_files_are_accepted() -> None:
+    # Streamlit's uploader filters by extension itself; this is the check behind it
+    base, problems = session.uploaded_base("scenario.json", b"{}")
+    assert base is None and "only TOML" in problems[0][2]
+
+
+def test_good_upload_becomes_the_base() -> None:
+    text = REFERENCE.read_text().replace("hourly_rate = 20.0", "hourly_rate = 30.0")
+    text = text.replace("paths = 10000", "paths = 300")
+    at = _upload(app(), "mine.toml", text.encode())
+    assert not at.error and at.success
+    at.switch_page("pages/compare.py").run()
+    assert widget(at, "freelancer.hourly_rate").value == 30.0
+    assert at.selectbox(key=session.PRESET).value == session.UPLOADED
+    assert "scenario" in at.query_params and "preset" not in at.query_params
+
+
+# -- calculator and exports ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", sorted(controls.PRESETS))
+def test_calculator_agrees_with_the_engine_today(preset: str) -> None:
+    sc = sim.load_scenario(controls.PRESETS[preset])
+    table = calculator.signals_today(sc).set_index("rule")
+    arms = calculator.rules_for(sc)[:12]
+    engine = sim.run(sim.validate_scenario({**sc.model_dump(), "arms": arms}), paths=1, weeks=1)
+    for arm in engine.arms:
+        row = table.loc[arm]
+        stars, jss = engine.bands(arm, "stars")["q50"][0], engine.bands(arm, "jss")["q50"][0]
+        assert (row["stars"] is None and math.isnan(stars)) or row["stars"] == stars, arm
+        assert (math.isnan(jss) and pd_missing(row["JSS"])) or row["JSS"] == jss, arm
+        assert row["win probability"] == pytest.approx(engine.bands(arm, "win_prob")["mean"][0])
+        rising = engine.bands(arm, "rising_talent")["mean"][0] == 1
+        assert (row["badge"] == "Rising Talent") == rising, arm
+
+
+def pd_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def test_calculator_table_round_trips_and_reports_bad_rows() -> None:
+    sc = sim.load_scenario(REFERENCE)
+    frame = calculator.history_frame(sc)
+    assert calculator.history_rows(frame) == [
+        h.model_dump(mode="json", include={"client", "value", "ended_weeks_ago", "flagged"})
+        | ({"stars": h.stars} if h.stars is not None else {})
+        | ({"criteria": h.criteria} if h.criteria else {})
+        for h in sc.history
+    ]
+    frame.loc[1, "skills"] = None  # five criteria of six
+    data = {**sc.model_dump(), "history": calculator.history_rows(frame)}
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.validate_scenario(data)
+    assert ("", "history[1].criteria") == err.value.problems[0][:2]
+
+
+def test_calculator_page_shows_every_rule() -> None:
+    at = app()
+    at.switch_page("pages/calculator.py").run()
+    assert not at.exception
+    shown = at.dataframe[-1].value  # after the editable table of contracts
+    assert {"kept", "excluded", "whitby filter", "last 104 weeks"} <= set(shown["rule"])
+
+
+def test_exports_are_what_they_claim() -> None:
+    sc = sim.with_run(sim.load_scenario(REFERENCE), paths=300, weeks=20)
+    view = results.compute_view(sim.dumps_scenario(sc))
+    assert chart_bytes(view.specs["stars"], "png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"<svg" in chart_bytes(view.specs["stars"], "svg")[:200]
+    html = chart_bytes(view.specs["earnings"], "html")
+    assert b"cdn.jsdelivr" not in html  # self-contained: opens offline
+    assert view.bands_csv().splitlines()[0] == "arm,metric,week,q05,q25,q50,q75,q95,mean"
+    assert json.loads(view.summary_json())["scenario_sha256"] == sc.sha256()
+    assert sim.loads_scenario(view.toml) == sc  # what `repsim run` reads
+    assert tomllib.loads(view.toml)["run"]["paths"] == 300
+
+
+def test_docs_keep_dollars_as_money_outside_code() -> None:
+    text = "Costs $1,600 and `x = $y`, then\n```\nprice = $20\n```\nand $5."
+    assert markdown_money(text) == (
+        "Costs \\$1,600 and `x = $y`, then\n```\nprice = $20\n```\nand \\$5."
+    )
+
+
+def test_preset_picker_starts_over_from_the_preset() -> None:
+    at = app()
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    at.selectbox(key=session.PRESET).set_value("support-queue-six-weeks").run()
+    assert not at.exception
+    assert widget(at, "arms").value == ["kept", "excluded after 6 weeks", "excluded at once"]
+    assert widget(at, "exclusion.delay").value == 6
+    assert widget(at, "freelancer.hourly_rate").value == 20.0
+    assert dict(at.query_params) == {"preset": "support-queue-six-weeks"}
+
+
+def test_reset_restores_the_preset_values() -> None:
+    at = app()
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    at.button(key="reset").click().run()
+    assert widget(at, "freelancer.hourly_rate").value == 20.0
+    assert "freelancer.hourly_rate" not in at.query_params
