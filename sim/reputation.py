@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .feedback import (
+from ._checks import (
     _as_bool,
     _as_float,
     _broadcast_shape,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .feedback import (
+from ._checks import (
     _as_bool,
     _as_float,
     _broadcast_shape,
