@@ -94,10 +94,13 @@ def _histograms(sc: Scenario, net: float) -> dict[str, _Histogram]:
 class Accumulator:
     """Collects each chunk's weekly metrics into histograms and per-path horizon values."""
 
-    def __init__(self, sc: Scenario, net: float):
+    def __init__(self, sc: Scenario, net: float, first: int = 0, paths: int | None = None):
+        """Collect paths [first, first + paths) (default: all of the run's)."""
         self.sc, self.net = sc, net
+        self.first = first
         self.arms = sc.arm_names()
-        paths, weeks = sc.run.paths, sc.run.weeks
+        paths = sc.run.paths - first if paths is None else paths
+        weeks = sc.run.weeks
         self.hist = {a: _histograms(sc, net) for a in self.arms}
         self.final = {a: {m: np.empty(paths) for m in PAIRED_METRICS} for a in self.arms}
         self.contract_weeks = {a: np.zeros(paths, np.int64) for a in self.arms}
@@ -133,7 +136,7 @@ class Accumulator:
         return record
 
     def finish_chunk(self, first: int, n: int) -> None:
-        sl = slice(first, first + n)
+        sl = slice(first - self.first, first - self.first + n)
         ref_q = self._chunk[self.arms[0]]["win_prob"]
         for arm, s in self._chunk.items():
             h = self.hist[arm]
@@ -159,6 +162,23 @@ class Accumulator:
             self.contract_weeks[arm][sl] = s["contract_weeks"][-1]
             self.recovery[arm][sl] = weeks_to_recover(ref_q, q)
         self._chunk = {}
+
+    def merge(self, part: Accumulator) -> None:
+        """Add another accumulator's paths (a disjoint range of the same run): histograms add
+        exactly and per-path values go to their places, so the order of merging is irrelevant."""
+        sl = slice(
+            part.first - self.first, part.first - self.first + part.recovery[self.arms[0]].size
+        )
+        for arm in self.arms:
+            for m, h in self.hist[arm].items():
+                other = part.hist[arm][m]
+                h.counts += other.counts
+                h.total += other.total
+                h.valid += other.valid
+            for m, values in part.final[arm].items():
+                self.final[arm][m][sl] = values
+            self.contract_weeks[arm][sl] = part.contract_weeks[arm]
+            self.recovery[arm][sl] = part.recovery[arm]
 
     def result(self, market_info: dict[str, float]) -> Result:
         return Result(

@@ -191,3 +191,19 @@ def test_a_late_exclusion_still_shows_a_recovery_time():
     rec = sim.run(small(data, paths=2000, weeks=104)).recovery_summary("late")
     assert rec["median"] is None or rec["median"] > 6
     assert rec["share_not_recovered"] > 0
+
+
+def test_chunks_on_a_process_pool_give_the_serial_result_exactly():
+    from concurrent.futures import ProcessPoolExecutor
+
+    sc = small(paths=1200, weeks=30, chunk_paths=512)
+    serial = sim.run(sc)
+    with ProcessPoolExecutor(2) as pool:
+        parallel = sim.run(sc, executor=pool)
+    assert parallel.summary() == serial.summary()
+    for arm in serial.arms:
+        for m in ("stars", "jss", "win_prob", "earnings", "rising_talent"):
+            for key, band in serial.bands(arm, m).items():
+                np.testing.assert_array_equal(band, parallel.bands(arm, m)[key])
+        np.testing.assert_array_equal(serial.weeks_to_recover(arm), parallel.weeks_to_recover(arm))
+        np.testing.assert_array_equal(serial.paired(arm, "stars"), parallel.paired(arm, "stars"))
