@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
 
-from .engine import chunk_draws, iter_chunks, make_plan, market_for, simulate_arm
+from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arm
 from .metrics import Accumulator, Result
 from .scenario import (
     Scenario,
@@ -63,18 +63,22 @@ def run(
     *,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    chunk_paths: int | None = None,
 ) -> Result:
     """Project the scenario's futures for every arm on common random numbers.
 
     ``paths``, ``weeks``, ``seed``: None takes the scenario's [run] values. ``progress(done,
     total)`` is called after each chunk with the number of paths finished. ``executor`` (a
     `concurrent.futures.Executor`, e.g. a process pool) runs the chunks (``run.chunk_paths`` paths
-    each) in parallel; the result is identical, to the bit, to a run without it.
+    each, or ``chunk_paths``: a multiple of 256 that overrides it for this call) in parallel;
+    the result is identical, to the bit, to a run without it, whatever the chunk size.
     """
     sc = with_run(sc, paths, weeks, seed)
     plan = make_plan(sc)
     market = market_for(plan)
-    chunks = list(iter_chunks(sc.run.paths, sc.run.chunk_paths))
+    if chunk_paths is not None and (chunk_paths < BLOCK or chunk_paths % BLOCK):
+        raise ValueError(f"chunk_paths: must be a positive multiple of {BLOCK} (got {chunk_paths})")
+    chunks = list(iter_chunks(sc.run.paths, chunk_paths or sc.run.chunk_paths))
     if executor is None:
         acc = Accumulator(sc, plan.net)
         for first, n in chunks:

@@ -35,6 +35,18 @@ class _Histogram:
     scale: float  # value = code * scale
     mean_scale: float  # mean = total * mean_scale / valid
 
+    def __getstate__(self) -> dict:
+        # most bins are empty: send the counts sparsely between processes
+        flat = self.counts.ravel()
+        nonzero = np.flatnonzero(flat)
+        return {**self.__dict__, "counts": (self.counts.shape, nonzero, flat[nonzero])}
+
+    def __setstate__(self, state: dict) -> None:
+        shape, nonzero, values = state["counts"]
+        counts = np.zeros(shape, np.int64)
+        counts.ravel()[nonzero] = values
+        self.__dict__.update({**state, "counts": counts})
+
     @classmethod
     def empty(cls, weeks: int, bins: int, scale: float, mean_scale: float | None = None):
         return cls(

@@ -196,10 +196,10 @@ def test_a_late_exclusion_still_shows_a_recovery_time():
 def test_chunks_on_a_process_pool_give_the_serial_result_exactly():
     from concurrent.futures import ProcessPoolExecutor
 
-    sc = small(paths=1200, weeks=30, chunk_paths=512)
+    sc = small(paths=1200, weeks=30)
     serial = sim.run(sc)
     with ProcessPoolExecutor(2) as pool:
-        parallel = sim.run(sc, executor=pool)
+        parallel = sim.run(sc, executor=pool, chunk_paths=512)
     assert parallel.summary() == serial.summary()
     for arm in serial.arms:
         for m in ("stars", "jss", "win_prob", "earnings", "rising_talent"):
@@ -207,3 +207,8 @@ def test_chunks_on_a_process_pool_give_the_serial_result_exactly():
                 np.testing.assert_array_equal(band, parallel.bands(arm, m)[key])
         np.testing.assert_array_equal(serial.weeks_to_recover(arm), parallel.weeks_to_recover(arm))
         np.testing.assert_array_equal(serial.paired(arm, "stars"), parallel.paired(arm, "stars"))
+
+
+def test_chunk_paths_override_must_be_a_multiple_of_the_block():
+    with pytest.raises(ValueError, match="chunk_paths: must be a positive multiple of 256"):
+        sim.run(small(paths=300, weeks=5), chunk_paths=300)
