@@ -256,7 +256,9 @@ class ArmKernel:
             self.count_of_level = np.zeros((5, 4))
             self.count_of_level[:, 3] = 1.0
         stats = self.stat_of_level.shape[1]
-        self.rj = max(max(plan.windows), last_weeks) + 1
+        # The ring must outlast every window, the last-weeks rule and the feedback delay, so
+        # that a bucket is reused only once nothing can still arrive in it or age out of it.
+        self.rj = max(max(plan.windows), last_weeks, plan.delay_max) + 1
         self.buckets = np.zeros((self.rj, n, stats), dtype=np.float32)
         self.window_sums = np.zeros((len(plan.windows), n, stats), dtype=np.float32)
         self.min_window = min(plan.windows)
@@ -367,11 +369,13 @@ class ArmKernel:
         jw = d.attr("jss_weight", idx, k).astype(np.float64)
         stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
         stat = stat.astype(np.float32)
-        slot = end % self.rj
-        self.buckets[slot, idx] += stat  # one contract per path per call: no repeated index
-        if self.value_buckets is not None:
-            self.value_buckets[slot, idx, level] += sign * w
         age = t - end
+        recent = age < self.rj  # older contracts have left every window: their bucket is reused
+        slot = end[recent] % self.rj
+        # one contract per path per call: no repeated index
+        self.buckets[slot, idx[recent]] += stat[recent]
+        if self.value_buckets is not None:
+            self.value_buckets[slot, idx[recent], level[recent]] += sign * w[recent]
         if np.all(age < self.min_window):  # arrivals: inside every window
             self.window_sums[:, idx] += stat[None]
             return

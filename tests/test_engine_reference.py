@@ -189,6 +189,27 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         signals=dict(feedback_rate=1.0),
         hiring=dict(b_stars_half_at_reviews=3.0, known_win_rate=0.3),
     ),
+    "jss_windows_shorter_than_feedback_delay": dict(
+        jss=dict(windows=(2,), trending=(1,), min_clients=1, min_contracts=1, update_weeks=1),
+        signals=dict(feedback_delay_weeks=4, feedback_rate=1.0),
+        hiring=dict(known_win_rate=0.3),
+        freelancer=dict(capacity=3),
+        market=dict(contract_weeks=1.0),
+    ),
+    "suspension_after_the_longest_window": dict(
+        paths=30,
+        weeks=260,
+        arms=[KEPT, dict(name="s", rule="suspended_client", probability=0.5, delay_weeks=110)],
+        market=dict(client_suspension_rate=0.5),
+        hiring=dict(known_win_rate=0.15),
+    ),
+    "last_n_with_slow_feedback": dict(
+        paths=30,
+        weeks=400,
+        arms=[KEPT, dict(name="w", rule="window", last_n=2)],
+        hiring=dict(known_win_rate=0.004),
+        freelancer=dict(capacity=1),
+    ),
     "window_shorter_than_delay": dict(
         arms=[KEPT, dict(name="last_2_weeks", rule="window", last_weeks=2)],
         signals=dict(feedback_delay_weeks=4),
