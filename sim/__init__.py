@@ -89,8 +89,8 @@ def run(
         acc = Accumulator(sc, plan.net)
         done = 0
         futures = [executor.submit(simulate_paths, sc, first, n) for first, n in chunks]
-        for future in futures:  # merged in path order; histograms add exactly in any order
-            part = future.result()
+        while futures:  # merged in path order, each part dropped once merged (bounded memory)
+            part = futures.pop(0).result()
             acc.merge(part)
             done += part.recovery[acc.arms[0]].size
             if progress is not None:

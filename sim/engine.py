@@ -500,7 +500,8 @@ class ArmKernel:
                 lvl = np.clip(np.floor(xs + 0.5).astype(int), 1, 5) - 1
                 onehot[np.arange(xs.size), lvl] = 1.0
                 stars = reputation.star_lower_bound(cnt5 + hm @ onehot, z=s.z)
-        return np.where(n > 0, stars, np.nan), n
+        # shown on the 1-5 scale: a lower bound with a large z can dip below 1
+        return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n
 
     def _median(self, cnt5: np.ndarray, hm: np.ndarray, xs: np.ndarray) -> np.ndarray:
         values = np.concatenate([self.levels, xs])

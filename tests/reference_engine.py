@@ -240,7 +240,7 @@ def stars_signal(sc: Scenario, aggregator: str, fb: list[Feedback], week: int) -
         levels = np.clip(np.floor(stars + 0.5), 1, 5).astype(int)
         counts = np.bincount(levels - 1, minlength=5).astype(float)
         out = reputation.star_lower_bound(counts, s.z)
-    return float(out)
+    return float(np.clip(out, 1.0, 5.0))  # shown on the 1-5 scale (a lower bound can dip below 1)
 
 
 def job_success(sc: Scenario, fb: list[Feedback], week: int) -> float:

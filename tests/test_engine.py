@@ -212,3 +212,11 @@ def test_chunks_on_a_process_pool_give_the_serial_result_exactly():
 def test_chunk_paths_override_must_be_a_multiple_of_the_block():
     with pytest.raises(ValueError, match="chunk_paths: must be a positive multiple of 256"):
         sim.run(small(paths=300, weeks=5), chunk_paths=300)
+
+
+def test_a_lower_bound_below_one_star_is_shown_as_one_star_not_as_none():
+    data = reference_data()
+    data["signals"] = {"aggregator": "star_lower_bound", "z": 5.0}
+    res = sim.run(small(data, paths=300, weeks=10))
+    for arm in res.arms:
+        assert res.bands(arm, "stars")["q50"][0] == 1.0
