@@ -227,6 +227,15 @@ class Market(_Model):
     harsh_client_mean: Stars = Field(2.8, description="[A] their average given rating")
     client_mean_given: Stars = Field(4.8, description="[A] other clients' average")
 
+    @model_validator(mode="after")
+    def _field_fits(self) -> Market:
+        if self.field_size * max(self.competitors, 1) > 20_000_000:
+            raise ValueError(
+                "field_size x competitors must be at most 20,000,000 applicants to sample "
+                f"(got {self.field_size:,} x {self.competitors:,})"
+            )
+        return self
+
     @field_validator("competitor_jss_bands")
     @classmethod
     def _bands_sum(cls, b: tuple[float, ...]) -> tuple[float, ...]:
@@ -314,6 +323,20 @@ Arm = Annotated[
     Field(discriminator="rule"),
 ]
 RULE_NAMES = ("keep", "exclude_flagged", "harsh_rater", "suspended_client", "whitby", "window")
+ARM_MODELS = {
+    "keep": KeepArm,
+    "exclude_flagged": ExcludeFlaggedArm,
+    "harsh_rater": HarshRaterArm,
+    "suspended_client": SuspendedClientArm,
+    "whitby": WhitbyArm,
+    "window": WindowArm,
+}
+
+
+def arm_keys_for(rule: str, arm: Mapping[str, Any]) -> dict[str, Any]:
+    """An arm's settings kept to those its ``rule`` takes (used when a rule is switched)."""
+    model = ARM_MODELS.get(rule)
+    return dict(arm) if model is None else {k: v for k, v in arm.items() if k in model.model_fields}
 
 
 def _default_arms() -> tuple[Any, ...]:
@@ -382,22 +405,34 @@ class Scenario(_Model):
 
 
 def estimate_memory_bytes(sc: Scenario) -> int:
-    """Peak bytes a run is expected to need: per-path results plus one chunk's working set."""
+    """Peak bytes a run is expected to need, counted generously: per-path results, the weekly
+    histograms, one chunk's working set and the sampled market. Checked before allocating."""
     paths, weeks, arms = sc.run.paths, sc.run.weeks, len(sc.arms)
+    cap, slots = sc.freelancer.capacity, sc.freelancer.proposals_per_week
     chunk = min(paths, sc.run.chunk_paths)
-    per_path_kept = arms * 4 * 8 + 8  # jobs, earnings, weeks-to-recover per arm
-    window = max(max(sc.jss.windows), max(sc.jss.trending), 1) + 1
-    last = max((getattr(a, "last_weeks", None) or 0) for a in sc.arms) + 1
-    ring = max(window, last)
+    delay_cols = cap * (sc.signals.feedback_delay_weeks + 1)
+    per_path_kept = arms * 8 * 8  # six horizon values, contract-weeks and recovery per arm
+    # counts per week and bin (stars, jss, win_prob, active, jobs, earnings, badges), and the
+    # cumulative copy that bands() makes
+    bins = 501 + 101 + 10_001 + (cap + 1) + 2 * (cap * weeks + 1) + 4
+    histograms = arms * weeks * bins * 8 * 2
+    ring = max(max(sc.jss.windows), max(sc.jss.trending), sc.signals.feedback_delay_weeks) + 1
+    ring = max([ring] + [(getattr(a, "last_weeks", None) or 0) + 1 for a in sc.arms])
+    suspension = max(
+        [(a.delay_weeks + 1) * delay_cols * 8 for a in sc.arms if a.rule == "suspended_client"],
+        default=0,
+    )
     per_chunk_path = (
-        weeks * 10 * 4  # proposal uniforms (float32)
-        + min(sc.freelancer.capacity * weeks, 4096) * 8 * 4  # contract draws by ordinal
-        + ring * 5 * 3 * 4  # per-week buckets by star level
-        + weeks * 8 * 8 * arms  # per-week metrics kept for bands
+        weeks * max(slots, 1) * 4 * 2  # proposal uniforms (float32), drawn and laid out
+        + cap * weeks * 20  # contract attributes by ordinal
+        + ring * (10 * 4 + 5 * 8)  # end-week buckets by star level
+        + weeks * 24 * arms  # a chunk's weekly codes, kept for the histograms
         + len(sc.history) * 8 * 4
         + max((getattr(a, "last_n", None) or 0) for a in sc.arms) * 16
+        + suspension
     )
-    return int(paths * per_path_kept + chunk * per_chunk_path + 64 * 2**20)
+    market = sc.market.field_size * max(sc.market.competitors, 1) * 8 * 8
+    return int(paths * per_path_kept + histograms + chunk * per_chunk_path + market + 64 * 2**20)
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -420,6 +455,11 @@ def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
         return "unknown key"
+    if err["type"] == "tuple_type" and isinstance(err.get("input"), dict):
+        return "expected an array of tables: write [[name]] for each entry, not [name]"
+    value = err.get("input")
+    if isinstance(value, float) and math.isnan(value):
+        return "must be a number (got nan)"
     if err["type"] == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", err["input"])
         return f"unknown rule {tag!r}; expected one of {', '.join(RULE_NAMES)}"
@@ -436,12 +476,23 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def problems_from(error: ValidationError, source: str = "") -> list[tuple[str, str, str]]:
     """Every problem of a pydantic error as (source, dotted key, message)."""
-    out = []
-    for e in error.errors():
+    errors = error.errors()
+    item_errors = {tuple(e["loc"])[:1] for e in errors if len(e["loc"]) > 1}
+    out: list[tuple[str, str, str]] = []
+    missing: dict[tuple, list[int]] = {}
+    for e in errors:
         loc = tuple(e["loc"])
+        if e["type"] == "too_short" and loc in item_errors:
+            continue  # a follow-on of invalid items, already reported by their own keys
+        if e["type"] == "missing" and loc and isinstance(loc[-1], int):
+            missing.setdefault(loc[:-1], []).append(loc[-1])  # a short fixed-length array
+            continue
         if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "rule")  # the problem is the arm's rule key, not the whole arm
         out.append((source, _dotted(loc), _message(e)))
+    for parent, indices in missing.items():
+        need = max(indices) + 1
+        out.append((source, _dotted(parent), f"expected {need} values, got {min(indices)}"))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import Scenario, ScenarioError, validate_scenario
+from .scenario import Scenario, ScenarioError, arm_keys_for, validate_scenario
 
 __all__ = [
     "MAX_POINTS",
@@ -251,6 +251,10 @@ def grid_points(
         data = copy.deepcopy(base)
         for key, value in zip(keys, combo, strict=True):
             _set(data, paths[key], value)
+            path = paths[key]
+            if len(path) == 3 and path[0] == "arms" and path[2] == "rule":
+                # a switched rule keeps only the settings it takes (defaults of the old rule go)
+                data["arms"][path[1]] = arm_keys_for(value, data["arms"][path[1]])
         data["run"]["seed"] = point_seed
         try:
             scenario = validate_scenario(data, SOURCE)

@@ -244,3 +244,18 @@ def test_mutated_scenarios_fail_cleanly(mutations, extra_keys):
         return
     assert isinstance(sc, sim.Scenario)  # a mutation may be valid; it must then round-trip
     assert loads_scenario(dumps_scenario(sc)) == sc
+
+
+def test_messages_a_person_can_act_on():
+    data = reference_data()
+    data["freelancer"]["hourly_rate"] = float("nan")
+    data["freelancer"]["quality"] = [0.5, 0.5]
+    data["arms"] = [{"name": "a", "rule": "forgive"}]
+    found = dict(problems(data))
+    assert found["freelancer.hourly_rate"] == "must be a number (got nan)"
+    assert found["freelancer.quality"] == "expected 5 values, got 2"
+    assert "arms" not in found  # no follow-on "at least 1 item" when the item itself is wrong
+    assert "unknown rule 'forgive'" in found["arms[0].rule"]
+    table = reference_data()
+    table["arms"] = {"name": "a", "rule": "keep"}  # [arms] written as a table
+    assert "write [[name]]" in dict(problems(table))["arms"]

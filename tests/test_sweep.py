@@ -76,6 +76,13 @@ def test_nested_values_and_history_entries(tiny):
     assert p.scenario.history[0].stars == 3.0  # an integer is fine for a number
 
 
+def test_an_arm_rule_can_be_swept_and_keeps_only_its_own_settings(tiny):
+    points = sw.grid_points(tiny, {"arms[1].rule": ["keep", "whitby", "exclude_flagged"]})
+    rules = [p.scenario.arms[1].rule for p in points]
+    assert rules == ["keep", "whitby", "exclude_flagged"]
+    assert points[1].scenario.arms[1].q == 0.01  # the new rule's default
+
+
 @pytest.mark.parametrize(
     ("grid", "key", "message"),
     [
