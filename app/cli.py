@@ -356,7 +356,8 @@ def _signed(x: float | None, money: bool = False, digits: int = 2) -> str:
 
 def _recovery_text(rec: dict[str, Any], weeks: int) -> str:
     median = "never (median)" if rec["median"] is None else f"{rec['median']:.0f} weeks (median)"
-    return f"{median}; {rec['share_not_recovered']:.0%} of futures not within {weeks} weeks"
+    horizon = "1 week" if weeks == 1 else f"{weeks} weeks"
+    return f"{median}; {rec['share_not_recovered']:.0%} of futures not within {horizon}"
 
 
 def describe_run(s: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sim._files import write_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "scenarios" / "second-job-retaliation.toml"
 MODELS = ("engine", "numba", "mesa", "python")
@@ -379,9 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(["# Benchmarks side by side", "", *markdown(r)]) + "\n"
     print(text)
     if args.write:
-        args.write.write_text(text)
+        write_atomic(args.write, text.encode())
     if args.json:
-        args.json.write_text(json.dumps(r, indent=2))
+        write_atomic(args.json, json.dumps(r, indent=2).encode())
     return 0 if r["agreement"]["ok"] else 1
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import compare
 
+from sim._files import write_atomic
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REFERENCE = ROOT / "scenarios" / "second-job-retaliation.toml"
@@ -126,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        args.write.write_text(text)
+        write_atomic(args.write, text.encode())
     if args.json:
-        args.json.write_text(
+        write_atomic(
+            args.json,
             json.dumps(
                 {
                     "reference": reference,
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     "comparison": comparison,
                 },
                 indent=2,
-            )
+            ).encode(),
         )
     return 0 if comparison is None or comparison["agreement"]["ok"] else 1
 

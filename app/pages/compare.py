@@ -143,7 +143,15 @@ def render() -> None:
         return
     st.markdown(f"**{sc.name}.** {sc.description}")
     with st.spinner(f"Simulating {sc.run.paths:,} futures over {sc.run.weeks} weeks…"):
-        view = session.view_for(sim.dumps_scenario(sc))
+        try:
+            view = session.view_for(sim.dumps_scenario(sc))
+        except (MemoryError, sim.ScenarioError, ValueError) as e:
+            # a valid scenario that still cannot run here: say so, keep the settings
+            st.error(
+                f"This scenario could not be simulated: {e}. Try fewer paths or weeks "
+                "(Simulation in the sidebar); your settings are kept."
+            )
+            return
     st.info(LIMITS_SHORT)
     _today(view)
     if len(view.arms) > 1:
