@@ -220,3 +220,59 @@ def test_a_lower_bound_below_one_star_is_shown_as_one_star_not_as_none():
     res = sim.run(small(data, paths=300, weeks=10))
     for arm in res.arms:
         assert res.bands(arm, "stars")["q50"][0] == 1.0
+
+
+ARM_STRATEGY = st.one_of(
+    st.builds(lambda: {"rule": "keep"}),
+    st.builds(lambda d: {"rule": "exclude_flagged", "delay_weeks": d}, st.integers(0, 20)),
+    st.builds(
+        lambda t, m: {"rule": "harsh_rater", "threshold": t, "min_ratings": m},
+        st.floats(1, 5),
+        st.integers(1, 10),
+    ),
+    st.builds(
+        lambda p, d: {"rule": "suspended_client", "probability": p, "delay_weeks": d},
+        st.floats(0, 1),
+        st.integers(0, 30),
+    ),
+    st.builds(lambda q: {"rule": "whitby", "q": q}, st.floats(0.001, 0.4)),
+    st.builds(lambda n: {"rule": "window", "last_n": n}, st.integers(1, 20)),
+    st.builds(lambda w: {"rule": "window", "last_weeks": w}, st.integers(1, 30)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arm=ARM_STRATEGY,
+    aggregator=st.sampled_from(
+        ["mean", "median", "bayesian", "beta", "wilson", "star_lower_bound"]
+    ),
+    capacity=st.integers(1, 10),
+    proposals=st.integers(0, 100),
+    delay=st.integers(0, 4),
+    windows=st.lists(st.integers(1, 30), min_size=1, max_size=3),
+    weeks=st.integers(1, 40),
+    suspension=st.floats(0, 1),
+)
+def test_any_valid_scenario_runs_and_keeps_its_invariants(
+    arm, aggregator, capacity, proposals, delay, windows, weeks, suspension
+):
+    data = reference_data()
+    data["freelancer"].update(capacity=capacity, proposals_per_week=proposals)
+    data["signals"] = {"aggregator": aggregator, "feedback_delay_weeks": delay}
+    data["jss"] = {"windows": windows, "trending": windows[:1]}
+    data["market"] = {"field_size": 64, "client_suspension_rate": suspension}
+    data["arms"] = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "arm", **arm},
+        {"name": "same", **arm},
+    ]
+    sc = small(data, paths=256, weeks=weeks)
+    tr = engine.trajectories(sc)
+    for a in tr.values():
+        assert a["active"].max() <= capacity
+        assert np.all(np.diff(a["jobs"], axis=0) >= 0)
+        stars = a["stars"][~np.isnan(a["stars"])]
+        assert np.all((stars >= 1) & (stars <= 5))
+    for metric, values in tr["arm"].items():  # identical rules: identical futures
+        np.testing.assert_array_equal(values, tr["same"][metric], err_msg=metric)

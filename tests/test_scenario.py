@@ -244,6 +244,12 @@ def test_mutated_scenarios_fail_cleanly(mutations, extra_keys):
         return
     assert isinstance(sc, sim.Scenario)  # a mutation may be valid; it must then round-trip
     assert loads_scenario(dumps_scenario(sc)) == sc
+    # ... and run: every valid scenario simulates (kept small so the property stays fast)
+    small_run = sc.model_dump()
+    small_run["run"].update(paths=256, weeks=min(sc.run.weeks, 6))
+    small_run["market"]["field_size"] = min(sc.market.field_size, 64)
+    res = sim.run(validate_scenario(small_run, "m.toml"))
+    assert res.summary()["paths"] == 256
 
 
 def test_messages_a_person_can_act_on():
