@@ -232,8 +232,7 @@ def test_shared_url_restores_the_same_figures(page, browser, server) -> None:
 
     other = browser.new_context(viewport=VIEWPORT).new_page()  # a new session, as a recipient
     try:
-        other.goto(shared)
-        wait_idle(other)
+        open_app(other, shared)  # waits for the figures, all six charts and the downloads
         assert metrics(other) == shown
         assert footer(other) == caption  # the same scenario: the same sha256
         assert other.get_by_role("slider", name="Disputed rating (stars)").input_value() == "3.3"
