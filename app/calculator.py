@@ -120,12 +120,7 @@ def _jss(sc: sim.Scenario, mask: np.ndarray) -> float | None:
         [h.ended_weeks_ago for h in sc.history],
         clients=[h.client for h in sc.history],
         mask=mask,
-        success_at=j.success_at,
-        fail_below=j.fail_below,
-        windows=j.windows,
-        trending=j.trending,
-        min_contracts=j.min_contracts,
-        min_clients=j.min_clients,
+        **j.closed_form_args(),
     )
 
 

@@ -262,6 +262,10 @@ class JSSSettings(_Model):
             raise ValueError("give one or more windows, each 1 to 520 weeks")
         return tuple(w)
 
+    def closed_form_args(self) -> dict[str, Any]:
+        """The keyword arguments of `reputation.job_success_score` these settings stand for."""
+        return self.model_dump(exclude={"update_weeks"})
+
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> JSSSettings:
         if self.fail_below > self.success_at:

@@ -253,12 +253,7 @@ def job_success(sc: Scenario, fb: list[Feedback], week: int) -> float:
         np.array([f.value for f in fb]),
         np.array([week - f.end_week for f in fb], dtype=float),
         np.array([f.client for f in fb]),
-        success_at=j.success_at,
-        fail_below=j.fail_below,
-        windows=j.windows,
-        trending=j.trending,
-        min_contracts=j.min_contracts,
-        min_clients=j.min_clients,
+        **j.closed_form_args(),
     )
     return math.nan if score is None else float(score)
 
