@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
@@ -414,12 +414,22 @@ def _out(args: argparse.Namespace, suffix: str) -> Path:
     return Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-{suffix}")
 
 
+def _simulate(sc: sim.Scenario, workers: int, progress: Any) -> sim.Result:
+    """sim.run, its chunks spread over ``workers`` processes when more than one (same bytes)."""
+    if workers <= 1 or sc.run.paths <= sim.engine.BLOCK:
+        return sim.run(sc, progress=progress)
+    per_worker = -(-sc.run.paths // workers)
+    chunk = min(sc.run.chunk_paths, -(-per_worker // sim.engine.BLOCK) * sim.engine.BLOCK)
+    with ProcessPoolExecutor(workers) as pool:
+        return sim.run(sc, progress=progress, executor=pool, chunk_paths=chunk)
+
+
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = _load(args)
     out = _out(args, "run")
     with staged(out, args.force, keep=[Path(args.scenario)]) as tmp:
         with Progress("simulating", "paths") as bar:
-            res = sim.run(sc, progress=bar)
+            res = _simulate(sc, args.workers, bar)
         summary = res.summary()
         folder = Folder(tmp)
         folder.write("summary.json", json_bytes(summary))
@@ -642,6 +652,12 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("run", help="simulate a scenario and write its files")
     _common(p, "output folder (default: ./SCENARIO-run)")
+    p.add_argument(
+        "--workers",
+        type=_int_in(1, 256),
+        default=1,
+        help="processes that share the paths (the result is the same, byte for byte)",
+    )
     p.add_argument("--debug", **debug)
     p.set_defaults(func=cmd_run)
 

@@ -149,8 +149,19 @@ def test_run_writes_every_output_valid_and_reproducible(tmp_path: Path):
     )
     assert "win rate recovers" in first.stdout and first.stderr == ""  # no bar: not a terminal
 
-    again = repsim(
-        "run", str(REFERENCE), *SMALL, "--seed", "5", "--out", "b", "--formats", "svg", cwd=tmp_path
+    again = repsim(  # on two worker processes this time: the same bytes
+        "run",
+        str(REFERENCE),
+        *SMALL,
+        "--seed",
+        "5",
+        "--out",
+        "b",
+        "--formats",
+        "svg",
+        "--workers",
+        "2",
+        cwd=tmp_path,
     )
     assert again.returncode == 0, again.stderr
     for name in ("summary.json", "bands.csv", "scenario.toml", "charts/stars.svg"):
