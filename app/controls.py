@@ -381,12 +381,12 @@ def _resize(earlier: list, disputed: dict, n: int, ov: dict, sc: sim.Scenario) -
 
 def _apply_arms(data: dict[str, Any], sc: sim.Scenario, ov: dict[str, Any]) -> None:
     if "arms" in ov:
-        chosen = set(ov["arms"])
+        offered = set(arm_options(sc))
         base = {a["name"]: a for a in data["arms"]}
-        data["arms"] = [
+        data["arms"] = [  # in the order picked: the first picked is the reference
             base.get(name, {"name": name, **CATALOG.get(name, {})})
-            for name in arm_options(sc)
-            if name in chosen
+            for name in dict.fromkeys(ov["arms"])
+            if name in offered
         ]
     if "exclusion.delay" in ov:
         for arm in data["arms"]:

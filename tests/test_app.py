@@ -363,3 +363,9 @@ def test_reset_restores_the_preset_values() -> None:
     at.button(key="reset").click().run()
     assert widget(at, "freelancer.hourly_rate").value == 20.0
     assert "freelancer.hourly_rate" not in at.query_params
+
+
+def test_the_first_rule_picked_is_the_reference() -> None:
+    at = app(arms="excluded,kept")
+    assert not at.exception
+    assert [a.name for a in scenario_on_page(at).arms] == ["excluded", "kept"]
