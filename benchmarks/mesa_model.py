@@ -10,8 +10,7 @@ import numpy as np
 from bench_inputs import ModelInputs, duration_weeks, jss_weight, model_inputs
 
 import sim
-
-NO_BADGE, RISING_TALENT, TOP_RATED = 0, 1, 2
+from sim.reputation import NO_BADGE, RISING_TALENT, TOP_RATED
 
 
 @dataclass(slots=True)

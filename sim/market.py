@@ -8,13 +8,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize
 
+from .reputation import JSS_BAND_NONE as NO_JSS_BAND
+from .reputation import NO_BADGE, RISING_TALENT, TOP_RATED
 from .scenario import Scenario
 
 __all__ = ["HiringMarket", "build_market", "cached_market", "solve_intercept", "utility"]
 
-# Band index as in reputation.jss_band: 0 (>= 90), 1 (80-89), 2 (75-79), 3 (< 75), 4 (no JSS).
-NO_JSS_BAND = 4
-NO_BADGE, RISING_TALENT, TOP_RATED = 0, 1, 2
 GRID_POINTS = 2049
 GRID_MARGIN = 18.0  # beyond this many logit units from the field the win probability is < 2e-8
 
