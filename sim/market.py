@@ -56,7 +56,8 @@ class HiringMarket:
     to a job drawn at random from the field wins with probability
     q(V) = mean_j 1 / (1 + exp(ln D_j - V));
     proposals are independent given V, so comparing one uniform per proposal with q(V) is exact.
-    q is tabulated once on a fine grid and read by linear interpolation (absolute error a few 1e-6 at most, relative under 1e-4; tests/test_market.py).
+    q is tabulated once on a fine grid and read by linear interpolation (absolute error a few
+    1e-6 at most, relative under 1e-4: tests/test_market.py).
     """
 
     log_denominators: np.ndarray
