@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
 
-from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arm
+from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
 from .metrics import Accumulator, Result
 from .scenario import (
     Scenario,
@@ -105,8 +105,7 @@ def run(
 
 def _simulate_chunk(plan, market, acc: Accumulator, first: int, n: int) -> None:
     draws = chunk_draws(plan, first, n)
-    for arm in plan.sc.arms:
-        simulate_arm(plan, arm, draws, market, acc.recorder(arm.name, n))
+    simulate_arms(plan, draws, market, {a.name: acc.recorder(a.name, n) for a in plan.sc.arms})
     acc.finish_chunk(first, n)
 
 

@@ -11,7 +11,7 @@ from . import reputation, rules
 from .market import HiringMarket, cached_market, solve_intercept, utility
 from .scenario import Scenario
 
-__all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arm", "trajectories"]
+__all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arms", "trajectories"]
 
 BLOCK = 256  # paths per random-number block: results never depend on the chunk size
 STARS, DURATION, LEFT, DELAY, CLIENT_COUNT, CLIENT_HARSH, SUSPENDED = range(7)
@@ -92,15 +92,15 @@ def make_plan(sc: Scenario) -> Plan:
 
 
 PAGE = 32  # contract ordinals per page of contract uniforms
-CONTRACT_DTYPES = {
-    "stars": np.int8,
-    "duration": np.int32,
-    "jss_weight": np.float32,
-    "left": bool,
-    "delay": np.int8,
-    "client_count": np.int32,
-    "harsh": bool,
-    "suspended": bool,
+PAGE_SHIFT = 5  # PAGE == 1 << PAGE_SHIFT
+ATTRIBUTE_ROW = {
+    "stars": STARS,
+    "duration": DURATION,
+    "left": LEFT,
+    "delay": DELAY,
+    "client_count": CLIENT_COUNT,
+    "harsh": CLIENT_HARSH,
+    "suspended": SUSPENDED,
 }
 
 
@@ -108,89 +108,123 @@ def block_generator(seed: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1, block))))
 
 
+def rows_read(plan: Plan) -> tuple[int, ...]:
+    """The rows of contract uniforms this scenario's rules read (the others are drawn, unused)."""
+    rules_used = {arm.rule for arm in plan.sc.arms}
+    rows = [STARS, DURATION, LEFT, DELAY]
+    if "harsh_rater" in rules_used:
+        rows += [CLIENT_COUNT, CLIENT_HARSH]
+    if "suspended_client" in rules_used:
+        rows.append(SUSPENDED)
+    return tuple(rows)
+
+
 class Draws:
-    """One chunk's random numbers: proposals, one uniform per path, and contract attributes by
-    ordinal, decoded page by page as paths reach them (docs/simulation.md, "Random numbers")."""
+    """One chunk's random numbers: proposals, one uniform per path, and contract uniforms by
+    ordinal, drawn page by page as paths reach them (docs/simulation.md, "Random numbers").
+
+    Contract uniforms stay raw: a contract's attributes are decoded when the engine reads them,
+    which costs a few operations on the week's handful of contracts instead of decoding every
+    page for every path up front.
+    """
 
     def __init__(self, plan: Plan, first_path: int, n_paths: int):
         self.plan = plan
-        self.gens, props, paths = [], [], []
+        self.gens = []
+        # (W, S, N), C-contiguous: a week's slots are contiguous rows, so comparing them with q
+        # streams through memory and counting wins reduces over the short axis
+        self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
+        self.path_u = np.empty(n_paths)
         for start in range(first_path, first_path + n_paths, BLOCK):
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
-            props.append(g.random((plan.weeks, BLOCK, plan.slots), dtype=np.float32)[:, :n])
-            paths.append(g.random(BLOCK)[:n])
+            cols = slice(start - first_path, start - first_path + n)
+            u = g.random((plan.weeks, BLOCK, plan.slots), dtype=np.float32)
+            self.proposal_u[:, :, cols] = u[:, :n].transpose(0, 2, 1)
+            self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
-        # (W, S, N): a week's slots are rows, so counting wins reduces over the short axis fast
-        self.proposal_u = np.concatenate([u.transpose(0, 2, 1) for u in props], axis=2)
-        self.path_u = np.concatenate(paths)  # (N,)
         self.n = n_paths
         self.drawn = 0
-        # room for every page a path could reach, laid out (page, path, column) so that a page
-        # is one contiguous block: np.empty leaves pages never drawn untouched in memory
+        # per row read, room for every page a path could reach, flat in (page, path, column)
+        # order so that a page is one contiguous block: np.empty leaves pages never drawn
+        # untouched in memory
+        self.rows = rows_read(plan)
         pages = -(-plan.ordinals // PAGE)
-        self.attrs = {
-            name: np.empty((pages, n_paths, PAGE), dtype) for name, dtype in CONTRACT_DTYPES.items()
-        }
+        self.u = np.empty((len(self.rows), pages * n_paths * PAGE), dtype=np.float32)
+        self.row_index = {row: i for i, row in enumerate(self.rows)}
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path."""
+        size = self.n * PAGE
         while self.drawn < ordinals:
             page = np.concatenate(
                 [g.random((7, BLOCK, PAGE), dtype=np.float32)[:, :n] for g, n in self.gens], axis=1
             )
-            for name, values in decode_contracts(self.plan, page).items():
-                self.attrs[name][self.drawn // PAGE] = values
+            at = (self.drawn // PAGE) * size
+            self.u[:, at : at + size] = page[list(self.rows)].reshape(len(self.rows), size)
             self.drawn += PAGE
 
-    def attr(self, name: str, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Attribute ``name`` of contract ordinal ``k[i]`` on path ``idx[i]``."""
-        return self.attrs[name][k // PAGE, idx, k % PAGE]
+    def position(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Where contract ordinal ``k[i]`` of path ``idx[i]`` sits in each row of uniforms."""
+        return (k >> PAGE_SHIFT) * (self.n * PAGE) + idx * PAGE + (k & (PAGE - 1))
+
+    def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
+        """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
+        u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].take(pos)
+        return DECODE[name](self.plan, u)
 
 
-def decode_contracts(plan: Plan, page: np.ndarray) -> dict[str, np.ndarray]:
-    """Contract attributes from a page of uniforms (7, N, PAGE), in float64 arithmetic.
+def _stars(plan: Plan, u: np.ndarray) -> np.ndarray:
+    # the smallest s with u < cdf[s-1]: 1 + the number of the first four edges at or below u
+    cdf = np.cumsum(np.asarray(plan.sc.freelancer.quality, dtype=np.float64))
+    return 1 + np.searchsorted(cdf[:4], u.astype(np.float64), side="right")
 
-    Comparisons use float64 arrays or numpy float64 scalars, never bare Python floats, which
-    numpy 2 would round to float32 before comparing.
-    """
-    sc, m = plan.sc, plan.sc.market
-    shape = page.shape[1:]
-    cdf = np.cumsum(np.asarray(sc.freelancer.quality, dtype=np.float64))
-    u = page[STARS].astype(np.float64)
-    stars = np.ones(shape, dtype=np.int8)
-    for edge in cdf[:4]:  # 1 + the number of edges at or below u: the smallest s with u < cdf[s-1]
-        stars += u >= edge
-    p_end = 1.0 / m.contract_weeks
+
+def _duration(plan: Plan, u: np.ndarray) -> np.ndarray:
+    p_end = 1.0 / plan.sc.market.contract_weeks
     if p_end >= 1.0:
-        duration = np.ones(shape, dtype=np.int64)
-    else:
-        u = page[DURATION].astype(np.float64)
-        duration = 1 + np.floor(np.log1p(-u) / np.log1p(-p_end)).astype(np.int64)
-    # a contract longer than the horizon never ends inside it: clipping keeps int32 safe
-    duration = np.minimum(duration, plan.weeks + 1)
-    value = plan.gross * duration
+        return np.ones(u.shape, dtype=np.int64)
+    duration = 1 + np.floor(np.log1p(-u.astype(np.float64)) / np.log1p(-p_end)).astype(np.int64)
+    # a contract longer than the horizon never ends inside it: clipping keeps the ends small
+    return np.minimum(duration, plan.weeks + 1)
+
+
+def _left(plan: Plan, u: np.ndarray) -> np.ndarray:
+    return u < np.float64(plan.sc.signals.feedback_rate)
+
+
+def _delay(plan: Plan, u: np.ndarray) -> np.ndarray:
     d = plan.delay_max
-    out = {
-        "stars": stars,
-        "duration": duration,
-        "jss_weight": np.where(value > 1000.0, 1.5, np.where(value > 250.0, 1.25, 1.0)),
-        "left": page[LEFT] < np.float64(sc.signals.feedback_rate),
-        "delay": np.minimum(np.floor(page[DELAY].astype(np.float64) * (d + 1)), d),
-    }
-    rules_used = {arm.rule for arm in sc.arms}
-    if "harsh_rater" in rules_used:
-        mu = m.client_ratings_given_mean
-        if mu == 0:
-            count = np.zeros(shape, dtype=np.int64)
-        else:
-            u = page[CLIENT_COUNT].astype(np.float64)
-            count = np.floor(np.log1p(-u) / np.log(mu / (1.0 + mu))).astype(np.int64)
-        out["client_count"] = np.minimum(count, 2**31 - 1)
-        out["harsh"] = page[CLIENT_HARSH] < np.float64(m.harsh_client_share)
-    if "suspended_client" in rules_used:
-        out["suspended"] = page[SUSPENDED] < np.float64(m.client_suspension_rate)
-    return out
+    return np.minimum(np.floor(u.astype(np.float64) * (d + 1)), d).astype(np.intp)
+
+
+def _client_count(plan: Plan, u: np.ndarray) -> np.ndarray:
+    mu = plan.sc.market.client_ratings_given_mean
+    if mu == 0:
+        return np.zeros(u.shape, dtype=np.int64)
+    count = np.floor(np.log1p(-u.astype(np.float64)) / np.log(mu / (1.0 + mu)))
+    return np.minimum(count, 2**31 - 1).astype(np.int64)
+
+
+def _harsh(plan: Plan, u: np.ndarray) -> np.ndarray:
+    return u < np.float64(plan.sc.market.harsh_client_share)
+
+
+def _suspended(plan: Plan, u: np.ndarray) -> np.ndarray:
+    return u < np.float64(plan.sc.market.client_suspension_rate)
+
+
+# Comparisons use numpy float64 scalars, never bare Python floats, which numpy 2 would round to
+# float32 before comparing with a float32 uniform.
+DECODE = {
+    "stars": _stars,
+    "duration": _duration,
+    "left": _left,
+    "delay": _delay,
+    "client_count": _client_count,
+    "harsh": _harsh,
+    "suspended": _suspended,
+}
 
 
 def chunk_draws(plan: Plan, first_path: int, n_paths: int) -> Draws:
@@ -226,12 +260,13 @@ class ArmKernel:
         self.dsum5 = np.zeros((n, 5)) if self.forgetting < 1.0 else None
         self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()
         # contracts
-        self.slot_end = np.full((n, c), -1, dtype=np.int64)
-        self.slot_ord = np.zeros((n, c), dtype=np.int64)
+        self.slot_end = np.full((c, n), -1, dtype=np.int64)  # -1: the slot is free
+        self.slot_ord = np.zeros((c, n), dtype=np.int64)
         self.active = np.zeros(n, dtype=np.int64)
         self.next_ord = np.zeros(n, dtype=np.int64)
         self.ring_weeks = plan.delay_max + 1
-        # feedback due, by arrival week (ring), source column (slot j, delay d) and path
+        # feedback due, by arrival week (ring), source column (slot j, delay d) and path: the
+        # ordinal of its contract, -1 for none
         self.pending = np.full((self.ring_weeks, c * self.ring_weeks, n), -1, dtype=np.int64)
         # Job Success Score: counted future contracts by end week (a ring of buckets) and running
         # sums per window. Rules that must know star levels later (whitby filters levels, the
@@ -307,36 +342,38 @@ class ArmKernel:
                 self.hist &= ~(p.h_suspended | flagged_out)
             if arm.delay_weeks > 0:
                 queue = self.susp_queue[t % (arm.delay_weeks + 1)]
-                for col in range(queue.shape[1]):
-                    idx = np.flatnonzero(queue[:, col] >= 0)
-                    if idx.size:
-                        end = t - arm.delay_weeks - col % self.ring_weeks
-                        self._remove(idx, queue[idx, col], np.full(idx.size, end), t)
-                queue[:] = -1
+                idx, col = np.nonzero(queue >= 0)
+                if idx.size:
+                    end = t - arm.delay_weeks - col % self.ring_weeks
+                    self._remove(idx, queue[idx, col], end, t)
+                    queue[idx, col] = -1
         elif arm.rule == "window" and arm.last_weeks is not None:
             self.hist[:, p.h_age + t >= arm.last_weeks] = False
             self._age_out_future(t, arm.last_weeks)
 
-    def _refused(self, idx: np.ndarray, k: np.ndarray, end: int, t: int) -> np.ndarray:
+    def _refused(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
         arm, d = self.arm, self.d
         if arm.rule == "harsh_rater":
             m = self.plan.sc.market
-            mean = np.where(d.attr("harsh", idx, k), m.harsh_client_mean, m.client_mean_given)
-            return (d.attr("client_count", idx, k) >= arm.min_ratings) & (mean < arm.threshold)
+            pos = d.position(idx, k)
+            mean = np.where(d.attr("harsh", pos), m.harsh_client_mean, m.client_mean_given)
+            return (d.attr("client_count", pos) >= arm.min_ratings) & (mean < arm.threshold)
         if arm.rule == "suspended_client" and arm.delay_weeks == 0:
-            return d.attr("suspended", idx, k)
+            return d.attr("suspended", d.position(idx, k))
         if arm.rule == "window" and arm.last_weeks is not None:
-            return np.full(idx.size, t - end >= arm.last_weeks)
+            return t - end >= arm.last_weeks
         return np.zeros(idx.size, dtype=bool)
 
-    def _after_count(self, idx: np.ndarray, k: np.ndarray, end: int, col: int, t: int) -> None:
+    def _after_count(
+        self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, col: np.ndarray, t: int
+    ) -> None:
         arm = self.arm
         if arm.rule == "suspended_client" and arm.delay_weeks > 0:
-            susp = self.d.attr("suspended", idx, k)
+            susp = self.d.attr("suspended", self.d.position(idx, k))
             slot = (t + arm.delay_weeks) % (arm.delay_weeks + 1)
-            self.susp_queue[slot, idx[susp], col] = k[susp]
+            self.susp_queue[slot, idx[susp], col[susp]] = k[susp]
         elif arm.rule == "window" and arm.last_n is not None:
-            self._push(idx, k, np.full(idx.size, end), t)
+            self._push(idx, k, end, t)
 
     def _push(self, idx: np.ndarray, item: np.ndarray, end: np.ndarray, t: int) -> None:
         """Append to the last-n ring; a full ring pushes out (removes) its oldest feedback."""
@@ -358,30 +395,42 @@ class ArmKernel:
 
     # -- counted future feedback: add and remove ------------------------------------------------
     def _update(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int, sign: float) -> None:
+        """Add (sign 1) or remove (-1) the feedback of contracts ``k`` on paths ``idx`` (a path
+        may repeat: every sum is a scatter-add), which ended in weeks ``end``."""
         d = self.d
-        level = d.attr("stars", idx, k).astype(np.intp) - 1
-        value = self.plan.gross * d.attr("duration", idx, k)
+        pos = d.position(idx, k)
+        level = d.attr("stars", pos) - 1
+        value = self.plan.gross * d.attr("duration", pos)
         w = value if self.value_weighted else np.ones(idx.size)
-        self.cnt5[idx, level] += sign
-        self.wsum5[idx, level] += sign * w
-        if self.dsum5 is not None:
-            self.dsum5[idx, level] += sign * self.forgetting ** (t - end)  # beta: unit evidence
-        jw = d.attr("jss_weight", idx, k).astype(np.float64)
+        at5 = idx * 5 + level
+        np.add.at(self.cnt5.reshape(-1), at5, sign)
+        np.add.at(self.wsum5.reshape(-1), at5, sign * w)
+        if self.dsum5 is not None:  # beta: unit evidence, discounted by age
+            np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
+        jw = reputation._jss_weight(value)
         stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
         stat = stat.astype(np.float32)
+        n, stats = self.n, stat.shape[1]
+        columns = np.arange(stats)
         age = t - end
         recent = age < self.rj  # older contracts have left every window: their bucket is reused
         slot = end[recent] % self.rj
-        # one contract per path per call: no repeated index
-        self.buckets[slot, idx[recent]] += stat[recent]
+        at = ((slot * n + idx[recent]) * stats)[:, None] + columns
+        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat[recent].reshape(-1))
         if self.value_buckets is not None:
-            self.value_buckets[slot, idx[recent], level[recent]] += sign * w[recent]
+            at = (slot * n + idx[recent]) * 5 + level[recent]
+            np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
         if np.all(age < self.min_window):  # arrivals: inside every window
-            self.window_sums[:, idx] += stat[None]
+            windows = len(self.plan.windows)
+            at = (np.arange(windows)[:, None] * n + idx) * stats  # (windows, m)
+            at = at[:, :, None] + columns
+            values = np.broadcast_to(stat, (windows, *stat.shape))
+            np.add.at(self.window_sums.reshape(-1), at.reshape(-1), values.reshape(-1))
             return
         for wi, weeks in enumerate(self.plan.windows):
             inside = age < weeks
-            self.window_sums[wi, idx[inside]] += stat[inside]
+            at = ((wi * n + idx[inside]) * stats)[:, None] + columns
+            np.add.at(self.window_sums.reshape(-1), at.reshape(-1), stat[inside].reshape(-1))
 
     def _add(self, idx, k, end, t) -> None:
         self._update(idx, k, end, t, 1.0)
@@ -418,32 +467,39 @@ class ArmKernel:
     def _end_contracts(self, t: int) -> None:
         d, r = self.d, self.ring_weeks
         for j in range(self.plan.capacity):
-            idx = np.flatnonzero(self.slot_end[:, j] == t)
+            idx = np.flatnonzero(self.slot_end[j] == t)
             if not idx.size:
                 continue
-            k = self.slot_ord[idx, j]
-            self.slot_end[idx, j] = -1
+            k = self.slot_ord[j, idx]
+            self.slot_end[j, idx] = -1
             self.active[idx] -= 1
-            left = d.attr("left", idx, k)
+            pos = d.position(idx, k)
+            left = d.attr("left", pos)
             idx, k = idx[left], k[left]
-            delay = d.attr("delay", idx, k).astype(np.intp)  # int8 in storage: widen first
+            delay = d.attr("delay", pos[left])
             self.pending[(t + delay) % r, j * r + delay, idx] = k
 
     def _arrivals(self, t: int) -> None:
+        """Week t's feedback, all at once. np.nonzero lists it by source column (slot j, then
+        delay), which is the order of arrival on each path."""
         r = self.ring_weeks
         due = self.pending[t % r]
-        for col in range(due.shape[0]):
-            idx = np.flatnonzero(due[col] >= 0)
-            if not idx.size:
-                continue
-            k = due[col, idx]
-            end = t - col % r
-            keep = ~self._refused(idx, k, end, t)
-            idx, k = idx[keep], k[keep]
-            if idx.size:
-                self._add(idx, k, np.full(idx.size, end), t)
-                self._after_count(idx, k, end, col, t)
-        due[:] = -1
+        col, idx = np.nonzero(due >= 0)
+        if not idx.size:
+            return
+        k = due[col, idx]
+        due[col, idx] = -1
+        end = t - col % r
+        keep = ~self._refused(idx, k, end, t)
+        idx, k, end, col = idx[keep], k[keep], end[keep], col[keep]
+        if self.arm.rule == "window" and self.arm.last_n is not None:
+            # each arrival may push out the one before it: one arrival per path at a time
+            for rnd in arrival_rounds(idx):
+                self._add(idx[rnd], k[rnd], end[rnd], t)
+                self._after_count(idx[rnd], k[rnd], end[rnd], col[rnd], t)
+            return
+        self._add(idx, k, end, t)
+        self._after_count(idx, k, end, col, t)
 
     def _counted(self, t: int):
         """Counted feedback after the whitby filter: (cnt5, wsum5, dsum5, hist, level mask)."""
@@ -604,17 +660,18 @@ class ArmKernel:
         active = self.active
         self.sent = active < c
         # summing the bools as int8 is exact (at most 100 slots) and several times faster
-        self.wins = slot_wins(self.d.proposal_u[t], q).view(np.int8).sum(axis=0, dtype=np.int8)
+        u = self.d.proposal_u[t]
+        self.wins = np.less(u, float32_ceiling(q)).view(np.int8).sum(axis=0, dtype=np.int8)
         new = np.where(active < c, np.minimum(self.wins, c - active), 0)
         filled = np.zeros(self.n, dtype=np.int64)
         for j in range(c):
-            take = np.flatnonzero((self.slot_end[:, j] < 0) & (filled < new))
+            take = np.flatnonzero((self.slot_end[j] < 0) & (filled < new))
             if not take.size:
                 continue
             k = self.next_ord[take]
             self.d.ensure(int(k.max()) + 1)
-            self.slot_end[take, j] = t + self.d.attr("duration", take, k)
-            self.slot_ord[take, j] = k
+            self.slot_end[j, take] = t + self.d.attr("duration", self.d.position(take, k))
+            self.slot_ord[j, take] = k
             self.next_ord[take] += 1
             filled[take] += 1
         started = (new > 0) & (self.first_start < 0)
@@ -634,43 +691,66 @@ def slot_wins(u: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Which proposal slots win: (slots, paths) uniforms below each path's win probability (paths,).
 
     One uniform per slot shared by every arm makes the coupling monotone: an arm with a higher q
-    wins every slot that an arm with a lower q wins.
+    wins every slot that an arm with a lower q wins. The engine compares float32 uniforms with
+    `float32_ceiling(q)`, which gives exactly these wins at half the memory traffic.
     """
     return u < q
+
+
+def float32_ceiling(q: np.ndarray) -> np.ndarray:
+    """The smallest float32 at or above each q: for a float32 u, ``u < q`` exactly when
+    ``u < float32_ceiling(q)``, so the comparison need not widen every uniform to float64."""
+    c = q.astype(np.float32)
+    return np.where(c < q, np.nextafter(c, np.float32(np.inf)), c)
+
+
+def arrival_rounds(idx: np.ndarray) -> list[np.ndarray]:
+    """Split positions into rounds in which no path repeats, keeping each path's order: round r
+    holds every path's r-th entry."""
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    first = np.r_[True, sorted_idx[1:] != sorted_idx[:-1]]
+    starts = np.flatnonzero(first)
+    rank = np.arange(idx.size) - np.repeat(starts, np.diff(np.r_[starts, idx.size]))
+    return [np.sort(order[rank == r]) for r in range(int(rank.max()) + 1)]
 
 
 def _round_stars(stars: np.ndarray) -> np.ndarray:
     return np.floor(stars * 100.0 + 0.5) / 100.0
 
 
-def simulate_arm(
+def simulate_arms(
     plan: Plan,
-    arm,
     draws: Draws,
     market: HiringMarket,
-    record: Callable[[int, dict[str, np.ndarray]], None],
+    records: dict[str, Callable[[int, dict[str, np.ndarray]], None]],
 ) -> None:
-    """Advance one arm over a chunk week by week, handing each week's metrics to ``record``."""
-    kernel = ArmKernel(plan, arm, draws, market)
+    """Advance every arm over a chunk week by week, handing each week's metrics to its record.
+
+    The arms step together so that a week's proposal uniforms, shared by all of them, are read
+    from memory once and then from cache.
+    """
+    kernels = [ArmKernel(plan, arm, draws, market) for arm in plan.sc.arms]
     for t in range(plan.weeks):
-        kernel.start_week(t)
-        stars, v, badge = kernel.signals(t)
-        q = market.win_prob(v)
-        active = kernel.work(t, q)
-        record(
-            t,
-            {
-                "stars": _round_stars(stars),
-                "jss": kernel.jss,
-                "win_prob": q,
-                "active": active,
-                "jobs": kernel.jobs,
-                "earnings": kernel.contract_weeks * plan.net,
-                "contract_weeks": kernel.contract_weeks,
-                "badge": badge,
-                "wins": np.where(kernel.sent, kernel.wins, -1),
-            },
-        )
+        for kernel in kernels:
+            kernel.start_week(t)
+            stars, v, badge = kernel.signals(t)
+            q = market.win_prob(v)
+            active = kernel.work(t, q)
+            records[kernel.arm.name](
+                t,
+                {
+                    "stars": _round_stars(stars),
+                    "jss": kernel.jss,
+                    "win_prob": q,
+                    "active": active,
+                    "jobs": kernel.jobs,
+                    "earnings": kernel.contract_weeks * plan.net,
+                    "contract_weeks": kernel.contract_weeks,
+                    "badge": badge,
+                    "wins": np.where(kernel.sent, kernel.wins, -1),
+                },
+            )
 
 
 def today_utility(plan: Plan, market: HiringMarket) -> float:
@@ -707,6 +787,7 @@ def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, 
         out[arm.name] = {m: np.empty((plan.weeks, sc.run.paths)) for m in TRACE}
     for first, n in iter_chunks(sc.run.paths, sc.run.chunk_paths):
         draws = chunk_draws(plan, first, n)
+        records = {}
         for arm in sc.arms:
             store = out[arm.name]
 
@@ -716,7 +797,8 @@ def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, 
                 for m in TRACE:
                     store[m][t, cols] = week[m]
 
-            simulate_arm(plan, arm, draws, market, record)
+            records[arm.name] = record
+        simulate_arms(plan, draws, market, records)
     for arm in out.values():
         for m in ("active", "jobs", "badge", "wins"):
             arm[m] = arm[m].astype(np.int64)

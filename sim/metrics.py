@@ -121,7 +121,7 @@ class Accumulator:
         self._weeks = weeks
 
     def recorder(self, arm: str, n: int):
-        """A callback for `engine.simulate_arm` that keeps this chunk's weeks as compact codes.
+        """A callback for `engine.simulate_arms` that keeps this chunk's weeks as compact codes.
 
         stars: hundredths (-1: none); jss: whole percent (-1: none); the others as integers, but
         win_prob in float64, which recovery needs exactly.
