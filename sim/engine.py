@@ -164,9 +164,11 @@ class Draws:
             self.u[:, at : at + size] = page[list(self.rows)].reshape(len(self.rows), size)
             self.drawn += PAGE
 
-    def position(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Where contract ordinal ``k[i]`` of path ``idx[i]`` sits in each row of uniforms."""
-        return (k >> PAGE_SHIFT) * (self.n * PAGE) + idx * PAGE + (k & (PAGE - 1))
+    def position(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Where contract ordinal ``k[i]`` of the path of kernel row ``rows[i]`` (path
+        ``rows[i] % paths``: arms stacked in one kernel share their paths' contracts) sits in
+        each row of uniforms."""
+        return (k >> PAGE_SHIFT) * (self.n * PAGE) + (rows % self.n) * PAGE + (k & (PAGE - 1))
 
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
         """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
@@ -241,14 +243,36 @@ def iter_chunks(paths: int, chunk_paths: int) -> Iterator[tuple[int, int]]:
 # -- one arm on one chunk --------------------------------------------------------------------
 
 
-class ArmKernel:
-    """The state of one arm over a chunk of N paths, advanced one week at a time."""
+STACKABLE_RULES = ("keep", "exclude_flagged")  # rules with no per-feedback state or decision
 
-    def __init__(self, plan: Plan, arm, draws: Draws, market: HiringMarket):
-        self.plan, self.arm, self.d, self.market = plan, arm, draws, market
+
+def kernel_groups(sc: Scenario) -> list[list]:
+    """The scenario's arms in groups that one kernel advances together, stacked row-wise.
+
+    Arms whose rules only ever act on history (keep, exclude_flagged) and that share an
+    aggregator run as one kernel with a row per (arm, path): every numpy operation then serves
+    all of them at once. Every other arm runs alone.
+    """
+    groups: dict[object, list] = {}
+    for arm in sc.arms:
+        key = sc.aggregator_of(arm) if arm.rule in STACKABLE_RULES else arm.name
+        groups.setdefault(key, []).append(arm)
+    return list(groups.values())
+
+
+class ArmKernel:
+    """The state of a group of arms (`kernel_groups`) over a chunk of paths, advanced one week at
+    a time. Row ``a * paths + i`` is path i under arm ``arms[a]``."""
+
+    def __init__(self, plan: Plan, arms: list, draws: Draws, market: HiringMarket):
+        arm = arms[0]
+        if len(arms) > 1 and any(a.rule not in STACKABLE_RULES for a in arms):
+            raise ValueError("only keep and exclude_flagged arms run stacked")
+        self.plan, self.arms, self.arm, self.d, self.market = plan, arms, arm, draws, market
         sc = plan.sc
-        n, c, h = draws.path_u.shape[0], plan.capacity, plan.h_stars.shape[0]
-        self.n = n
+        self.paths = draws.path_u.shape[0]
+        n, c, h = self.paths * len(arms), plan.capacity, plan.h_stars.shape[0]
+        self.n = n  # rows
         self.rows = np.arange(n)
         self.levels = np.arange(1.0, 6.0)
         self.value_weighted = sc.signals.weighting == "value"
@@ -258,16 +282,24 @@ class ArmKernel:
         self.cnt5 = np.zeros((n, 5))
         self.wsum5 = np.zeros((n, 5))
         self.dsum5 = np.zeros((n, 5)) if self.forgetting < 1.0 else None
+        # and the same future feedback's totals: reviews, weight, weight x stars
+        self.totals = np.zeros((3, n))
         self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()
+        # history's part of the signals changes only when the rule removes history or a history
+        # contract leaves a JSS window: kept with the mask (and windows) it was computed for
+        self.h_xs = np.nan_to_num(plan.h_stars, nan=0.0)
+        self.h_weight = plan.h_value if self.value_weighted else np.ones(h)
+        self._stars_cache: tuple | None = None
+        self._jss_cache: tuple | None = None
         # contracts
         self.slot_end = np.full((c, n), -1, dtype=np.int64)  # -1: the slot is free
         self.slot_ord = np.zeros((c, n), dtype=np.int64)
         self.active = np.zeros(n, dtype=np.int64)
         self.next_ord = np.zeros(n, dtype=np.int64)
         self.ring_weeks = plan.delay_max + 1
-        # feedback due, by arrival week (ring), source column (slot j, delay d) and path: the
-        # ordinal of its contract, -1 for none
-        self.pending = np.full((self.ring_weeks, c * self.ring_weeks, n), -1, dtype=np.int64)
+        # feedback on its way: path, contract ordinal, source column (slot j, delay d: j*(D+1)+d)
+        # and week of arrival, one entry per feedback
+        self.due = [np.empty(0, dtype=np.int64)] * 4
         # Job Success Score: counted future contracts by end week (a ring of buckets) and running
         # sums per window. Rules that must know star levels later (whitby filters levels, the
         # last-weeks window removes them) keep [JSS weight, contracts] per level; the others keep
@@ -291,11 +323,18 @@ class ArmKernel:
             self.count_of_level = np.zeros((5, 4))
             self.count_of_level[:, 3] = 1.0
         stats = self.stat_of_level.shape[1]
+        # a contract's JSS statistics by star level and duration (its value sets its weight)
+        jw = reputation.jss_weight(plan.gross * np.arange(plan.weeks + 2))
+        self.stat_table = (
+            self.stat_of_level[:, None, :] * jw[None, :, None] + self.count_of_level[:, None, :]
+        )
+        self.stat_table32 = self.stat_table.astype(np.float32)  # for the float32 buckets
         # The ring must outlast every window, the last-weeks rule and the feedback delay, so
         # that a bucket is reused only once nothing can still arrive in it or age out of it.
         self.rj = max(max(plan.windows), last_weeks, plan.delay_max) + 1
-        self.buckets = np.zeros((self.rj, n, stats), dtype=np.float32)
-        self.window_sums = np.zeros((len(plan.windows), n, stats), dtype=np.float32)
+        self.buckets = np.zeros((self.rj, stats, n), dtype=np.float32)
+        # float64: exact too, and read every update without conversion
+        self.window_sums = np.zeros((stats, len(plan.windows), n))
         self.min_window = min(plan.windows)
         self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
         self.jss = np.full(n, np.nan)
@@ -334,8 +373,10 @@ class ArmKernel:
 
     def _rule_events(self, t: int) -> None:
         p, arm = self.plan, self.arm
-        if arm.rule == "exclude_flagged" and t == arm.delay_weeks:
-            self.hist[:, p.h_flagged] = False
+        if arm.rule in STACKABLE_RULES:
+            for a, stacked in enumerate(self.arms):
+                if stacked.rule == "exclude_flagged" and t == stacked.delay_weeks:
+                    self.hist[a * self.paths : (a + 1) * self.paths, p.h_flagged] = False
         elif arm.rule == "suspended_client":
             if t == arm.delay_weeks and self.hist.shape[1]:
                 flagged_out = p.h_flagged & (self.d.path_u[:, None] < arm.probability)
@@ -400,37 +441,40 @@ class ArmKernel:
         d = self.d
         pos = d.position(idx, k)
         level = d.attr("stars", pos) - 1
-        value = self.plan.gross * d.attr("duration", pos)
-        w = value if self.value_weighted else np.ones(idx.size)
+        duration = d.attr("duration", pos)
+        w = self.plan.gross * duration if self.value_weighted else np.ones(idx.size)
         at5 = idx * 5 + level
         np.add.at(self.cnt5.reshape(-1), at5, sign)
         np.add.at(self.wsum5.reshape(-1), at5, sign * w)
+        np.add.at(self.totals[0], idx, sign)
+        np.add.at(self.totals[1], idx, sign * w)
+        np.add.at(self.totals[2], idx, sign * w * (level + 1))
         if self.dsum5 is not None:  # beta: unit evidence, discounted by age
             np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
-        jw = reputation._jss_weight(value)
-        stat = (self.stat_of_level[level] * jw[:, None] + self.count_of_level[level]) * sign
-        stat = stat.astype(np.float32)
-        n, stats = self.n, stat.shape[1]
-        columns = np.arange(stats)
+        stat, stat32 = self.stat_table[level, duration], self.stat_table32[level, duration]
+        if sign < 0:
+            stat, stat32 = -stat, -stat32
+        n, stats, windows = self.n, stat.shape[1], len(self.plan.windows)
         age = t - end
         recent = age < self.rj  # older contracts have left every window: their bucket is reused
         slot = end[recent] % self.rj
-        at = ((slot * n + idx[recent]) * stats)[:, None] + columns
-        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat[recent].reshape(-1))
+        # flat positions: buckets (slot, stat, row), window sums (stat, window, row)
+        at = (slot * stats)[:, None] * n + (np.arange(stats) * n) + idx[recent][:, None]
+        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat32[recent].reshape(-1))
         if self.value_buckets is not None:
             at = (slot * n + idx[recent]) * 5 + level[recent]
             np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
+        sums = self.window_sums.reshape(-1)
+        stat_at = np.arange(stats) * (windows * n)
         if np.all(age < self.min_window):  # arrivals: inside every window
-            windows = len(self.plan.windows)
-            at = (np.arange(windows)[:, None] * n + idx) * stats  # (windows, m)
-            at = at[:, :, None] + columns
-            values = np.broadcast_to(stat, (windows, *stat.shape))
-            np.add.at(self.window_sums.reshape(-1), at.reshape(-1), values.reshape(-1))
+            at = stat_at[:, None, None] + (np.arange(windows) * n)[None, :, None] + idx
+            values = np.broadcast_to(stat.T[:, None, :], at.shape)
+            np.add.at(sums, at.reshape(-1), values.reshape(-1))
             return
         for wi, weeks in enumerate(self.plan.windows):
             inside = age < weeks
-            at = ((wi * n + idx[inside]) * stats)[:, None] + columns
-            np.add.at(self.window_sums.reshape(-1), at.reshape(-1), stat[inside].reshape(-1))
+            at = stat_at[:, None] + wi * n + idx[inside]
+            np.add.at(sums, at.reshape(-1), stat[inside].T.reshape(-1))
 
     def _add(self, idx, k, end, t) -> None:
         self._update(idx, k, end, t, 1.0)
@@ -445,27 +489,31 @@ class ArmKernel:
             self.value_buckets[t % self.rj] = 0.0
         for wi, weeks in enumerate(self.plan.windows):
             if t - weeks >= 0:
-                self.window_sums[wi] -= self.buckets[(t - weeks) % self.rj]
+                self.window_sums[:, wi] -= self.buckets[(t - weeks) % self.rj]
 
     def _age_out_future(self, t: int, last_weeks: int) -> None:
         """window(last_weeks): feedback on contracts that ended last_weeks ago stops counting."""
         if t - last_weeks < 0:
             return
         slot = (t - last_weeks) % self.rj
-        counts = self.buckets[slot].reshape(self.n, 5, 2)[:, :, 1]
+        counts = self.buckets[slot].reshape(5, 2, self.n)[:, 1].T
         self.cnt5 -= counts
         self.wsum5 -= self.value_buckets[slot]
+        self.totals[0] -= counts @ np.ones(5)
+        self.totals[1] -= self.value_buckets[slot] @ np.ones(5)
+        self.totals[2] -= self.value_buckets[slot] @ self.levels
         if self.dsum5 is not None:
             self.dsum5 -= counts * self.forgetting**last_weeks
         for wi, weeks in enumerate(self.plan.windows):
             if weeks > last_weeks:
-                self.window_sums[wi] -= self.buckets[slot]
+                self.window_sums[:, wi] -= self.buckets[slot]
         self.buckets[slot] = 0.0
         self.value_buckets[slot] = 0.0
 
     # -- the week ------------------------------------------------------------------------------
     def _end_contracts(self, t: int) -> None:
         d, r = self.d, self.ring_weeks
+        parts = []
         for j in range(self.plan.capacity):
             idx = np.flatnonzero(self.slot_end[j] == t)
             if not idx.size:
@@ -475,25 +523,28 @@ class ArmKernel:
             self.active[idx] -= 1
             pos = d.position(idx, k)
             left = d.attr("left", pos)
-            idx, k = idx[left], k[left]
             delay = d.attr("delay", pos[left])
-            self.pending[(t + delay) % r, j * r + delay, idx] = k
+            parts.append((idx[left], k[left], j * r + delay, t + delay))
+        if parts:
+            self.due = [np.concatenate([a, *(p[i] for p in parts)]) for i, a in enumerate(self.due)]
 
     def _arrivals(self, t: int) -> None:
-        """Week t's feedback, all at once. np.nonzero lists it by source column (slot j, then
-        delay), which is the order of arrival on each path."""
-        r = self.ring_weeks
-        due = self.pending[t % r]
-        col, idx = np.nonzero(due >= 0)
-        if not idx.size:
+        """Week t's feedback, all at once."""
+        idx, k, col, week = self.due
+        now = week == t
+        if not now.any():
             return
-        k = due[col, idx]
-        due[col, idx] = -1
-        end = t - col % r
+        later = ~now
+        self.due = [a[later] for a in self.due]
+        idx, k, col = idx[now], k[now], col[now]
+        end = t - col % self.ring_weeks
         keep = ~self._refused(idx, k, end, t)
         idx, k, end, col = idx[keep], k[keep], end[keep], col[keep]
         if self.arm.rule == "window" and self.arm.last_n is not None:
-            # each arrival may push out the one before it: one arrival per path at a time
+            # on each path, feedback arrives by source column; each arrival may push out the
+            # one before it, so one arrival per path at a time
+            order = np.argsort(col, kind="stable")
+            idx, k, end, col = idx[order], k[order], end[order], col[order]
             for rnd in arrival_rounds(idx):
                 self._add(idx[rnd], k[rnd], end[rnd], t)
                 self._after_count(idx[rnd], k[rnd], end[rnd], col[rnd], t)
@@ -521,22 +572,37 @@ class ArmKernel:
             lev,
         )
 
+    def _history_for_stars(self, hist: np.ndarray) -> tuple[np.ndarray, ...]:
+        """History's reviews, weight and weight x stars per row, for this history mask."""
+        cached = self._stars_cache
+        if cached is not None and np.array_equal(cached[0], hist):
+            return cached[1]
+        hm = hist.astype(float)
+        terms = (hm.sum(axis=1), hm @ self.h_weight, hm @ (self.h_weight * self.h_xs))
+        self._stars_cache = (hist.copy(), terms)
+        return terms
+
     def _stars(self, t, cnt5, wsum5, dsum5, hist) -> tuple[np.ndarray, np.ndarray]:
         """Displayed stars (NaN when nothing counts) and the number of counted reviews."""
         p, s = self.plan, self.plan.sc.signals
-        hm = hist.astype(float)
-        xs = np.nan_to_num(p.h_stars, nan=0.0)
-        hw = p.h_value if self.value_weighted else np.ones_like(xs)
-        ones5 = np.ones(5)
-        n = cnt5 @ ones5 + hm @ np.ones(xs.size)  # matmul: fast sums over a short axis
         agg = self.aggregator
+        h_reviews, h_weight, h_weighted_stars = self._history_for_stars(hist)
+        if cnt5 is self.cnt5:  # no filter: the running totals are these sums
+            reviews, weight, weighted_stars = self.totals
+        else:
+            reviews, weight = cnt5.sum(axis=1), wsum5.sum(axis=1)
+            weighted_stars = wsum5 @ self.levels
+        n = reviews + h_reviews
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg in ("mean", "bayesian"):
-                stars = (wsum5 @ self.levels + hm @ (hw * xs)) / (wsum5 @ ones5 + hm @ hw)
+                stars = (weighted_stars + h_weighted_stars) / (weight + h_weight)
                 if agg == "bayesian":
                     m = s.prior_weight
                     stars = (n * stars + m * s.prior_mean) / (n + m)
-            elif agg == "median":
+                return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n
+            hm = hist.astype(float)
+            xs = self.h_xs
+            if agg == "median":
                 stars = self._median(cnt5, hm, xs)
             elif agg == "beta":
                 # each rating is one unit of evidence (Jøsang & Ismail): dollar weights would
@@ -572,46 +638,63 @@ class ArmKernel:
         at_hi = v[np.minimum(np.argmax(cum > hi[:, None], axis=1), v.size - 1)]
         return (at_lo + at_hi) / 2.0
 
+    def _history_for_jss(self, t: int, hist: np.ndarray) -> tuple[np.ndarray, ...]:
+        """History's success, failure and total weight, contracts and clients per window and row
+        (each (windows, rows)), for this history mask and the windows history is inside."""
+        p, j = self.plan, self.plan.sc.jss
+        inside = (t + p.h_age)[None, :] < np.array(p.windows)[:, None]  # (windows, H)
+        cached = self._jss_cache
+        if cached is not None and np.array_equal(cached[0], inside):
+            if np.array_equal(cached[1], hist):
+                return cached[2]
+        hm = hist.astype(float)
+        jwh = reputation.jss_weight(p.h_value)
+        succ_h = np.where(p.h_stars >= j.success_at, jwh, 0.0)
+        fail_h = np.where(p.h_stars < j.fail_below, jwh, 0.0)
+        success = (hm @ (inside * succ_h).T).T
+        failure = (hm @ (inside * fail_h).T).T
+        total = (hm @ (inside * jwh).T).T
+        contracts = (hm @ inside.T.astype(float)).T
+        if p.h_client_groups is None:
+            clients = contracts
+        else:
+            seen = [(hm * row) @ p.h_client_groups > 0 for row in inside]  # clients per window
+            clients = np.stack([s.sum(axis=1) for s in seen]).astype(float)
+        terms = (success, failure, total, contracts, clients)
+        terms = tuple(np.ascontiguousarray(x) for x in terms)
+        self._jss_cache = (inside, hist.copy(), terms)
+        return terms
+
     def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None) -> np.ndarray:
         p, j = self.plan, self.plan.sc.jss
-        sums = self.window_sums.astype(np.float64)
         if self.by_level:
-            sums = sums.reshape(len(p.windows), self.n, 5, 2)
+            sums = self.window_sums.reshape(5, 2, len(p.windows), self.n)
             if lev is not None:
-                sums = sums * lev[None, :, :, None]
-            jw5, cnt5 = sums[..., 0], sums[..., 1]  # (windows, n, 5)
-            success, failure = jw5 @ self.success5, jw5 @ self.fail5
-            total, contracts = jw5.sum(axis=2), cnt5.sum(axis=2)
+                sums = sums * lev.T[:, None, None, :]
+            jw5, cnt5 = sums[:, 0], sums[:, 1]  # (5, windows, n)
+            success = np.tensordot(self.success5, jw5, axes=1)
+            failure = np.tensordot(self.fail5, jw5, axes=1)
+            total, contracts = jw5.sum(axis=0), cnt5.sum(axis=0)
         else:
-            success, failure, total, contracts = (sums[..., i] for i in range(4))
-        clients = contracts.copy()
+            success, failure, total, contracts = self.window_sums  # each (windows, n)
+        clients = contracts  # every future contract has its own client
         if hist.shape[1]:
-            hm = hist.astype(float)
-            xs = p.h_stars
-            jwh = reputation.jss_weight(p.h_value)
-            inside = (t + p.h_age)[None, :] < np.array(p.windows)[:, None]  # (windows, H)
-            succ_h = np.where(xs >= j.success_at, jwh, 0.0)
-            fail_h = np.where(xs < j.fail_below, jwh, 0.0)
-            success = success + (hm @ (inside * succ_h).T).T
-            failure = failure + (hm @ (inside * fail_h).T).T
-            total = total + (hm @ (inside * jwh).T).T
-            hist_contracts = (hm @ inside.T.astype(float)).T
-            contracts = contracts + hist_contracts
-            if p.h_client_groups is None:
-                clients = clients + hist_contracts
-            else:
-                for wi in range(len(p.windows)):
-                    seen = (hm * inside[wi]) @ p.h_client_groups
-                    clients[wi] += (seen > 0).sum(axis=1)
+            h_success, h_failure, h_total, h_contracts, h_clients = self._history_for_jss(t, hist)
+            success, failure = success + h_success, failure + h_failure
+            total, clients = total + h_total, clients + h_clients
+            contracts = contracts + h_contracts
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = np.clip(100.0 * (success - failure) / total, 0.0, 100.0)
-        ok = (contracts >= j.min_contracts) & (clients >= j.min_clients) & (total > 0)
-        score = np.where(ok, score, -np.inf)
+            score = 100.0 * (success - failure) / total  # NaN where total is 0
+        score = np.clip(score, 0.0, 100.0, out=score)
+        # a window that does not qualify scores below -900 (arithmetic, not a masked select,
+        # which is slow on masks that vary path by path)
+        fails = (contracts < j.min_contracts) | (clients < j.min_clients) | ~(total > 0)
+        score -= fails * 1000.0
         at = {w: i for i, w in enumerate(p.windows)}
-        best = np.max([score[at[w]] for w in j.windows], axis=0)
-        trend = np.mean([score[at[w]] for w in j.trending], axis=0)  # -inf if any fails
-        best = np.maximum(best, trend)
-        return np.where(np.isfinite(best), np.floor(best + 0.5), np.nan)
+        best = np.fmax.reduce(score[[at[w] for w in j.windows]], axis=0)  # skips NaN
+        trend = score[[at[w] for w in j.trending]].mean(axis=0)  # below 0 if any fails
+        best = np.fmax(best, trend)
+        return np.where(best >= 0, np.floor(best + 0.5), np.nan)
 
     def _badge(self, t: int) -> np.ndarray:
         has = ~np.isnan(self.jss)
@@ -630,7 +713,8 @@ class ArmKernel:
         else:
             tenure_ok = (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
         top = has & (self.at90_count >= TOP_RATED_WEEKS) & (earned >= TOP_RATED_EARNED) & tenure_ok
-        return np.where(~has, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
+        # Rising Talent without a JSS, Top Rated or none with one
+        return np.where(has, top.view(np.int8) * np.int8(TOP_RATED), np.int8(RISING_TALENT))
 
     def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Week t's stars, utility V and badge from the counted feedback."""
@@ -660,8 +744,9 @@ class ArmKernel:
         active = self.active
         self.sent = active < c
         # summing the bools as int8 is exact (at most 100 slots) and several times faster
-        u = self.d.proposal_u[t]
-        self.wins = np.less(u, float32_ceiling(q)).view(np.int8).sum(axis=0, dtype=np.int8)
+        u = self.d.proposal_u[t]  # (slots, paths), shared by the stacked arms
+        below = np.less(u, float32_ceiling(q).reshape(len(self.arms), 1, self.paths))
+        self.wins = below.view(np.int8).sum(axis=1, dtype=np.int8).reshape(self.n)
         new = np.where(active < c, np.minimum(self.wins, c - active), 0)
         filled = np.zeros(self.n, dtype=np.int64)
         for j in range(c):
@@ -730,33 +815,34 @@ def simulate_arms(
     The arms step together so that a week's proposal uniforms, shared by all of them, are read
     from memory once and then from cache.
     """
-    kernels = [ArmKernel(plan, arm, draws, market) for arm in plan.sc.arms]
+    kernels = [ArmKernel(plan, arms, draws, market) for arms in kernel_groups(plan.sc)]
+    n = draws.path_u.shape[0]
     for t in range(plan.weeks):
         for kernel in kernels:
             kernel.start_week(t)
             stars, v, badge = kernel.signals(t)
             q = market.win_prob(v)
             active = kernel.work(t, q)
-            records[kernel.arm.name](
-                t,
-                {
-                    "stars": _round_stars(stars),
-                    "jss": kernel.jss,
-                    "win_prob": q,
-                    "active": active,
-                    "jobs": kernel.jobs,
-                    "earnings": kernel.contract_weeks * plan.net,
-                    "contract_weeks": kernel.contract_weeks,
-                    "badge": badge,
-                    "wins": np.where(kernel.sent, kernel.wins, -1),
-                },
-            )
+            week = {
+                "stars": _round_stars(stars),
+                "jss": kernel.jss,
+                "win_prob": q,
+                "active": active,
+                "jobs": kernel.jobs,
+                "earnings": kernel.contract_weeks * plan.net,
+                "contract_weeks": kernel.contract_weeks,
+                "badge": badge,
+                "wins": np.where(kernel.sent, kernel.wins, -1),
+            }
+            for a, arm in enumerate(kernel.arms):
+                rows = slice(a * n, (a + 1) * n)
+                records[arm.name](t, {m: values[rows] for m, values in week.items()})
 
 
 def today_utility(plan: Plan, market: HiringMarket) -> float:
     """The first arm's utility at week 0 (for solving the intercept from a known win rate)."""
     draws = chunk_draws_for_today(plan)
-    kernel = ArmKernel(plan, plan.sc.arms[0], draws, market)
+    kernel = ArmKernel(plan, [plan.sc.arms[0]], draws, market)
     kernel.start_week(0)
     _, v, _ = kernel.signals(0)
     return float(v[0])
