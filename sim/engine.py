@@ -145,23 +145,22 @@ class Draws:
             self.gens.append((g, n))
         self.n = n_paths
         self.drawn = 0
-        # per row read, room for every page a path could reach, flat in (page, path, column)
-        # order so that a page is one contiguous block: np.empty leaves pages never drawn
-        # untouched in memory
+        # per row read, room for every page a path could reach, in (page, path, column) order
+        # so that a page is one contiguous block: np.empty leaves pages never drawn untouched
         self.rows = rows_read(plan)
         pages = -(-plan.ordinals // PAGE)
-        self.u = np.empty((len(self.rows), pages * n_paths * PAGE), dtype=np.float32)
+        self.u = np.empty((len(self.rows), pages, n_paths, PAGE), dtype=np.float32)
         self.row_index = {row: i for i, row in enumerate(self.rows)}
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path."""
-        size = self.n * PAGE
         while self.drawn < ordinals:
-            page = np.concatenate(
-                [g.random((7, BLOCK, PAGE), dtype=np.float32)[:, :n] for g, n in self.gens], axis=1
-            )
-            at = (self.drawn // PAGE) * size
-            self.u[:, at : at + size] = page[list(self.rows)].reshape(len(self.rows), size)
+            p, start = self.drawn // PAGE, 0
+            for g, n in self.gens:
+                page = g.random((7, BLOCK, PAGE), dtype=np.float32)
+                for i, row in enumerate(self.rows):
+                    self.u[i, p, start : start + n] = page[row, :n]
+                start += n
             self.drawn += PAGE
 
     def position(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -172,7 +171,7 @@ class Draws:
 
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
         """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
-        u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].take(pos)
+        u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
         return DECODE[name](self.plan, u)
 
 
@@ -334,7 +333,7 @@ class ArmKernel:
         self.rj = max(max(plan.windows), last_weeks, plan.delay_max) + 1
         self.buckets = np.zeros((self.rj, stats, n), dtype=np.float32)
         # float64: exact too, and read every update without conversion
-        self.window_sums = np.zeros((stats, len(plan.windows), n))
+        self.window_sums = np.zeros((len(plan.windows), stats, n))
         self.min_window = min(plan.windows)
         self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
         self.jss = np.full(n, np.nan)
@@ -458,22 +457,22 @@ class ArmKernel:
         age = t - end
         recent = age < self.rj  # older contracts have left every window: their bucket is reused
         slot = end[recent] % self.rj
-        # flat positions: buckets (slot, stat, row), window sums (stat, window, row)
+        # flat positions: buckets (slot, stat, row), window sums (window, stat, row)
         at = (slot * stats)[:, None] * n + (np.arange(stats) * n) + idx[recent][:, None]
         np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat32[recent].reshape(-1))
         if self.value_buckets is not None:
             at = (slot * n + idx[recent]) * 5 + level[recent]
             np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
         sums = self.window_sums.reshape(-1)
-        stat_at = np.arange(stats) * (windows * n)
+        stat_at = np.arange(stats) * n
         if np.all(age < self.min_window):  # arrivals: inside every window
-            at = stat_at[:, None, None] + (np.arange(windows) * n)[None, :, None] + idx
-            values = np.broadcast_to(stat.T[:, None, :], at.shape)
+            at = (np.arange(windows) * (stats * n))[:, None, None] + stat_at[None, :, None] + idx
+            values = np.broadcast_to(stat.T[None], at.shape)
             np.add.at(sums, at.reshape(-1), values.reshape(-1))
             return
         for wi, weeks in enumerate(self.plan.windows):
             inside = age < weeks
-            at = stat_at[:, None] + wi * n + idx[inside]
+            at = stat_at[:, None] + wi * stats * n + idx[inside]
             np.add.at(sums, at.reshape(-1), stat[inside].T.reshape(-1))
 
     def _add(self, idx, k, end, t) -> None:
@@ -489,7 +488,7 @@ class ArmKernel:
             self.value_buckets[t % self.rj] = 0.0
         for wi, weeks in enumerate(self.plan.windows):
             if t - weeks >= 0:
-                self.window_sums[:, wi] -= self.buckets[(t - weeks) % self.rj]
+                self.window_sums[wi] -= self.buckets[(t - weeks) % self.rj]
 
     def _age_out_future(self, t: int, last_weeks: int) -> None:
         """window(last_weeks): feedback on contracts that ended last_weeks ago stops counting."""
@@ -506,7 +505,7 @@ class ArmKernel:
             self.dsum5 -= counts * self.forgetting**last_weeks
         for wi, weeks in enumerate(self.plan.windows):
             if weeks > last_weeks:
-                self.window_sums[:, wi] -= self.buckets[slot]
+                self.window_sums[wi] -= self.buckets[slot]
         self.buckets[slot] = 0.0
         self.value_buckets[slot] = 0.0
 
@@ -668,7 +667,7 @@ class ArmKernel:
     def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None) -> np.ndarray:
         p, j = self.plan, self.plan.sc.jss
         if self.by_level:
-            sums = self.window_sums.reshape(5, 2, len(p.windows), self.n)
+            sums = self.window_sums.reshape(len(p.windows), 5, 2, self.n).transpose(1, 2, 0, 3)
             if lev is not None:
                 sums = sums * lev.T[:, None, None, :]
             jw5, cnt5 = sums[:, 0], sums[:, 1]  # (5, windows, n)
@@ -676,7 +675,7 @@ class ArmKernel:
             failure = np.tensordot(self.fail5, jw5, axes=1)
             total, contracts = jw5.sum(axis=0), cnt5.sum(axis=0)
         else:
-            success, failure, total, contracts = self.window_sums  # each (windows, n)
+            success, failure, total, contracts = self.window_sums.transpose(1, 0, 2)
         clients = contracts  # every future contract has its own client
         if hist.shape[1]:
             h_success, h_failure, h_total, h_contracts, h_clients = self._history_for_jss(t, hist)
@@ -722,7 +721,7 @@ class ArmKernel:
         stars, n = self._stars(t, cnt5, wsum5, dsum5, hist)
         if t % self.plan.sc.jss.update_weeks == 0:
             self.jss = self._job_success(t, hist, lev)
-            self.band = reputation.jss_band(self.jss)
+            self.band = reputation._jss_band(self.jss)
         badge = self._badge(t)
         band = self.band
         v = utility(
@@ -786,7 +785,7 @@ def float32_ceiling(q: np.ndarray) -> np.ndarray:
     """The smallest float32 at or above each q: for a float32 u, ``u < q`` exactly when
     ``u < float32_ceiling(q)``, so the comparison need not widen every uniform to float64."""
     c = q.astype(np.float32)
-    return np.where(c < q, np.nextafter(c, np.float32(np.inf)), c)
+    return np.nextafter(c, c + (c < q))  # one step up where rounding went down
 
 
 def arrival_rounds(idx: np.ndarray) -> list[np.ndarray]:

@@ -44,7 +44,7 @@ def utility(
     if shown in ("both", "jss"):
         b_jss = np.array([*h.b_jss, 0.0])
         b_badge = np.array([0.0, h.b_rising_talent, h.b_top_rated])
-        v = v + b_jss[np.asarray(jss_band)] + b_badge[np.asarray(badge)]
+        v = v + b_jss.take(jss_band) + b_badge.take(badge)
     return v
 
 

@@ -22,6 +22,7 @@ WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to
 FINE = 10**9
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 STAR_TARGETS = (4.8, 4.9, 4.95)
+SMALL_BINS = 4  # histograms with at most this many bins count each value instead of bincount
 JSS_TARGET = 90.0
 
 
@@ -57,22 +58,27 @@ class _Histogram:
             scale if mean_scale is None else mean_scale,
         )
 
-    def add(
-        self, codes: np.ndarray, valid: np.ndarray | None = None, fine: np.ndarray | None = None
-    ) -> None:
-        """Add a chunk: codes (weeks, n) of integers in [0, bins); valid marks paths with a value
-        (None: all); fine, when given, is summed for the mean instead of the codes."""
+    def add(self, codes: np.ndarray, fine: np.ndarray | None = None, missing: bool = False) -> None:
+        """Add a chunk: codes (weeks, n) of integers in [0, bins), or with ``missing`` in
+        [0, bins] where 0 marks a path without a value and c + 1 stands for code c; fine, when
+        given, is summed for the mean instead of the codes."""
         weeks, bins = self.counts.shape
-        flat = codes + (np.arange(weeks, dtype=np.int64) * bins)[:, None]
-        summed = codes if fine is None else fine
-        if valid is None:
-            self.counts += np.bincount(flat.ravel(), minlength=weeks * bins).reshape(weeks, bins)
-            self.total += summed.sum(axis=1, dtype=np.int64)
+        width = bins + missing
+        if width <= SMALL_BINS:  # a few values: count each, no index array
+            counts = np.stack([(codes == c).sum(axis=1) for c in range(width)], axis=1)
+        else:
+            flat = codes + (np.arange(weeks, dtype=np.intp) * width)[:, None]
+            counts = np.bincount(flat.ravel(), minlength=weeks * width).reshape(weeks, width)
+        if missing:
+            self.valid += codes.shape[1] - counts[:, 0]
+            counts = counts[:, 1:]
+        else:
             self.valid += codes.shape[1]
-            return
-        self.counts += np.bincount(flat[valid], minlength=weeks * bins).reshape(weeks, bins)
-        self.total += np.where(valid, summed, 0).sum(axis=1, dtype=np.int64)
-        self.valid += valid.sum(axis=1)
+        self.counts += counts
+        if fine is not None:
+            self.total += fine.sum(axis=1, dtype=np.int64)
+        else:  # the codes' sum, from the counts: exact, and no pass over the codes
+            self.total += counts @ np.arange(bins, dtype=np.int64)
 
     def bands(self) -> dict[str, np.ndarray]:
         """Inverted-CDF quantiles (the smallest value with at least q at or below it) and mean."""
@@ -123,8 +129,8 @@ class Accumulator:
     def recorder(self, arm: str, n: int):
         """A callback for `engine.simulate_arms` that keeps this chunk's weeks as compact codes.
 
-        stars: hundredths (-1: none); jss: whole percent (-1: none); the others as integers, but
-        win_prob in float64, which recovery needs exactly.
+        stars: hundredths + 1 (0: none); jss: whole percent + 1 (0: none); the others as
+        integers, but win_prob in float64, which recovery needs exactly.
         """
         w = self._weeks
         store = {
@@ -139,9 +145,10 @@ class Accumulator:
         self._chunk[arm] = store
 
         def record(t: int, week: dict[str, np.ndarray]) -> None:
-            stars, jss = week["stars"], week["jss"]
-            store["stars"][t] = np.where(np.isnan(stars), -1, np.rint(stars * 100.0))
-            store["jss"][t] = np.where(np.isnan(jss), -1, jss)
+            # stars and jss as code + 1, 0 for none (fmax maps NaN to 0)
+            stars = np.floor(week["stars"] * 100.0 + 0.5) + 1.0  # the rounding of the display
+            np.fmax(stars, 0.0, out=store["stars"][t], casting="unsafe")
+            np.fmax(week["jss"] + 1.0, 0.0, out=store["jss"][t], casting="unsafe")
             for key in ("win_prob", "active", "jobs", "contract_weeks", "badge"):
                 store[key][t] = week[key]
 
@@ -152,8 +159,8 @@ class Accumulator:
         ref_q = self._chunk[self.arms[0]]["win_prob"]
         for arm, s in self._chunk.items():
             h = self.hist[arm]
-            h["stars"].add(s["stars"], s["stars"] >= 0)
-            h["jss"].add(s["jss"], s["jss"] >= 0)
+            h["stars"].add(s["stars"], missing=True)
+            h["jss"].add(s["jss"], missing=True)
             q = s["win_prob"]
             fine = np.floor(q * FINE + 0.5).astype(np.int64)
             h["win_prob"].add(
@@ -166,8 +173,8 @@ class Accumulator:
             h["rising_talent"].add(s["badge"] == reputation.RISING_TALENT)
             f = self.final[arm]
             last_stars, last_jss = s["stars"][-1], s["jss"][-1]
-            f["stars"][sl] = np.where(last_stars >= 0, last_stars / 100.0, np.nan)
-            f["jss"][sl] = np.where(last_jss >= 0, last_jss, np.nan)
+            f["stars"][sl] = np.where(last_stars > 0, (last_stars - 1) / 100.0, np.nan)
+            f["jss"][sl] = np.where(last_jss > 0, last_jss - 1, np.nan)
             for m in ("win_prob", "active", "jobs"):
                 f[m][sl] = s[m][-1]
             f["earnings"][sl] = s["contract_weeks"][-1] * self.net

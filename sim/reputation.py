@@ -593,8 +593,15 @@ def jss_band(jss: Any) -> np.ndarray:
     j = _as_float(jss, "jss") if jss is not None else np.asarray(np.nan)
     present = ~np.isnan(j)
     _check_range(j, "jss", 0.0, 100.0, present)
-    band = np.select([j >= 90, j >= 80, j >= 75], [JSS_BAND_90, JSS_BAND_80, JSS_BAND_75], 3)
-    return np.where(present, band, JSS_BAND_NONE).astype(np.int8)
+    return _jss_band(j)
+
+
+def _jss_band(j: np.ndarray) -> np.ndarray:
+    # the bands are 0..4 in this order, so a sum of comparisons (no masked select) gives them
+    band = JSS_BAND_BELOW_75 + np.isnan(j).astype(np.int8)
+    for edge in (75, 80, 90):
+        band -= j >= edge
+    return band
 
 
 # -- ratings needed ------------------------------------------------------------------------------
