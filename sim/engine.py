@@ -290,6 +290,21 @@ class ArmKernel:
         self.h_weight = plan.h_value if self.value_weighted else np.ones(h)
         self._stars_cache: tuple | None = None
         self._jss_cache: tuple | None = None
+        # Signals are recomputed only on rows whose inputs changed: `touched` rows had feedback
+        # counted or removed this week, `jss_touched` since the last JSS update (or had a
+        # contract leave a window); `everything` asks for every row (the first week, history
+        # removed, rules that change every row). docs/simulation.md: the values are the same.
+        self.touched = np.zeros(n, dtype=bool)
+        self.jss_touched = np.zeros(n, dtype=bool)
+        self.everything = self.jss_everything = True
+        self.last_hist = self.hist.copy()
+        self.hist_version = 0  # counts changes of the counted history (cache key)
+        self.stars = np.full(n, np.nan)
+        self.reviews = np.zeros(n)
+        self.band = np.zeros(n, dtype=np.int8)
+        self.badge = np.zeros(n, dtype=np.int8)
+        self.v = np.zeros(n)
+        self.q = np.zeros(n)
         # contracts
         self.slot_end = np.full((c, n), -1, dtype=np.int64)  # -1: the slot is free
         self.slot_ord = np.zeros((c, n), dtype=np.int64)
@@ -322,6 +337,7 @@ class ArmKernel:
             self.count_of_level = np.zeros((5, 4))
             self.count_of_level[:, 3] = 1.0
         stats = self.stat_of_level.shape[1]
+        self.count_stats = np.flatnonzero(self.count_of_level.any(axis=0))  # contracts per level
         # a contract's JSS statistics by star level and duration (its value sets its weight)
         jw = reputation.jss_weight(plan.gross * np.arange(plan.weeks + 2))
         self.stat_table = (
@@ -445,6 +461,8 @@ class ArmKernel:
         at5 = idx * 5 + level
         np.add.at(self.cnt5.reshape(-1), at5, sign)
         np.add.at(self.wsum5.reshape(-1), at5, sign * w)
+        self.touched[idx] = True
+        self.jss_touched[idx] = True
         np.add.at(self.totals[0], idx, sign)
         np.add.at(self.totals[1], idx, sign * w)
         np.add.at(self.totals[2], idx, sign * w * (level + 1))
@@ -488,12 +506,15 @@ class ArmKernel:
             self.value_buckets[t % self.rj] = 0.0
         for wi, weeks in enumerate(self.plan.windows):
             if t - weeks >= 0:
-                self.window_sums[wi] -= self.buckets[(t - weeks) % self.rj]
+                bucket = self.buckets[(t - weeks) % self.rj]
+                self.window_sums[wi] -= bucket
+                self.jss_touched |= bucket[self.count_stats].any(axis=0)
 
     def _age_out_future(self, t: int, last_weeks: int) -> None:
         """window(last_weeks): feedback on contracts that ended last_weeks ago stops counting."""
         if t - last_weeks < 0:
             return
+        self.everything = True
         slot = (t - last_weeks) % self.rj
         counts = self.buckets[slot].reshape(5, 2, self.n)[:, 1].T
         self.cnt5 -= counts
@@ -571,26 +592,31 @@ class ArmKernel:
             lev,
         )
 
-    def _history_for_stars(self, hist: np.ndarray) -> tuple[np.ndarray, ...]:
-        """History's reviews, weight and weight x stars per row, for this history mask."""
+    def _history_for_stars(self, hist: np.ndarray) -> np.ndarray:
+        """History's reviews, weight and weight x stars per row (3, rows), for this history
+        mask (`signals` counts its versions)."""
         cached = self._stars_cache
-        if cached is not None and np.array_equal(cached[0], hist):
+        if cached is not None and cached[0] == self.hist_version:
             return cached[1]
         hm = hist.astype(float)
-        terms = (hm.sum(axis=1), hm @ self.h_weight, hm @ (self.h_weight * self.h_xs))
-        self._stars_cache = (hist.copy(), terms)
+        terms = np.stack([hm.sum(axis=1), hm @ self.h_weight, hm @ (self.h_weight * self.h_xs)])
+        self._stars_cache = (self.hist_version, terms)
         return terms
 
-    def _stars(self, t, cnt5, wsum5, dsum5, hist) -> tuple[np.ndarray, np.ndarray]:
-        """Displayed stars (NaN when nothing counts) and the number of counted reviews."""
+    def _stars(self, t, cnt5, wsum5, dsum5, hist, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Displayed stars (NaN when nothing counts) and the number of counted reviews, on
+        ``rows`` (None: every row)."""
         p, s = self.plan, self.plan.sc.signals
         agg = self.aggregator
-        h_reviews, h_weight, h_weighted_stars = self._history_for_stars(hist)
+        history = self._history_for_stars(hist)
         if cnt5 is self.cnt5:  # no filter: the running totals are these sums
-            reviews, weight, weighted_stars = self.totals
+            future = self.totals
         else:
-            reviews, weight = cnt5.sum(axis=1), wsum5.sum(axis=1)
-            weighted_stars = wsum5 @ self.levels
+            future = np.stack([cnt5.sum(axis=1), wsum5.sum(axis=1), wsum5 @ self.levels])
+        if rows is not None:
+            future, history = future.take(rows, axis=1), history.take(rows, axis=1)
+        reviews, weight, weighted_stars = future
+        h_reviews, h_weight, h_weighted_stars = history
         n = reviews + h_reviews
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg in ("mean", "bayesian"):
@@ -599,6 +625,9 @@ class ArmKernel:
                     m = s.prior_weight
                     stars = (n * stars + m * s.prior_mean) / (n + m)
                 return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n
+            if rows is not None:
+                cnt5, hist = cnt5[rows], hist[rows]
+                dsum5 = None if dsum5 is None else dsum5[rows]
             hm = hist.astype(float)
             xs = self.h_xs
             if agg == "median":
@@ -644,7 +673,7 @@ class ArmKernel:
         inside = (t + p.h_age)[None, :] < np.array(p.windows)[:, None]  # (windows, H)
         cached = self._jss_cache
         if cached is not None and np.array_equal(cached[0], inside):
-            if np.array_equal(cached[1], hist):
+            if cached[1] == self.hist_version:
                 return cached[2]
         hm = hist.astype(float)
         jwh = reputation.jss_weight(p.h_value)
@@ -659,26 +688,32 @@ class ArmKernel:
         else:
             seen = [(hm * row) @ p.h_client_groups > 0 for row in inside]  # clients per window
             clients = np.stack([s.sum(axis=1) for s in seen]).astype(float)
-        terms = (success, failure, total, contracts, clients)
-        terms = tuple(np.ascontiguousarray(x) for x in terms)
-        self._jss_cache = (inside, hist.copy(), terms)
+        terms = np.stack([success, failure, total, contracts, clients])  # (5, windows, rows)
+        self._jss_cache = (inside, self.hist_version, terms)
         return terms
 
-    def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None) -> np.ndarray:
+    def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None, rows) -> np.ndarray:
+        """The Job Success Score on ``rows`` (None: every row)."""
         p, j = self.plan, self.plan.sc.jss
+        sums = self.window_sums if rows is None else self.window_sums.take(rows, axis=2)
+        m = sums.shape[2]
         if self.by_level:
-            sums = self.window_sums.reshape(len(p.windows), 5, 2, self.n).transpose(1, 2, 0, 3)
+            sums = sums.reshape(len(p.windows), 5, 2, m).transpose(1, 2, 0, 3)
             if lev is not None:
+                lev = lev if rows is None else lev[rows]
                 sums = sums * lev.T[:, None, None, :]
             jw5, cnt5 = sums[:, 0], sums[:, 1]  # (5, windows, n)
             success = np.tensordot(self.success5, jw5, axes=1)
             failure = np.tensordot(self.fail5, jw5, axes=1)
             total, contracts = jw5.sum(axis=0), cnt5.sum(axis=0)
         else:
-            success, failure, total, contracts = self.window_sums.transpose(1, 0, 2)
+            success, failure, total, contracts = sums.transpose(1, 0, 2)
         clients = contracts  # every future contract has its own client
         if hist.shape[1]:
-            h_success, h_failure, h_total, h_contracts, h_clients = self._history_for_jss(t, hist)
+            terms = self._history_for_jss(t, hist)
+            if rows is not None:
+                terms = terms.take(rows, axis=2)
+            h_success, h_failure, h_total, h_contracts, h_clients = terms
             success, failure = success + h_success, failure + h_failure
             total, clients = total + h_total, clients + h_clients
             contracts = contracts + h_contracts
@@ -716,18 +751,76 @@ class ArmKernel:
         return np.where(has, top.view(np.int8) * np.int8(TOP_RATED), np.int8(RISING_TALENT))
 
     def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Week t's stars, utility V and badge from the counted feedback."""
+        """Week t's stars, win probability and badge from the counted feedback (also kept as
+        self.stars, self.q, self.badge; self.v holds the utility)."""
         cnt5, wsum5, dsum5, hist, lev = self._counted(t)
-        stars, n = self._stars(t, cnt5, wsum5, dsum5, hist)
+        if lev is not None or self.forgetting < 1.0 or not np.array_equal(hist, self.last_hist):
+            self.everything = True  # the filter, forgetting or the rule changed any row
+            self.last_hist = hist.copy()
+            self.hist_version += 1
+        everything = self.everything
+        rows = None if everything else np.flatnonzero(self.touched)
+        redo = None if everything else self.touched.copy()  # rows whose utility changes
+        stars, n = self._stars(t, cnt5, wsum5, dsum5, hist, rows)
+        if rows is None:
+            self.stars, self.reviews = stars, n
+        else:
+            self.stars[rows], self.reviews[rows] = stars, n
+        self.jss_everything |= everything
         if t % self.plan.sc.jss.update_weeks == 0:
-            self.jss = self._job_success(t, hist, lev)
-            self.band = reputation._jss_band(self.jss)
+            self._update_jss(t, hist, lev, redo)
         badge = self._badge(t)
-        band = self.band
-        v = utility(
-            stars, n, band, badge, self.plan.log_price, self.plan.sc, self.market.market_mean
-        )
-        return stars, v, badge
+        if redo is not None:
+            redo |= badge != self.badge
+        self.badge = badge
+        rows = None if redo is None else np.flatnonzero(redo)
+        sc, market = self.plan.sc, self.market
+        if rows is None:
+            self.v = utility(
+                self.stars,
+                self.reviews,
+                self.band,
+                badge,
+                self.plan.log_price,
+                sc,
+                market.market_mean,
+            )
+            self.q = market.win_prob(self.v)
+        elif rows.size:
+            v = utility(
+                self.stars[rows],
+                self.reviews[rows],
+                self.band[rows],
+                badge[rows],
+                self.plan.log_price,
+                sc,
+                market.market_mean,
+            )
+            self.v[rows] = v
+            self.q[rows] = market.win_prob(v)
+        self.touched[:] = False
+        self.everything = False
+        return self.stars, self.q, badge
+
+    def _update_jss(self, t: int, hist: np.ndarray, lev, redo: np.ndarray | None) -> None:
+        """Recompute the JSS where it can have changed; mark those rows in ``redo``."""
+        if hist.shape[1]:
+            inside = (t + self.plan.h_age)[None, :] < np.array(self.plan.windows)[:, None]
+            if self._jss_cache is None or not np.array_equal(self._jss_cache[0], inside):
+                self.jss_everything = True  # a history contract left a window
+        if self.jss_everything:
+            self.jss = self._job_success(t, hist, lev, None)
+            self.band = reputation._jss_band(self.jss)
+            if redo is not None:
+                redo[:] = True
+        else:
+            rows = np.flatnonzero(self.jss_touched)
+            jss = self._job_success(t, hist, lev, rows)
+            self.jss[rows] = jss
+            self.band[rows] = reputation._jss_band(jss)
+            redo |= self.jss_touched
+        self.jss_touched[:] = False
+        self.jss_everything = False
 
     def start_week(self, t: int) -> None:
         if self.dsum5 is not None and t > 0:
@@ -782,10 +875,14 @@ def slot_wins(u: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def float32_ceiling(q: np.ndarray) -> np.ndarray:
-    """The smallest float32 at or above each q: for a float32 u, ``u < q`` exactly when
+    """The smallest float32 at or above each q >= 0: for a float32 u, ``u < q`` exactly when
     ``u < float32_ceiling(q)``, so the comparison need not widen every uniform to float64."""
     c = q.astype(np.float32)
-    return np.nextafter(c, c + (c < q))  # one step up where rounding went down
+    # where rounding went down, step up: the next non-negative float32 is the next integer
+    # of its bits
+    bits = c.view(np.int32)
+    np.add(bits, c < q, out=bits, casting="unsafe")
+    return c
 
 
 def arrival_rounds(idx: np.ndarray) -> list[np.ndarray]:
@@ -819,8 +916,7 @@ def simulate_arms(
     for t in range(plan.weeks):
         for kernel in kernels:
             kernel.start_week(t)
-            stars, v, badge = kernel.signals(t)
-            q = market.win_prob(v)
+            stars, q, badge = kernel.signals(t)
             active = kernel.work(t, q)
             week = {
                 "stars": _round_stars(stars),
@@ -843,8 +939,8 @@ def today_utility(plan: Plan, market: HiringMarket) -> float:
     draws = chunk_draws_for_today(plan)
     kernel = ArmKernel(plan, [plan.sc.arms[0]], draws, market)
     kernel.start_week(0)
-    _, v, _ = kernel.signals(0)
-    return float(v[0])
+    kernel.signals(0)
+    return float(kernel.v[0])
 
 
 def chunk_draws_for_today(plan: Plan) -> Draws:

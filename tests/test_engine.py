@@ -44,6 +44,23 @@ def test_slot_wins_are_monotone_in_win_probability(u, q1, q2):
     assert not np.any(won_lo & ~won_hi)  # the higher q wins every slot the lower q wins
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.float32, 50, elements=st.floats(0, 1, width=32, exclude_max=True)),
+    arrays(np.float64, 50, elements=st.floats(0, 1)),
+)
+def test_float32_threshold_gives_exactly_the_float64_comparison(u, q):
+    """The engine compares float32 uniforms with float32_ceiling(q): the same wins as u < q in
+    float64, including uniforms and probabilities one float32 step apart."""
+    near = np.nextafter(q.astype(np.float32), (q < 0.5).astype(np.float32))  # one step inward
+    for probs in (q, near.astype(np.float64), u.astype(np.float64)):
+        np.testing.assert_array_equal(u < engine.float32_ceiling(probs), u < probs)
+        shifted = np.nextafter(u, np.float32(1))  # the float32 just above each uniform
+        np.testing.assert_array_equal(
+            shifted < engine.float32_ceiling(probs), shifted.astype(np.float64) < probs
+        )
+
+
 def test_shared_proposals_are_monotone_end_to_end():
     """Where both arms send proposals on the same path and week, every slot the arm with the lower
     win probability wins is won by the other too (the engine's recorded wins, and slot by slot)."""
