@@ -135,12 +135,13 @@ class Draws:
         # streams through memory and counting wins reduces over the short axis
         self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
         self.path_u = np.empty(n_paths)
+        block_u = np.empty((plan.weeks, plan.slots, BLOCK), dtype=np.float32)
         for start in range(first_path, first_path + n_paths, BLOCK):
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
-            u = g.random((plan.weeks, BLOCK, plan.slots), dtype=np.float32)
-            self.proposal_u[:, :, cols] = u[:, :n].transpose(0, 2, 1)
+            g.random(dtype=np.float32, out=block_u)
+            self.proposal_u[:, :, cols] = block_u[:, :, :n]
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
@@ -317,7 +318,7 @@ class ArmKernel:
         # Job Success Score: counted future contracts by end week (a ring of buckets) and running
         # sums per window. Rules that must know star levels later (whitby filters levels, the
         # last-weeks window removes them) keep [JSS weight, contracts] per level; the others keep
-        # only [success weight, failure weight, total weight, contracts]. float32 is exact here:
+        # only [success minus failure weight, total weight, contracts]. float32 is exact here:
         # JSS weights are 1, 1.25 or 1.5 and counts are small integers.
         last_weeks = getattr(arm, "last_weeks", None) or 0
         self.by_level = arm.rule == "whitby" or last_weeks > 0
@@ -332,10 +333,10 @@ class ArmKernel:
             self.count_of_level[np.arange(5), np.arange(5) * 2 + 1] = 1.0
         else:
             self.stat_of_level = np.stack(
-                [self.success5, self.fail5, np.ones(5), np.zeros(5)], axis=1
+                [self.success5 - self.fail5, np.ones(5), np.zeros(5)], axis=1
             )  # times jw
-            self.count_of_level = np.zeros((5, 4))
-            self.count_of_level[:, 3] = 1.0
+            self.count_of_level = np.zeros((5, 3))
+            self.count_of_level[:, 2] = 1.0
         stats = self.stat_of_level.shape[1]
         self.count_stats = np.flatnonzero(self.count_of_level.any(axis=0))  # contracts per level
         # a contract's JSS statistics by star level and duration (its value sets its weight)
@@ -667,8 +668,8 @@ class ArmKernel:
         return (at_lo + at_hi) / 2.0
 
     def _history_for_jss(self, t: int, hist: np.ndarray) -> tuple[np.ndarray, ...]:
-        """History's success, failure and total weight, contracts and clients per window and row
-        (each (windows, rows)), for this history mask and the windows history is inside."""
+        """History's success minus failure weight, total weight, contracts and clients per window
+        and row (4, windows, rows), for this history mask and the windows history is inside."""
         p, j = self.plan, self.plan.sc.jss
         inside = (t + p.h_age)[None, :] < np.array(p.windows)[:, None]  # (windows, H)
         cached = self._jss_cache
@@ -679,8 +680,7 @@ class ArmKernel:
         jwh = reputation.jss_weight(p.h_value)
         succ_h = np.where(p.h_stars >= j.success_at, jwh, 0.0)
         fail_h = np.where(p.h_stars < j.fail_below, jwh, 0.0)
-        success = (hm @ (inside * succ_h).T).T
-        failure = (hm @ (inside * fail_h).T).T
+        net = (hm @ (inside * (succ_h - fail_h)).T).T
         total = (hm @ (inside * jwh).T).T
         contracts = (hm @ inside.T.astype(float)).T
         if p.h_client_groups is None:
@@ -688,7 +688,7 @@ class ArmKernel:
         else:
             seen = [(hm * row) @ p.h_client_groups > 0 for row in inside]  # clients per window
             clients = np.stack([s.sum(axis=1) for s in seen]).astype(float)
-        terms = np.stack([success, failure, total, contracts, clients])  # (5, windows, rows)
+        terms = np.stack([net, total, contracts, clients])
         self._jss_cache = (inside, self.hist_version, terms)
         return terms
 
@@ -703,22 +703,20 @@ class ArmKernel:
                 lev = lev if rows is None else lev[rows]
                 sums = sums * lev.T[:, None, None, :]
             jw5, cnt5 = sums[:, 0], sums[:, 1]  # (5, windows, n)
-            success = np.tensordot(self.success5, jw5, axes=1)
-            failure = np.tensordot(self.fail5, jw5, axes=1)
+            net = np.tensordot(self.success5 - self.fail5, jw5, axes=1)
             total, contracts = jw5.sum(axis=0), cnt5.sum(axis=0)
         else:
-            success, failure, total, contracts = sums.transpose(1, 0, 2)
+            net, total, contracts = sums.transpose(1, 0, 2)
         clients = contracts  # every future contract has its own client
         if hist.shape[1]:
             terms = self._history_for_jss(t, hist)
             if rows is not None:
                 terms = terms.take(rows, axis=2)
-            h_success, h_failure, h_total, h_contracts, h_clients = terms
-            success, failure = success + h_success, failure + h_failure
-            total, clients = total + h_total, clients + h_clients
+            h_net, h_total, h_contracts, h_clients = terms
+            net, total, clients = net + h_net, total + h_total, clients + h_clients
             contracts = contracts + h_contracts
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = 100.0 * (success - failure) / total  # NaN where total is 0
+            score = 100.0 * net / total  # NaN where total is 0
         score = np.clip(score, 0.0, 100.0, out=score)
         # a window that does not qualify scores below -900 (arithmetic, not a masked select,
         # which is slow on masks that vary path by path)

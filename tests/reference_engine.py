@@ -97,13 +97,13 @@ def block_draws(sc: Scenario, block: int, n: int) -> list[PathDraws]:
     seq = np.random.SeedSequence(sc.run.seed, spawn_key=(1, block))
     g = np.random.Generator(np.random.PCG64(seq))
     full = BLOCK_PATHS
-    u_prop = g.random((weeks, full, slots), dtype=np.float32)
+    u_prop = g.random((weeks, slots, full), dtype=np.float32)
     u_path = g.random(full)
     pages = [g.random((7, full, PAGE), dtype=np.float32) for _ in range(-(-ordinals // PAGE))]
     quality_cdf = list(accumulate(float(q) for q in sc.freelancer.quality))
     out = []
     for i in range(n):
-        proposals = [[float(u) for u in u_prop[t, i]] for t in range(weeks)]
+        proposals = [[float(u) for u in u_prop[t, :, i]] for t in range(weeks)]
         contracts = [
             decode_contract(
                 sc, [float(pages[k // PAGE][r, i, k % PAGE]) for r in range(7)], quality_cdf
