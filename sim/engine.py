@@ -152,15 +152,28 @@ class Draws:
         pages = -(-plan.ordinals // PAGE)
         self.u = np.empty((len(self.rows), pages, n_paths, PAGE), dtype=np.float32)
         self.row_index = {row: i for i, row in enumerate(self.rows)}
+        self.row_buffer = np.empty((BLOCK, PAGE), dtype=np.float32)
 
     def ensure(self, ordinals: int) -> None:
-        """Make contract ordinals 0 .. ordinals-1 available on every path."""
+        """Make contract ordinals 0 .. ordinals-1 available on every path.
+
+        A page is 7 rows of BLOCK x PAGE float32 uniforms, drawn row after row; rows this
+        scenario never reads are skipped with `advance`, which moves the generator exactly as
+        drawing them would (each row is BLOCK x PAGE / 2 whole 64-bit outputs).
+        """
+        row_steps = BLOCK * PAGE // 2
         while self.drawn < ordinals:
             p, start = self.drawn // PAGE, 0
             for g, n in self.gens:
-                page = g.random((7, BLOCK, PAGE), dtype=np.float32)
+                at = 0  # the generator's position in the page, in rows
                 for i, row in enumerate(self.rows):
-                    self.u[i, p, start : start + n] = page[row, :n]
+                    if row > at:
+                        g.bit_generator.advance((row - at) * row_steps)
+                    g.random(dtype=np.float32, out=self.row_buffer)
+                    self.u[i, p, start : start + n] = self.row_buffer[:n]
+                    at = row + 1
+                if at < 7:
+                    g.bit_generator.advance((7 - at) * row_steps)
                 start += n
             self.drawn += PAGE
 
@@ -243,6 +256,12 @@ def iter_chunks(paths: int, chunk_paths: int) -> Iterator[tuple[int, int]]:
 # -- one arm on one chunk --------------------------------------------------------------------
 
 
+def job_ring_weeks(plan: Plan, last_weeks: int = 0) -> int:
+    """Weeks of end-week buckets a kernel keeps (see ArmKernel)."""
+    leaving = [w for w in plan.windows if w < plan.weeks]
+    return max([*leaving, last_weeks, plan.delay_max]) + 1
+
+
 STACKABLE_RULES = ("keep", "exclude_flagged")  # rules with no per-feedback state or decision
 
 
@@ -318,8 +337,8 @@ class ArmKernel:
         # Job Success Score: counted future contracts by end week (a ring of buckets) and running
         # sums per window. Rules that must know star levels later (whitby filters levels, the
         # last-weeks window removes them) keep [JSS weight, contracts] per level; the others keep
-        # only [success minus failure weight, total weight, contracts]. float32 is exact here:
-        # JSS weights are 1, 1.25 or 1.5 and counts are small integers.
+        # only [success minus failure weight, total weight, contracts]. The sums are exact in any
+        # order: JSS weights are 1, 1.25 or 1.5 and counts are small integers.
         last_weeks = getattr(arm, "last_weeks", None) or 0
         self.by_level = arm.rule == "whitby" or last_weeks > 0
         jss = sc.jss
@@ -344,12 +363,12 @@ class ArmKernel:
         self.stat_table = (
             self.stat_of_level[:, None, :] * jw[None, :, None] + self.count_of_level[:, None, :]
         )
-        self.stat_table32 = self.stat_table.astype(np.float32)  # for the float32 buckets
-        # The ring must outlast every window, the last-weeks rule and the feedback delay, so
-        # that a bucket is reused only once nothing can still arrive in it or age out of it.
-        self.rj = max(max(plan.windows), last_weeks, plan.delay_max) + 1
-        self.buckets = np.zeros((self.rj, stats, n), dtype=np.float32)
-        # float64: exact too, and read every update without conversion
+        # The ring must outlast every window a contract can leave within the horizon, the
+        # last-weeks rule and the feedback delay, so that a bucket is reused only once nothing
+        # can still arrive in it or age out of it. (A contract ends at week 0 or later: it
+        # never leaves a window as long as the horizon.)
+        self.rj = job_ring_weeks(plan, last_weeks)
+        self.buckets = np.zeros((self.rj, stats, n))
         self.window_sums = np.zeros((len(plan.windows), stats, n))
         self.min_window = min(plan.windows)
         self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
@@ -469,16 +488,16 @@ class ArmKernel:
         np.add.at(self.totals[2], idx, sign * w * (level + 1))
         if self.dsum5 is not None:  # beta: unit evidence, discounted by age
             np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
-        stat, stat32 = self.stat_table[level, duration], self.stat_table32[level, duration]
+        stat = self.stat_table[level, duration]
         if sign < 0:
-            stat, stat32 = -stat, -stat32
+            stat = -stat
         n, stats, windows = self.n, stat.shape[1], len(self.plan.windows)
         age = t - end
         recent = age < self.rj  # older contracts have left every window: their bucket is reused
         slot = end[recent] % self.rj
         # flat positions: buckets (slot, stat, row), window sums (window, stat, row)
         at = (slot * stats)[:, None] * n + (np.arange(stats) * n) + idx[recent][:, None]
-        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat32[recent].reshape(-1))
+        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat[recent].reshape(-1))
         if self.value_buckets is not None:
             at = (slot * n + idx[recent]) * 5 + level[recent]
             np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
@@ -832,15 +851,17 @@ class ArmKernel:
         """Proposals, wins, new contracts, earnings; returns the active count."""
         c = self.plan.capacity
         active = self.active
-        self.sent = active < c
         # summing the bools as int8 is exact (at most 100 slots) and several times faster
         u = self.d.proposal_u[t]  # (slots, paths), shared by the stacked arms
         below = np.less(u, float32_ceiling(q).reshape(len(self.arms), 1, self.paths))
         self.wins = below.view(np.int8).sum(axis=1, dtype=np.int8).reshape(self.n)
-        new = np.where(active < c, np.minimum(self.wins, c - active), 0)
-        filled = np.zeros(self.n, dtype=np.int64)
+        new = np.minimum(self.wins, c - active)  # at capacity, c - active is 0
+        self.new = new
+        starters = np.flatnonzero(new > 0)  # on a bool mask: several times faster
+        left = new[starters]  # contracts still to place, filling free slots in order
         for j in range(c):
-            take = np.flatnonzero((self.slot_end[j] < 0) & (filled < new))
+            free = (self.slot_end[j, starters] < 0) & (left > 0)
+            take = starters[free]
             if not take.size:
                 continue
             k = self.next_ord[take]
@@ -848,9 +869,9 @@ class ArmKernel:
             self.slot_end[j, take] = t + self.d.attr("duration", self.d.position(take, k))
             self.slot_ord[j, take] = k
             self.next_ord[take] += 1
-            filled[take] += 1
-        started = (new > 0) & (self.first_start < 0)
-        self.first_start[started] = t
+            left = left - free
+        first = self.first_start[starters]
+        self.first_start[starters] = np.where(first < 0, t, first)
         active = active + new
         self.active = active
         self.jobs += new
@@ -903,8 +924,11 @@ def simulate_arms(
     draws: Draws,
     market: HiringMarket,
     records: dict[str, Callable[[int, dict[str, np.ndarray]], None]],
+    trace: bool = False,
 ) -> None:
-    """Advance every arm over a chunk week by week, handing each week's metrics to its record.
+    """Advance every arm over a chunk week by week, handing each week's metrics to its record:
+    stars (unrounded), jss, win_prob, active, jobs, contract_weeks, badge, and with ``trace``
+    also wins (slots won, -1 in weeks not sending).
 
     The arms step together so that a week's proposal uniforms, shared by all of them, are read
     from memory once and then from cache.
@@ -917,16 +941,16 @@ def simulate_arms(
             stars, q, badge = kernel.signals(t)
             active = kernel.work(t, q)
             week = {
-                "stars": _round_stars(stars),
+                "stars": stars,
                 "jss": kernel.jss,
                 "win_prob": q,
                 "active": active,
                 "jobs": kernel.jobs,
-                "earnings": kernel.contract_weeks * plan.net,
                 "contract_weeks": kernel.contract_weeks,
                 "badge": badge,
-                "wins": np.where(kernel.sent, kernel.wins, -1),
             }
+            if trace:
+                week["wins"] = np.where(kernel.active - kernel.new < plan.capacity, kernel.wins, -1)
             for a, arm in enumerate(kernel.arms):
                 rows = slice(a * n, (a + 1) * n)
                 records[arm.name](t, {m: values[rows] for m, values in week.items()})
@@ -973,11 +997,16 @@ def trajectories(sc: Scenario, paths: int | None = None) -> dict[str, dict[str, 
             def record(
                 t: int, week: dict[str, np.ndarray], store=store, cols=slice(first, first + n)
             ) -> None:
+                week = {
+                    **week,
+                    "stars": _round_stars(week["stars"]),
+                    "earnings": week["contract_weeks"] * plan.net,
+                }
                 for m in TRACE:
                     store[m][t, cols] = week[m]
 
             records[arm.name] = record
-        simulate_arms(plan, draws, market, records)
+        simulate_arms(plan, draws, market, records, trace=True)
     for arm in out.values():
         for m in ("active", "jobs", "badge", "wins"):
             arm[m] = arm[m].astype(np.int64)

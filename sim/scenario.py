@@ -420,8 +420,9 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     # cumulative copy that bands() makes
     bins = 501 + 101 + 10_001 + (cap + 1) + 2 * (cap * weeks + 1) + 4
     histograms = arms * weeks * bins * 8 * 2
-    ring = max(max(sc.jss.windows), max(sc.jss.trending), sc.signals.feedback_delay_weeks) + 1
-    ring = max([ring] + [(getattr(a, "last_weeks", None) or 0) + 1 for a in sc.arms])
+    windows = [w for w in (*sc.jss.windows, *sc.jss.trending) if w < weeks]
+    last_weeks = [getattr(a, "last_weeks", None) or 0 for a in sc.arms]
+    ring = max([*windows, *last_weeks, sc.signals.feedback_delay_weeks]) + 1
     suspension = max(
         [(a.delay_weeks + 1) * delay_cols * 8 for a in sc.arms if a.rule == "suspended_client"],
         default=0,
@@ -429,7 +430,8 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     per_chunk_path = (
         weeks * max(slots, 1) * 4 * 2  # proposal uniforms (float32), drawn and laid out
         + cap * weeks * 20  # contract attributes by ordinal
-        + ring * (10 * 4 + 5 * 8)  # end-week buckets by star level
+        + arms * ring * (10 + 5) * 8  # end-week buckets (by star level at most), per arm
+        + arms * 5 * 10 * 8  # running sums per JSS window
         + weeks * 24 * arms  # a chunk's weekly codes, kept for the histograms
         + len(sc.history) * 8 * 4
         + max((getattr(a, "last_n", None) or 0) for a in sc.arms) * 16
