@@ -181,6 +181,7 @@ class Draws:
         """Where contract ordinal ``k[i]`` of the path of kernel row ``rows[i]`` (path
         ``rows[i] % paths``: arms stacked in one kernel share their paths' contracts) sits in
         each row of uniforms."""
+        k = k.astype(np.intp)  # ordinals may be stored in int16
         return (k >> PAGE_SHIFT) * (self.n * PAGE) + (rows % self.n) * PAGE + (k & (PAGE - 1))
 
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
@@ -326,10 +327,12 @@ class ArmKernel:
         self.v = np.zeros(n)
         self.q = np.zeros(n)
         # contracts
-        self.slot_end = np.full((c, n), -1, dtype=np.int64)  # -1: the slot is free
-        self.slot_ord = np.zeros((c, n), dtype=np.int64)
-        self.active = np.zeros(n, dtype=np.int64)
-        self.next_ord = np.zeros(n, dtype=np.int64)
+        # small integer types (weeks <= 1040, capacity <= 10, so ordinals < 2**15): every
+        # weekly pass over them moves less memory
+        self.slot_end = np.full((c, n), -1, dtype=np.int16)  # -1: the slot is free
+        self.slot_ord = np.zeros((c, n), dtype=np.int16)
+        self.active = np.zeros(n, dtype=np.int8)
+        self.next_ord = np.zeros(n, dtype=np.int16)
         self.ring_weeks = plan.delay_max + 1
         # feedback on its way: path, contract ordinal, source column (slot j, delay d: j*(D+1)+d)
         # and week of arrival, one entry per feedback
@@ -375,11 +378,11 @@ class ArmKernel:
         self.jss = np.full(n, np.nan)
         # badges and money
         self.at90 = None  # (16, n) ring, filled at week 0
-        self.earned = np.zeros((EARNED_WEEKS, n))
-        self.earned_sum = np.zeros(n)
-        self.first_start = np.full(n, -1, dtype=np.int64)
-        self.jobs = np.zeros(n, dtype=np.int64)
-        self.contract_weeks = np.zeros(n, dtype=np.int64)
+        self.earned = np.zeros((EARNED_WEEKS, n), dtype=np.int8)  # active, by week (ring)
+        self.earned_sum = np.zeros(n, dtype=np.int16)  # contract-weeks in the last 52 weeks
+        self.first_start = np.full(n, -1, dtype=np.int16)
+        self.jobs = np.zeros(n, dtype=np.int16)
+        self.contract_weeks = np.zeros(n, dtype=np.int16)
         self._init_rule()
 
     # -- rules --------------------------------------------------------------------------------
@@ -752,13 +755,13 @@ class ArmKernel:
         at90 = has & (self.jss >= TOP_RATED_JSS)
         if self.at90 is None:
             self.at90 = np.repeat(at90[None, :], TOP_RATED_OF, axis=0)
-            self.at90_count = self.at90.sum(axis=0)
+            self.at90_count = self.at90.sum(axis=0, dtype=np.int8)
         slot = t % TOP_RATED_OF
-        self.at90_count += at90.astype(np.int64) - self.at90[slot]
+        self.at90_count += at90.view(np.int8) - self.at90[slot].view(np.int8)
         self.at90[slot] = at90
         p = self.plan
         hist_earned = p.h_value[(p.h_age + t) < EARNED_WEEKS].sum()
-        earned = self.earned_sum + hist_earned
+        earned = self.earned_sum * p.gross + hist_earned
         if p.tenure0 >= 0:
             tenure_ok = np.full(self.n, t + p.tenure0 > TOP_RATED_TENURE)
         else:
@@ -877,9 +880,8 @@ class ArmKernel:
         self.jobs += new
         self.contract_weeks += active
         slot = t % EARNED_WEEKS
-        gross = active * self.plan.gross
-        self.earned_sum += gross - self.earned[slot]
-        self.earned[slot] = gross
+        self.earned_sum += active - self.earned[slot]
+        self.earned[slot] = active
         return active
 
 
