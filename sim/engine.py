@@ -372,7 +372,11 @@ class ArmKernel:
         # never leaves a window as long as the horizon.)
         self.rj = job_ring_weeks(plan, last_weeks)
         self.buckets = np.zeros((self.rj, stats, n))
-        self.window_sums = np.zeros((len(plan.windows), stats, n))
+        # A window's sums are everything counted (`counted_sums`) minus what has left that
+        # window (`left_sums`): an arrival, inside every window, then touches one sum, not one
+        # per window. Exact: the sums are of quarters and small integers.
+        self.counted_sums = np.zeros((stats, n))
+        self.left_sums = np.zeros((len(plan.windows), stats, n))
         self.min_window = min(plan.windows)
         self.value_buckets = np.zeros((self.rj, n, 5)) if last_weeks else None
         self.jss = np.full(n, np.nan)
@@ -494,7 +498,7 @@ class ArmKernel:
         stat = self.stat_table[level, duration]
         if sign < 0:
             stat = -stat
-        n, stats, windows = self.n, stat.shape[1], len(self.plan.windows)
+        n, stats = self.n, stat.shape[1]
         age = t - end
         recent = age < self.rj  # older contracts have left every window: their bucket is reused
         slot = end[recent] % self.rj
@@ -504,17 +508,17 @@ class ArmKernel:
         if self.value_buckets is not None:
             at = (slot * n + idx[recent]) * 5 + level[recent]
             np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
-        sums = self.window_sums.reshape(-1)
         stat_at = np.arange(stats) * n
+        at = stat_at[:, None] + idx
+        np.add.at(self.counted_sums.reshape(-1), at.reshape(-1), stat.T.reshape(-1))
         if np.all(age < self.min_window):  # arrivals: inside every window
-            at = (np.arange(windows) * (stats * n))[:, None, None] + stat_at[None, :, None] + idx
-            values = np.broadcast_to(stat.T[None], at.shape)
-            np.add.at(sums, at.reshape(-1), values.reshape(-1))
             return
+        left = self.left_sums.reshape(-1)
         for wi, weeks in enumerate(self.plan.windows):
-            inside = age < weeks
-            at = stat_at[:, None] + wi * stats * n + idx[inside]
-            np.add.at(sums, at.reshape(-1), stat[inside].T.reshape(-1))
+            gone = age >= weeks  # a removal of feedback that had already left this window
+            if gone.any():
+                at = stat_at[:, None] + wi * stats * n + idx[gone]
+                np.add.at(left, at.reshape(-1), stat[gone].T.reshape(-1))
 
     def _add(self, idx, k, end, t) -> None:
         self._update(idx, k, end, t, 1.0)
@@ -530,7 +534,7 @@ class ArmKernel:
         for wi, weeks in enumerate(self.plan.windows):
             if t - weeks >= 0:
                 bucket = self.buckets[(t - weeks) % self.rj]
-                self.window_sums[wi] -= bucket
+                self.left_sums[wi] += bucket
                 self.jss_touched |= bucket[self.count_stats].any(axis=0)
 
     def _age_out_future(self, t: int, last_weeks: int) -> None:
@@ -547,9 +551,10 @@ class ArmKernel:
         self.totals[2] -= self.value_buckets[slot] @ self.levels
         if self.dsum5 is not None:
             self.dsum5 -= counts * self.forgetting**last_weeks
+        self.counted_sums -= self.buckets[slot]
         for wi, weeks in enumerate(self.plan.windows):
-            if weeks > last_weeks:
-                self.window_sums[wi] -= self.buckets[slot]
+            if weeks <= last_weeks:  # these contracts had already left this window
+                self.left_sums[wi] -= self.buckets[slot]
         self.buckets[slot] = 0.0
         self.value_buckets[slot] = 0.0
 
@@ -717,7 +722,10 @@ class ArmKernel:
     def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None, rows) -> np.ndarray:
         """The Job Success Score on ``rows`` (None: every row)."""
         p, j = self.plan, self.plan.sc.jss
-        sums = self.window_sums if rows is None else self.window_sums.take(rows, axis=2)
+        if rows is None:
+            sums = self.counted_sums - self.left_sums
+        else:
+            sums = self.counted_sums.take(rows, axis=1) - self.left_sums.take(rows, axis=2)
         m = sums.shape[2]
         if self.by_level:
             sums = sums.reshape(len(p.windows), 5, 2, m).transpose(1, 2, 0, 3)
