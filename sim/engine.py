@@ -318,7 +318,6 @@ class ArmKernel:
         self.touched = np.zeros(n, dtype=bool)
         self.jss_touched = np.zeros(n, dtype=bool)
         self.everything = self.jss_everything = True
-        self.last_hist = self.hist.copy()
         self.hist_version = 0  # counts changes of the counted history (cache key)
         self.stars = np.full(n, np.nan)
         self.reviews = np.zeros(n)
@@ -388,6 +387,17 @@ class ArmKernel:
         self.jobs = np.zeros(n, dtype=np.int16)
         self.contract_weeks = np.zeros(n, dtype=np.int16)
         self._init_rule()
+        self.last_hist = self.hist.copy()
+        # History's part of the JSS joins the running sums (exact, as for future contracts)
+        # unless the rule filters levels or history clients repeat (distinct clients do not
+        # add up): then it is computed from the mask when needed.
+        self.fold_history = not self.by_level and plan.h_client_groups is None
+        if self.fold_history and h:
+            self.h_stat = self._history_stats()
+            counted = self.hist.astype(float)
+            self.counted_sums += (counted @ self.h_stat).T
+            for wi, weeks in enumerate(plan.windows):
+                self.left_sums[wi] += ((counted * (plan.h_age >= weeks)) @ self.h_stat).T
 
     # -- rules --------------------------------------------------------------------------------
     def _init_rule(self) -> None:
@@ -694,6 +704,34 @@ class ArmKernel:
         at_hi = v[np.minimum(np.argmax(cum > hi[:, None], axis=1), v.size - 1)]
         return (at_lo + at_hi) / 2.0
 
+    def _history_stats(self) -> np.ndarray:
+        """Each history contract's JSS statistics (H, 3), as `stat_table` gives a future one's."""
+        p, j = self.plan, self.plan.sc.jss
+        jw = reputation.jss_weight(p.h_value)
+        net = jw * ((p.h_stars >= j.success_at).astype(float) - (p.h_stars < j.fail_below))
+        return np.stack([net, jw, np.ones_like(jw)], axis=1)
+
+    def _fold_history_changes(self, t: int, hist: np.ndarray, changed: bool) -> None:
+        """Keep history's part of the running JSS sums current at week t: history contracts
+        that leave a window now, then (when the mask ``changed``) history feedback the rule
+        removed since last week."""
+        p, last = self.plan, self.last_hist
+        leaving = (t + p.h_age)[:, None] == np.array(p.windows)[None, :]  # at week 0: in __init__
+        for h in np.flatnonzero(leaving if t > 0 else []).tolist():
+            h, wi = divmod(h, len(p.windows))
+            self.left_sums[wi] += self.h_stat[h][:, None] * last[:, h]
+            self.jss_touched |= last[:, h]
+        if not changed:
+            return
+        removed = last & ~hist
+        for h in np.flatnonzero(removed.any(axis=0)).tolist():
+            gone = removed[:, h]
+            self.counted_sums -= self.h_stat[h][:, None] * gone
+            for wi, weeks in enumerate(p.windows):
+                if t + p.h_age[h] >= weeks:
+                    self.left_sums[wi] -= self.h_stat[h][:, None] * gone
+            self.jss_touched |= gone
+
     def _history_for_jss(self, t: int, hist: np.ndarray) -> tuple[np.ndarray, ...]:
         """History's success minus failure weight, total weight, contracts and clients per window
         and row (4, windows, rows), for this history mask and the windows history is inside."""
@@ -738,7 +776,7 @@ class ArmKernel:
         else:
             net, total, contracts = sums.transpose(1, 0, 2)
         clients = contracts  # every future contract has its own client
-        if hist.shape[1]:
+        if hist.shape[1] and not self.fold_history:
             terms = self._history_for_jss(t, hist)
             if rows is not None:
                 terms = terms.take(rows, axis=2)
@@ -782,7 +820,10 @@ class ArmKernel:
         """Week t's stars, win probability and badge from the counted feedback (also kept as
         self.stars, self.q, self.badge; self.v holds the utility)."""
         cnt5, wsum5, dsum5, hist, lev = self._counted(t)
-        if lev is not None or self.forgetting < 1.0 or not np.array_equal(hist, self.last_hist):
+        changed = not np.array_equal(hist, self.last_hist)
+        if self.fold_history and hist.shape[1]:
+            self._fold_history_changes(t, hist, changed)
+        if lev is not None or self.forgetting < 1.0 or changed:
             self.everything = True  # the filter, forgetting or the rule changed any row
             self.last_hist = hist.copy()
             self.hist_version += 1
@@ -832,7 +873,7 @@ class ArmKernel:
 
     def _update_jss(self, t: int, hist: np.ndarray, lev, redo: np.ndarray | None) -> None:
         """Recompute the JSS where it can have changed; mark those rows in ``redo``."""
-        if hist.shape[1]:
+        if hist.shape[1] and not self.fold_history:
             inside = (t + self.plan.h_age)[None, :] < np.array(self.plan.windows)[:, None]
             if self._jss_cache is None or not np.array_equal(self._jss_cache[0], inside):
                 self.jss_everything = True  # a history contract left a window
