@@ -260,6 +260,9 @@ class Result:
     contract_weeks: dict[str, np.ndarray]
     recovery: dict[str, np.ndarray]
     market: dict[str, float] = field(default_factory=dict)
+    _bands: dict[tuple[str, str], dict[str, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def reference(self) -> str:
@@ -286,7 +289,9 @@ class Result:
     def bands(self, arm: str, metric: str) -> dict[str, np.ndarray]:
         """{"q05", "q25", "q50", "q75", "q95", "mean"} -> array over weeks."""
         self._check(arm, metric, METRICS)
-        return self.histograms[arm][metric].bands()
+        if (arm, metric) not in self._bands:  # the summary, charts and CSV all ask
+            self._bands[arm, metric] = self.histograms[arm][metric].bands()
+        return {k: v.copy() for k, v in self._bands[arm, metric].items()}
 
     def paired(self, arm: str, metric: str) -> np.ndarray:
         """Per path, the arm's value minus the reference's at the horizon (last week)."""

@@ -61,6 +61,41 @@ def test_float32_threshold_gives_exactly_the_float64_comparison(u, q):
         )
 
 
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.int64, st.integers(1, 60), elements=st.integers(0, 6)))
+def test_arrival_rounds_keep_each_paths_order_and_never_repeat_a_path(idx):
+    rounds = engine.arrival_rounds(idx)
+    flat = np.concatenate(rounds)
+    assert sorted(flat.tolist()) == list(range(idx.size))  # every arrival exactly once
+    for r in rounds:
+        assert np.unique(idx[r]).size == r.size  # a path at most once per round
+    round_of = {int(pos): k for k, r in enumerate(rounds) for pos in r}
+    for path in np.unique(idx):
+        positions = np.flatnonzero(idx == path)  # in arrival order
+        assert [round_of[int(p)] for p in positions] == list(range(positions.size))
+
+
+def test_stacked_arms_give_what_each_arm_gives_alone():
+    """keep and exclude_flagged arms share one kernel, a row per (arm, path): each arm's paths
+    must be those it has when run alone."""
+    data = reference_data()
+    data["arms"] = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "excluded", "rule": "exclude_flagged", "delay_weeks": 3},
+        {"name": "harsh", "rule": "harsh_rater"},
+    ]
+    together = small(data, paths=300, weeks=40)
+    assert [[a.name for a in g] for g in engine.kernel_groups(together)] == [
+        ["kept", "excluded"],
+        ["harsh"],
+    ]
+    stacked = engine.trajectories(together)
+    for arm in together.arms:
+        alone = engine.trajectories(together.model_copy(update={"arms": (arm,)}))
+        for metric, values in alone[arm.name].items():
+            np.testing.assert_array_equal(values, stacked[arm.name][metric], err_msg=metric)
+
+
 def test_shared_proposals_are_monotone_end_to_end():
     """Where both arms send proposals on the same path and week, every slot the arm with the lower
     win probability wins is won by the other too (the engine's recorded wins, and slot by slot)."""
