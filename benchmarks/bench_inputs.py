@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,31 @@ import sim
 from sim.engine import make_plan, market_for
 
 SUPPORTED_RULES = ("keep", "exclude_flagged")
+# what sim.run reports week by week, so every implementation does the same work: the weekly
+# distribution of each figure over the paths, as 5-95 percentiles and the mean
+WEEKLY = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "badge")
+QUANTILES = (5, 25, 50, 75, 95)
+
+
+def weekly_bands(values: np.ndarray) -> np.ndarray:
+    """Bands of weekly values (weeks, paths): (weeks, 6) of the 5-95 percentiles and the mean,
+    ignoring paths without a value (NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN weeks: no stars yet
+        q = np.nanpercentile(values, QUANTILES, axis=1, method="inverted_cdf").T
+        return np.column_stack([q, np.nanmean(values, axis=1)])
+
+
+def histogram_bands(counts: np.ndarray, scale: float) -> np.ndarray:
+    """Bands from weekly counts by code (weeks, bins), value = code x scale: (weeks, 6)."""
+    cum = np.cumsum(counts, axis=1)
+    valid = cum[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = [np.argmax(100 * cum >= p * valid, axis=1) * scale for p in QUANTILES]
+        mean = counts @ (np.arange(counts.shape[1]) * scale) / valid[:, 0]
+    return np.where(valid > 0, np.column_stack([*q, mean]), np.nan)
+
+
 NEVER = -1  # exclude week of an arm that keeps everything
 
 

@@ -1,7 +1,9 @@
 """Four ways to run the reference model: repsim's engine, numba, Mesa 3 and plain Python.
 
 Each implementation runs in a fresh single-threaded process (its peak resident memory is its own),
-scenario in, per-path jobs and earnings per arm out, the hiring market built by sim.market in each.
+scenario in; out, what `sim.run` gives: per-path jobs and earnings per arm at the horizon and each
+week's distribution (percentiles and mean) of stars, JSS, win probability, active contracts, jobs,
+earnings and badge; the hiring market built by sim.market in each.
 Speed is path-weeks per second (paths x weeks x arms); the plain-Python reference runs a few paths
 and its rate is extrapolated. The headline figures (mean jobs and earnings per arm at the horizon,
 and the arms' paired difference) must agree within 4 standard errors.
@@ -85,12 +87,19 @@ def runner(model: str):
         return run
     if model == "python":
         sys.path.insert(0, str(ROOT / "tests"))
+        from bench_inputs import WEEKLY, weekly_bands
         from reference_engine import simulate_reference
 
         def run(sc, paths):
             out = simulate_reference(sc, paths)
             keys = ("jobs", "earnings")
-            return {a: {m: np.asarray(v[m][-1]) for m in keys} for a, v in out.items()}
+            return {
+                a: {
+                    **{m: np.asarray(v[m][-1]) for m in keys},
+                    "bands": {m: weekly_bands(np.asarray(v[m], float)) for m in WEEKLY},
+                }
+                for a, v in out.items()
+            }
 
         return run
     module = __import__(f"{model}_model")
@@ -319,7 +328,12 @@ def markdown(r: dict[str, Any], level: int = 2) -> list[str]:
         "",
         "The reference scenario (kept against excluded, dollar-weighted mean stars, JSS, badges, "
         "the hiring market of `sim.market`) run by each implementation in a fresh process on one "
-        "thread, scenario in and per-path jobs and earnings out, market building included. "
+        "thread, market building included. Each does the work `sim.run` does: scenario in; out, "
+        "the per-path jobs and earnings at the horizon and every week's distribution (5-95 "
+        "percentiles and mean) of stars, JSS, win probability, active contracts, jobs, earnings "
+        "and badge (numba counts them by week in the compiled loop, as the engine does; Mesa "
+        "collects them with its DataCollector and summarises them with pandas; the plain-Python "
+        "reference keeps every path's weeks and takes percentiles with numpy). "
         "Path-weeks = paths x weeks x arms; seconds are the best of the timed repeats after a "
         "warm-up (numba's compilation is in the warm-up); repsim / other is the ratio of "
         "path-weeks per second, with the issue's target. Peak = maximum resident memory of the "

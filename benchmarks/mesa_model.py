@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
-from bench_inputs import ModelInputs, duration_weeks, jss_weight, model_inputs
+from bench_inputs import QUANTILES, WEEKLY, ModelInputs, duration_weeks, jss_weight, model_inputs
 
 import sim
 from sim.reputation import NO_BADGE, RISING_TALENT, TOP_RATED
@@ -56,6 +56,8 @@ class ArmState:
     jobs: int = 0
     contract_weeks: int = 0
     q: float = 0.0
+    stars: float = math.nan  # this week's, for the data collector
+    badge: int = RISING_TALENT
 
     @property
     def active(self) -> int:
@@ -158,6 +160,8 @@ class Freelancer(mesa.Agent):
             arm.jss = m.job_success(arm.counted, t)
         badge = self.badge(arm, t)
         n = len(arm.counted)
+        arm.stars = arm.sum_wx / arm.sum_w if n else math.nan
+        arm.badge = badge
         v = p.b_reviews * math.log1p(n) + p.price_term
         if p.use_stars and n:
             trust = n / (n + p.stars_half) if p.stars_half > 0 else 1.0
@@ -220,10 +224,39 @@ class ReputationModel(mesa.Model):
         self.best_of = [int(i) for i in p.best_of]
         self.trending = [int(i) for i in p.trending]
         Freelancer.create_agents(self, paths)
+        # every week's figures per agent and arm, as sim.run reports them (Mesa's own way)
+        reporters = {}
+        for i, name in enumerate(p.arms):
+            reporters |= {
+                f"{name}:stars": lambda a, i=i: a.arms[i].stars,
+                f"{name}:jss": lambda a, i=i: a.arms[i].jss,
+                f"{name}:win_prob": lambda a, i=i: a.arms[i].q,
+                f"{name}:active": lambda a, i=i: a.arms[i].active,
+                f"{name}:jobs": lambda a, i=i: a.arms[i].jobs,
+                f"{name}:earnings": lambda a, i=i: a.arms[i].contract_weeks * p.net,
+                f"{name}:badge": lambda a, i=i: a.arms[i].badge,
+            }
+        self.datacollector = mesa.DataCollector(agent_reporters=reporters)
 
     def step(self) -> None:
         self.agents.do("step")
+        self.datacollector.collect(self)
         self.week += 1
+
+    def bands(self) -> dict[str, dict[str, np.ndarray]]:
+        """{arm: {metric: (weeks, 6) weekly 5-95 percentiles and mean}} from the collected data."""
+        df = self.datacollector.get_agent_vars_dataframe().astype(float)
+        by_week = df.groupby(level="Step")
+        q = by_week.quantile([p / 100 for p in QUANTILES], interpolation="lower")
+        mean = by_week.mean()
+        out = {}
+        for name in self.p.arms:
+            out[name] = {}
+            for metric in WEEKLY:
+                col = f"{name}:{metric}"
+                cols = [q[col].xs(p / 100, level=1).to_numpy() for p in QUANTILES]
+                out[name][metric] = np.column_stack([*cols, mean[col].to_numpy()])
+        return out
 
     def outcome(self, stars: float) -> float:
         p = self.p
@@ -275,15 +308,17 @@ class ReputationModel(mesa.Model):
 
 
 def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
-    """{arm: {"jobs", "earnings": per-path values at the horizon}} for `paths` paths."""
+    """{arm: {"jobs", "earnings": per-path values at the horizon, "bands": {metric: (weeks, 6)
+    weekly percentiles and mean}}} for `paths` paths."""
     p = model_inputs(sc)
     model = ReputationModel(p, paths, seed)
     for _ in range(p.weeks):
         model.step()
     agents = list(model.agents)
+    bands = model.bands()
     out = {}
     for i, name in enumerate(p.arms):
         jobs = np.array([a.arms[i].jobs for a in agents])
         cw = np.array([a.arms[i].contract_weeks for a in agents])
-        out[name] = {"jobs": jobs, "earnings": cw * p.net}
+        out[name] = {"jobs": jobs, "earnings": cw * p.net, "bands": bands[name]}
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from bench_inputs import ModelInputs, model_inputs
+from bench_inputs import ModelInputs, histogram_bands, model_inputs
 from numba import njit
 
 import sim
@@ -90,7 +90,8 @@ def _band(jss: float) -> int:
 
 @njit(cache=True)
 def simulate(paths, rng, ints, reals, arrays, jss_params):
-    """Final jobs and contract-weeks per arm and path, (arms, paths) each."""
+    """Final jobs and contract-weeks per arm and path, (arms, paths) each, and the weekly
+    distribution of every figure sim.run reports, as counts by week and code (`bands`)."""
     weeks, cap, slots, delay_max, n_arms, tenure0, update, use_stars, use_jss, value_w = ints[0]
     h_clients = ints[1]
     gross, p_end, rate, success_at, fail_below, b_stars, half, b_reviews, price, mm = reals[0]
@@ -101,6 +102,15 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     n_max = n_hist + cap * weeks  # counted feedback, at most
     jobs_out = np.zeros((n_arms, paths), np.int64)
     cw_out = np.zeros((n_arms, paths), np.int64)
+    # weekly counts by code: stars in hundredths + 1 and JSS + 1 (0: none), win probability in
+    # 1e-4, active, jobs, contract-weeks, badge
+    h_stars_n = np.zeros((n_arms, weeks, 502), np.int64)
+    h_jss_n = np.zeros((n_arms, weeks, 102), np.int64)
+    h_q_n = np.zeros((n_arms, weeks, 10_001), np.int64)
+    h_active_n = np.zeros((n_arms, weeks, cap + 1), np.int64)
+    h_jobs_n = np.zeros((n_arms, weeks, cap * weeks + 1), np.int64)
+    h_cw_n = np.zeros((n_arms, weeks, cap * weeks + 1), np.int64)
+    h_badge_n = np.zeros((n_arms, weeks, 3), np.int64)
     table = np.zeros((cap * weeks, 4), np.int64)
     u = np.empty(slots)
     # per-arm state
@@ -125,6 +135,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     earned = np.zeros((n_arms, 52))
     earned_sum = np.zeros(n_arms)
     q = np.zeros(n_arms)
+    badges = np.zeros(n_arms, np.int64)
     nw = jss_params[0].size
     scratch = (
         np.zeros(nw), np.zeros(nw), np.zeros(nw), np.zeros(nw, np.int64), np.zeros(nw, np.int64),
@@ -218,6 +229,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                         tenure_ok = first_start[a] >= 0 and t - first_start[a] > 13
                     top = at90_n[a] >= 13 and earned_sum[a] + hist_earned[t] >= 1000.0
                     badge = TOP_RATED if top and tenure_ok else NO_BADGE
+                badges[a] = badge
                 n = n_rev[a]
                 v = b_reviews * math.log1p(n) + price
                 if use_stars and n > 0:
@@ -260,10 +272,21 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                 g = active[a] * gross
                 earned_sum[a] += g - earned[a, t % 52]
                 earned[a, t % 52] = g
+                # 7. record the week
+                n = n_rev[a]
+                code = math.floor(sum_wx[a] / sum_w[a] * 100.0 + 0.5) + 1 if n > 0 else 0
+                h_stars_n[a, t, code] += 1
+                h_jss_n[a, t, 0 if math.isnan(jss[a]) else int(jss[a]) + 1] += 1
+                h_q_n[a, t, math.floor(q[a] * 1e4 + 0.5)] += 1
+                h_active_n[a, t, active[a]] += 1
+                h_jobs_n[a, t, jobs[a]] += 1
+                h_cw_n[a, t, cw[a]] += 1
+                h_badge_n[a, t, badges[a]] += 1
         for a in range(n_arms):
             jobs_out[a, path] = jobs[a]
             cw_out[a, path] = cw[a]
-    return jobs_out, cw_out
+    counts = (h_stars_n, h_jss_n, h_q_n, h_active_n, h_jobs_n, h_cw_n, h_badge_n)
+    return jobs_out, cw_out, counts
 
 
 def pack(m: ModelInputs) -> tuple:
@@ -286,7 +309,21 @@ def pack(m: ModelInputs) -> tuple:
 
 
 def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
-    """{arm: {"jobs", "earnings": per-path values at the horizon}} for `paths` paths."""
+    """{arm: {"jobs", "earnings": per-path values at the horizon, "bands": {metric: (weeks, 6)
+    weekly percentiles and mean}}} for `paths` paths."""
     m = model_inputs(sc)
-    jobs, cw = simulate(paths, np.random.default_rng(seed), *pack(m))
-    return {a: {"jobs": jobs[i], "earnings": cw[i] * m.net} for i, a in enumerate(m.arms)}
+    jobs, cw, counts = simulate(paths, np.random.default_rng(seed), *pack(m))
+    stars, jss, q, active, jobs_n, cw_n, badge = counts
+    out = {}
+    for i, a in enumerate(m.arms):
+        bands = {
+            "stars": histogram_bands(stars[i, :, 1:], 0.01),  # code 0: no stars
+            "jss": histogram_bands(jss[i, :, 1:], 1.0),
+            "win_prob": histogram_bands(q[i], 1e-4),
+            "active": histogram_bands(active[i], 1.0),
+            "jobs": histogram_bands(jobs_n[i], 1.0),
+            "earnings": histogram_bands(cw_n[i], m.net),
+            "badge": histogram_bands(badge[i], 1.0),
+        }
+        out[a] = {"jobs": jobs[i], "earnings": cw[i] * m.net, "bands": bands}
+    return out

@@ -15,6 +15,7 @@ import sim
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import compare
+from bench_inputs import WEEKLY
 
 PATHS = 400
 
@@ -34,7 +35,16 @@ def test_model_agrees_with_engine_within_sampling_error(model, engine_stats):
         pytest.importorskip(compare.NEEDS[model])
     module = __import__(f"{model}_model")
     sc = sim.load_scenario(compare.REFERENCE)
-    stats = compare.sample_stats(module.run(sc, PATHS, seed=7))
+    out = module.run(sc, PATHS, seed=7)
+    stats = compare.sample_stats(out)
+    # the same work as sim.run: every week's distribution of every figure it reports
+    for arm, figures in out.items():
+        assert set(figures["bands"]) == set(WEEKLY)
+        for metric, bands in figures["bands"].items():
+            assert bands.shape == (sc.run.weeks, 6), (model, arm, metric)
+        for metric in ("jobs", "earnings"):  # the last week's mean is the horizon's mean
+            last = figures["bands"][metric][-1, 5]
+            assert last == pytest.approx(figures[metric].mean(), rel=1e-9), (model, metric)
     assert stats.keys() == engine_stats.keys() == {"kept", "excluded"}
     for arm, figures in stats.items():
         assert set(figures) >= {"jobs", "earnings"}
