@@ -429,7 +429,7 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     )
     per_chunk_path = (
         weeks * max(slots, 1) * 4 * 2  # proposal uniforms (float32), drawn and laid out
-        + cap * weeks * 20  # contract attributes by ordinal
+        + cap * weeks * 7 * 4  # contract uniforms by ordinal (7 float32 rows at most)
         + arms * ring * (10 + 5) * 8  # end-week buckets (by star level at most), per arm
         + arms * 5 * 10 * 8  # running sums per JSS window
         + weeks * 24 * arms  # a chunk's weekly codes, kept for the histograms
