@@ -32,4 +32,8 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-main()
+# `streamlit run` executes this file as __main__; worker processes started by the app's pool
+# import it as __mp_main__ (multiprocessing re-imports the parent's main module) and must not run
+# the app.
+if __name__ == "__main__":
+    main()
