@@ -222,6 +222,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         signals=dict(aggregator="beta", forgetting=0.8, weighting="count"),
         hiring=dict(known_win_rate=0.2),
     ),
+    "largest_counts": dict(  # the bounds the engine's small integer types rely on
+        paths=4,
+        weeks=1040,
+        freelancer=dict(capacity=10, proposals_per_week=100),
+        market=dict(contract_weeks=2.0),
+    ),
     "poor_quality": dict(
         freelancer=dict(quality=(0.3, 0.3, 0.2, 0.1, 0.1), capacity=3),
         jss=dict(min_clients=1, windows=(52, 8), trending=(4,), success_at=4.0, fail_below=3.0),
