@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,6 +264,7 @@ class Result:
     _bands: dict[tuple[str, str], dict[str, np.ndarray]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _ratings_needed: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def reference(self) -> str:
@@ -333,7 +335,9 @@ class Result:
 
     def ratings_needed(self) -> dict[str, dict[str, dict[str, float | None]]]:
         """Closed-form further five-star ratings to reach each target, per arm, from today."""
-        return ratings_needed_today(self.scenario)
+        if self._ratings_needed is None:  # the summary and the chart both ask
+            self._ratings_needed = ratings_needed_today(self.scenario)
+        return copy.deepcopy(self._ratings_needed)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-safe summary of DESIGN.md."""
