@@ -77,11 +77,14 @@ def arm_scale(arms: tuple[str, ...]) -> alt.Scale:
 
 def bands_frame(result: sim.Result, metric: str) -> pd.DataFrame:
     """Tidy weekly bands of one metric: arm, week, q05..q95, mean."""
-    frames = []
-    for arm in result.arms:
-        b = result.bands(arm, metric)
-        frames.append(pd.DataFrame({"arm": arm, "week": np.arange(result.weeks), **b}))
-    return pd.concat(frames, ignore_index=True)
+    bands = [result.bands(arm, metric) for arm in result.arms]
+    weeks = result.weeks
+    columns = {
+        "arm": np.repeat(np.array(result.arms, dtype=object), weeks),
+        "week": np.tile(np.arange(weeks), len(result.arms)),
+    }
+    columns |= {key: np.concatenate([b[key] for b in bands]) for key in bands[0]}
+    return pd.DataFrame(columns)
 
 
 def _difference_frame(earnings: pd.DataFrame, reference: str) -> pd.DataFrame:
