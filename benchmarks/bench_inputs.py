@@ -10,6 +10,7 @@ import numpy as np
 
 import sim
 from sim.engine import make_plan, market_for
+from sim.metrics import BAND_KEYS, _Histogram
 
 SUPPORTED_RULES = ("keep", "exclude_flagged")
 # what sim.run reports week by week, so every implementation does the same work: the weekly
@@ -28,13 +29,11 @@ def weekly_bands(values: np.ndarray) -> np.ndarray:
 
 
 def histogram_bands(counts: np.ndarray, scale: float) -> np.ndarray:
-    """Bands from weekly counts by code (weeks, bins), value = code x scale: (weeks, 6)."""
-    cum = np.cumsum(counts, axis=1)
-    valid = cum[:, -1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = [np.argmax(100 * cum >= p * valid, axis=1) * scale for p in QUANTILES]
-        mean = counts @ (np.arange(counts.shape[1]) * scale) / valid[:, 0]
-    return np.where(valid > 0, np.column_stack([*q, mean]), np.nan)
+    """Bands from weekly counts by code (weeks, bins), value = code x scale: (weeks, 6), by the
+    engine's own histogram (the same inverted-CDF quantiles and mean)."""
+    codes = np.arange(counts.shape[1], dtype=np.int64)
+    bands = _Histogram(counts, counts @ codes, counts.sum(axis=1), scale, scale).bands()
+    return np.column_stack([bands[key] for key in BAND_KEYS])
 
 
 NEVER = -1  # exclude week of an arm that keeps everything
