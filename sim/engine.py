@@ -52,6 +52,7 @@ class Plan:
     h_client_groups: np.ndarray | None  # (H, clients) one-hot when a client name repeats
     tenure0: int  # weeks since the first history contract ended (-1: no history)
     windows: tuple[int, ...]  # distinct JSS windows, ascending
+    star_edges: np.ndarray  # cumsum(quality)[:4] in float64: stars = 1 + #(edges <= u)
 
 
 def make_plan(sc: Scenario) -> Plan:
@@ -85,6 +86,7 @@ def make_plan(sc: Scenario) -> Plan:
         h_client_groups=groups,
         tenure0=max((h.ended_weeks_ago for h in hist), default=-1),
         windows=windows,
+        star_edges=np.cumsum(np.asarray(f.quality, dtype=np.float64))[:4],
     )
 
 
@@ -190,13 +192,12 @@ class Draws:
         return DECODE[name](self.plan, u)
 
 
-def _stars(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_stars(plan: Plan, u: np.ndarray) -> np.ndarray:
     # the smallest s with u < cdf[s-1]: 1 + the number of the first four edges at or below u
-    cdf = np.cumsum(np.asarray(plan.sc.freelancer.quality, dtype=np.float64))
-    return 1 + np.searchsorted(cdf[:4], u.astype(np.float64), side="right")
+    return 1 + np.searchsorted(plan.star_edges, u.astype(np.float64), side="right")
 
 
-def _duration(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_duration(plan: Plan, u: np.ndarray) -> np.ndarray:
     p_end = 1.0 / plan.sc.market.contract_weeks
     if p_end >= 1.0:
         return np.ones(u.shape, dtype=np.int64)
@@ -205,16 +206,16 @@ def _duration(plan: Plan, u: np.ndarray) -> np.ndarray:
     return np.minimum(duration, plan.weeks + 1)
 
 
-def _left(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_left(plan: Plan, u: np.ndarray) -> np.ndarray:
     return u < np.float64(plan.sc.signals.feedback_rate)
 
 
-def _delay(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_delay(plan: Plan, u: np.ndarray) -> np.ndarray:
     d = plan.delay_max
     return np.minimum(np.floor(u.astype(np.float64) * (d + 1)), d).astype(np.intp)
 
 
-def _client_count(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_client_count(plan: Plan, u: np.ndarray) -> np.ndarray:
     mu = plan.sc.market.client_ratings_given_mean
     if mu == 0:
         return np.zeros(u.shape, dtype=np.int64)
@@ -222,24 +223,24 @@ def _client_count(plan: Plan, u: np.ndarray) -> np.ndarray:
     return np.minimum(count, 2**31 - 1).astype(np.int64)
 
 
-def _harsh(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_harsh(plan: Plan, u: np.ndarray) -> np.ndarray:
     return u < np.float64(plan.sc.market.harsh_client_share)
 
 
-def _suspended(plan: Plan, u: np.ndarray) -> np.ndarray:
+def _decode_suspended(plan: Plan, u: np.ndarray) -> np.ndarray:
     return u < np.float64(plan.sc.market.client_suspension_rate)
 
 
 # Comparisons use numpy float64 scalars, never bare Python floats, which numpy 2 would round to
 # float32 before comparing with a float32 uniform.
 DECODE = {
-    "stars": _stars,
-    "duration": _duration,
-    "left": _left,
-    "delay": _delay,
-    "client_count": _client_count,
-    "harsh": _harsh,
-    "suspended": _suspended,
+    "stars": _decode_stars,
+    "duration": _decode_duration,
+    "left": _decode_left,
+    "delay": _decode_delay,
+    "client_count": _decode_client_count,
+    "harsh": _decode_harsh,
+    "suspended": _decode_suspended,
 }
 
 
