@@ -9,7 +9,7 @@ import numpy as np
 
 from . import reputation, rules
 from .market import HiringMarket, cached_market, solve_intercept, utility
-from .scenario import Scenario
+from .scenario import Scenario, job_ring_weeks
 
 __all__ = ["BLOCK", "Draws", "Plan", "iter_chunks", "make_plan", "simulate_arms", "trajectories"]
 
@@ -258,12 +258,6 @@ def iter_chunks(paths: int, chunk_paths: int) -> Iterator[tuple[int, int]]:
 # -- one arm on one chunk --------------------------------------------------------------------
 
 
-def job_ring_weeks(plan: Plan, last_weeks: int = 0) -> int:
-    """Weeks of end-week buckets a kernel keeps (see ArmKernel)."""
-    leaving = [w for w in plan.windows if w < plan.weeks]
-    return max([*leaving, last_weeks, plan.delay_max]) + 1
-
-
 STACKABLE_RULES = ("keep", "exclude_flagged")  # rules with no per-feedback state or decision
 
 
@@ -370,7 +364,7 @@ class ArmKernel:
         # last-weeks rule and the feedback delay, so that a bucket is reused only once nothing
         # can still arrive in it or age out of it. (A contract ends at week 0 or later: it
         # never leaves a window as long as the horizon.)
-        self.rj = job_ring_weeks(plan, last_weeks)
+        self.rj = job_ring_weeks(plan.sc, last_weeks)
         self.buckets = np.zeros((self.rj, stats, n))
         # A window's sums are everything counted (`counted_sums`) minus what has left that
         # window (`left_sums`): an arrival, inside every window, then touches one sum, not one

@@ -408,6 +408,14 @@ class Scenario(_Model):
         return scenario_sha256(self)
 
 
+def job_ring_weeks(sc: Scenario, last_weeks: int = 0) -> int:
+    """Weeks of end-week JSS buckets the engine keeps for an arm: the longest JSS window a
+    contract can leave within the horizon (one ending at week 0 or later never leaves a window as
+    long as the horizon), a last-weeks rule or the feedback delay, plus one."""
+    leaving = [w for w in (*sc.jss.windows, *sc.jss.trending) if w < sc.run.weeks]
+    return max([*leaving, last_weeks, sc.signals.feedback_delay_weeks]) + 1
+
+
 def estimate_memory_bytes(sc: Scenario) -> int:
     """Peak bytes a run is expected to need, counted generously: per-path results, the weekly
     histograms, one chunk's working set and the sampled market. Checked before allocating."""
@@ -420,9 +428,7 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     # cumulative copy that bands() makes
     bins = 501 + 101 + 10_001 + (cap + 1) + 2 * (cap * weeks + 1) + 4
     histograms = arms * weeks * bins * 8 * 2
-    windows = [w for w in (*sc.jss.windows, *sc.jss.trending) if w < weeks]
-    last_weeks = [getattr(a, "last_weeks", None) or 0 for a in sc.arms]
-    ring = max([*windows, *last_weeks, sc.signals.feedback_delay_weeks]) + 1
+    ring = max(job_ring_weeks(sc, getattr(a, "last_weeks", None) or 0) for a in sc.arms)
     suspension = max(
         [(a.delay_weeks + 1) * delay_cols * 8 for a in sc.arms if a.rule == "suspended_client"],
         default=0,
