@@ -31,10 +31,16 @@ def _pool() -> ProcessPoolExecutor | None:
         try:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["sim"])
-            _POOL.append(ProcessPoolExecutor(WORKERS, mp_context=ctx))
+            _POOL.append(ProcessPoolExecutor(WORKERS, mp_context=ctx, initializer=_warm_up))
         except (OSError, ValueError):
             return None
     return _POOL[0]
+
+
+def _warm_up() -> None:
+    """A small reference run in each new worker: a process's first run is ~0.15 s slower than
+    the next (first calls into numpy and the engine), a cost that would fall on a slider change."""
+    sim.run(sim.Scenario(), paths=sim.engine.BLOCK)
 
 
 def run_in_parallel(sc: sim.Scenario) -> sim.Result:
