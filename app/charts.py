@@ -138,7 +138,9 @@ def _base(source: Source, shape: Shape) -> alt.Chart:
     last = max(shape.weeks - 1, 1)
     return alt.Chart(source).encode(
         x=alt.X("week:Q", title="Week from today", scale=alt.Scale(domain=[0, last], nice=False)),
-        color=alt.Color("arm:N", scale=arm_scale(shape.arms), title="Arm", sort=list(shape.arms)),
+        # the scale's domain orders the legend and the layers: a "sort" here would add a
+        # per-row formula to every redraw
+        color=alt.Color("arm:N", scale=arm_scale(shape.arms), title="Arm"),
     )
 
 
@@ -156,11 +158,13 @@ def fan_chart(source: Source, shape: Shape, metric: str) -> alt.LayerChart:
     ]
     # stars live between 1 and 5: a zero baseline would flatten the difference between arms
     y_scale = alt.Scale(zero=metric != "stars")
-    outer = base.mark_area(opacity=0.15).encode(
+    # aria=False: a band or line is one SVG path, which shows one description, yet Vega-Lite
+    # would format a description for every week on every redraw; the chart keeps its title
+    outer = base.mark_area(opacity=0.15, aria=False).encode(
         y=alt.Y("q05:Q", title=CHART_TITLES[metric], scale=y_scale), y2="q95:Q"
     )
-    inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
-    median = base.mark_line(strokeWidth=2).encode(y="q50:Q", tooltip=tooltip)
+    inner = base.mark_area(opacity=0.3, aria=False).encode(y="q25:Q", y2="q75:Q")
+    median = base.mark_line(strokeWidth=2, aria=False).encode(y="q50:Q", tooltip=tooltip)
     return (outer + inner + median).properties(
         width=WIDTH, height=HEIGHT, title=_title(metric, "line: median; bands: 25-75% and 5-95%")
     )
@@ -171,7 +175,7 @@ def earnings_chart(earnings: Source, difference: Source, shape: Shape) -> alt.VC
     top = fan_chart(earnings, shape, "earnings")
     bottom = (
         _base(difference, shape)
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2, aria=False)
         .encode(
             y=alt.Y("difference:Q", title=f"Mean difference from {shape.reference} ($)"),
             tooltip=["arm:N", "week:Q", alt.Tooltip("difference:Q", format="$,.0f")],
@@ -254,7 +258,13 @@ def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
 @functools.lru_cache(maxsize=32)
 def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
     """Vega-Lite specs with named, empty datasets: built and validated once per shape."""
-    named = {name: alt.NamedData(name=name) for names in DATASETS.values() for name in names}
+    # parse=None: the rows arrive as JSON numbers and nulls; Vega-Lite's default would convert
+    # every row's week again on each redraw
+    named = {
+        name: alt.NamedData(name=name, format=alt.DataFormat(parse=None))
+        for names in DATASETS.values()
+        for name in names
+    }
     return {name: chart.to_dict() for name, chart in _charts(named, shape).items()}
 
 
