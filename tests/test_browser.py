@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 SMALL = "?run.paths=500"  # where speed is not the point
 TIMINGS = Path("/tmp/repsim-redraw.json")
+PAUSE_MS = 500  # between slider changes in the timing test
 SCREENSHOT = ROOT / "docs" / "compare.png"
 VIEWPORT = {"width": 1600, "height": 1000}
 KEPT, EXCLUDED = PALETTE[0], PALETTE[1]
@@ -166,11 +167,18 @@ def test_moving_a_slider_redraws(page, server) -> None:
 
 
 def test_slider_to_redraw_time_at_full_size(page, server) -> None:
-    """At the default 10,000 paths x 104 weeks; reported, not asserted (the CPUs are shared)."""
+    """At the default 10,000 paths x 104 weeks; reported, not asserted (the CPUs are shared).
+
+    Six changes (3.5 to 4.0 stars), each a new scenario and one recomputation, with a pause
+    between them as a person reading the figures would take; the clock runs from the key press
+    to the redrawn page. The first change after loading is slower (the browser's first full
+    garbage collection and first-time work on the page land on it): it is reported on its own.
+    """
     open_app(page, server + "/")
     assert "10,000 futures × 104 weeks" in footer(page)
     times, phases = [], []
-    for _ in range(3):  # three new scenarios: 3.5, 3.6, 3.7 stars; each one recomputation
+    for _ in range(6):
+        page.wait_for_timeout(PAUSE_MS)
         value, svg = metrics(page)[0][1], svg_of(page, 0)
         page.evaluate(WATCH)
         start = move_slider(page, "Disputed rating (stars)")
@@ -180,8 +188,11 @@ def test_slider_to_redraw_time_at_full_size(page, server) -> None:
     report = {
         "paths": 10_000,
         "weeks": 104,
+        "pause_between_changes_seconds": PAUSE_MS / 1000,
         "slider_to_redraw_seconds": [round(t, 3) for t in times],
+        "first_change_seconds": round(times[0], 3),
         "median_seconds": round(statistics.median(times), 3),
+        "max_seconds": round(max(times), 3),
         "key_to_script_start_seconds": [round(p["to_script_start"], 3) for p in phases],
         "script_run_seconds": [round(p["script_run"], 3) for p in phases],
     }
