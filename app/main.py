@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 
@@ -23,18 +22,8 @@ PAGES = (
 )
 
 
-def _freeze_startup_objects() -> None:
-    """Leave the ~170,000 objects that imports created out of later garbage collections.
-
-    A full collection over them takes ~100 ms with the GIL held, at a moment the allocator picks:
-    in the middle of a redraw. They live as long as the server does anyway.
-    """
-    if gc.get_freeze_count() == 0:  # main.py runs again on every rerun: freeze once
-        gc.freeze()
-
-
 def main() -> None:
-    _freeze_startup_objects()
+    session.freeze_startup_objects()
     st.set_page_config(page_title="repsim: what one unfair rating costs", layout="wide")
     session.prepare()
     pages = [
