@@ -84,12 +84,16 @@ class _Histogram:
 
     def bands(self) -> dict[str, np.ndarray]:
         """Inverted-CDF quantiles (the smallest value with at least q at or below it) and mean."""
-        cum = np.cumsum(self.counts, axis=1)
+        # only the codes some week holds: a quantile (q >= 5%) is never a code with no paths
+        # below or at it, and win_prob's 10,001 codes are mostly empty
+        held = np.flatnonzero(self.counts.any(axis=0))
+        lo, hi = (held[0], held[-1] + 1) if held.size else (0, 1)
+        cum = np.cumsum(self.counts[:, lo:hi], axis=1)
         out = {}
         with np.errstate(invalid="ignore", divide="ignore"):
             for q, key in zip(QUANTILES, BAND_KEYS, strict=False):
                 # 100 * cum >= q * valid, in integers: no rounding at the boundaries
-                idx = np.argmax(100 * cum >= q * self.valid[:, None], axis=1)
+                idx = lo + np.argmax(100 * cum >= q * self.valid[:, None], axis=1)
                 out[key] = np.where(self.valid > 0, idx * self.scale, np.nan)
             out["mean"] = np.where(
                 self.valid > 0, self.total * self.mean_scale / self.valid, np.nan
