@@ -443,9 +443,13 @@ def ratings_needed_today(sc: Scenario) -> dict[str, dict[str, dict[str, float | 
             },
             "median": {},
         }
-        for agg, params in per_agg.items():
+        for agg, params in per_agg.items():  # every target in one call: it broadcasts
+            n = reputation.ratings_needed(
+                x, np.array(STAR_TARGETS), aggregator=agg, **common, **params
+            )
             table[agg] = {
-                str(target): _needed(x, target, agg, **common, **params) for target in STAR_TARGETS
+                str(t): float(k) if np.isfinite(k) else None
+                for t, k in zip(STAR_TARGETS, n, strict=True)
             }
         table["jss"] = {
             str(int(JSS_TARGET)): _needed(
