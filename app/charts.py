@@ -87,12 +87,19 @@ def bands_frame(result: sim.Result, metric: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _difference_frame(earnings: pd.DataFrame, reference: str) -> pd.DataFrame:
+def _difference_frame(result: sim.Result) -> pd.DataFrame:
     """Each arm's mean cumulative earnings minus the reference's (the mean paired difference)."""
-    ref = earnings[earnings.arm == reference].set_index("week")["mean"]
-    diff = earnings[earnings.arm != reference][["arm", "week", "mean"]].copy()
-    diff["difference"] = diff["mean"].to_numpy() - ref.reindex(diff["week"]).to_numpy()
-    return diff[["arm", "week", "difference"]]
+    ref = result.bands(result.reference, "earnings")["mean"]
+    others = result.arms[1:]
+    return pd.DataFrame(
+        {
+            "arm": np.repeat(np.array(others, dtype=object), result.weeks),
+            "week": np.tile(np.arange(result.weeks), len(others)),
+            "difference": np.concatenate(
+                [result.bands(arm, "earnings")["mean"] - ref for arm in others] or [[]]
+            ),
+        }
+    )
 
 
 def _recovery_frame(result: sim.Result) -> pd.DataFrame:
@@ -121,7 +128,7 @@ def ratings_needed_frame(result: sim.Result) -> pd.DataFrame:
 def chart_data(result: sim.Result) -> dict[str, pd.DataFrame]:
     """Every dataset the charts draw, by name."""
     data = {m: bands_frame(result, m) for m in (*FANS, "earnings")}
-    data["earnings_difference"] = _difference_frame(data["earnings"], result.reference)
+    data["earnings_difference"] = _difference_frame(result)
     data["recovery"] = _recovery_frame(result)
     data["ratings_needed"] = ratings_needed_frame(result)
     return data
