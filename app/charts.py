@@ -13,7 +13,14 @@ import pandas as pd
 
 import sim
 
-__all__ = ["CHART_TITLES", "arm_scale", "bands_frame", "build_charts", "build_specs"]
+__all__ = [
+    "CHART_TITLES",
+    "arm_scale",
+    "bands_frame",
+    "build_charts",
+    "build_specs",
+    "json_spec",
+]
 
 # One colour per arm, in scenario order, everywhere (Tableau 10: distinct, colour-blind aware).
 PALETTE = (
@@ -278,8 +285,7 @@ def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows: NaN (no value that week) as null, as Altair writes inline data.
 
-    Column lists zipped into dicts: several times faster than pandas' to_dict here, and the
-    dashboard does this on every change."""
+    Column lists zipped into dicts: several times faster than pandas' to_dict here."""
     columns = [str(c) for c in frame.columns]
     values = [_nulls(frame[c].tolist()) for c in frame.columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
@@ -290,12 +296,22 @@ def _nulls(values: list[Any]) -> list[Any]:
 
 
 def build_specs(result: sim.Result) -> dict[str, dict[str, Any]]:
-    """The Vega-Lite specs of `build_charts`, fast: cached templates filled with this result's
-    data (what the dashboard redraws after each change)."""
-    data = {name: _records(frame) for name, frame in chart_data(result).items()}
+    """The Vega-Lite specs of `build_charts`, fast: cached templates whose named datasets are
+    this result's data frames (what the dashboard redraws after each change; Streamlit sends
+    frames to the browser as Arrow). `json_spec` makes one plain JSON for an export."""
+    data = chart_data(result)
     specs = {}
     for name, template in _templates(Shape(result.arms, result.weeks)).items():
         spec = dict(template)  # shallow: only the datasets differ between results
         spec["datasets"] = {d: data[d] for d in DATASETS[name]}
         specs[name] = spec
     return specs
+
+
+def json_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec from `build_specs` with its data frames as inline JSON rows (for vl-convert)."""
+    datasets = {
+        name: _records(rows) if isinstance(rows, pd.DataFrame) else rows
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets} if datasets else spec

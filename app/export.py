@@ -6,6 +6,8 @@ from typing import Any
 
 import vl_convert as vlc
 
+from app.charts import json_spec
+
 __all__ = ["FORMATS", "MIME", "chart_bytes"]
 
 FORMATS = ("png", "svg", "html")
@@ -14,8 +16,8 @@ PNG_SCALE = 2  # crisp on high-density screens; the layout is the chart's own wi
 
 
 def chart_bytes(chart: Any, fmt: str) -> bytes:
-    """Render an Altair chart (or a Vega-Lite dict) to PNG, SVG or HTML bytes."""
-    spec = chart.to_dict() if hasattr(chart, "to_dict") else chart
+    """Render an Altair chart (or a Vega-Lite dict, as `build_specs` gives) to PNG, SVG or HTML."""
+    spec = chart.to_dict() if hasattr(chart, "to_dict") else json_spec(chart)
     if fmt == "png":
         return vlc.vegalite_to_png(spec, scale=PNG_SCALE)
     if fmt == "svg":
