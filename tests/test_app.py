@@ -13,7 +13,7 @@ from helpers import REFERENCE, ROOT, reference_data
 from streamlit.testing.v1 import AppTest
 
 import sim
-from app import calculator, controls, results, session
+from app import calculator, charts, controls, results, session
 from app.controls import CONTROLS, Base
 from app.docs import markdown_money
 from app.export import chart_bytes
@@ -337,6 +337,17 @@ def test_exports_are_what_they_claim() -> None:
     assert json.loads(view.summary_json())["scenario_sha256"] == sc.sha256()
     assert sim.loads_scenario(view.toml) == sc  # what `repsim run` reads
     assert tomllib.loads(view.toml)["run"]["paths"] == 300
+
+
+def test_dashboard_specs_draw_what_altair_draws() -> None:
+    """The dashboard's fast path (cached templates, data frames) and Altair's own charts give the
+    same SVG: what the screen shows, what an export holds and what `repsim run` writes agree."""
+    sc = sim.load_scenario(ROOT / "scenarios" / "statistical-filters.toml")  # five arms
+    result = sim.run(sc, paths=400, weeks=30)
+    fast, altair = charts.build_specs(result), charts.build_charts(result)
+    assert fast.keys() == altair.keys()
+    for name in fast:
+        assert chart_bytes(fast[name], "svg") == chart_bytes(altair[name], "svg"), name
 
 
 def test_docs_keep_dollars_as_money_outside_code() -> None:
