@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,16 +282,8 @@ def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows: NaN (no value that week) as null, as Altair writes inline data.
-
-    Column lists zipped into dicts: several times faster than pandas' to_dict here."""
-    columns = [str(c) for c in frame.columns]
-    values = [_nulls(frame[c].tolist()) for c in frame.columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-
-
-def _nulls(values: list[Any]) -> list[Any]:
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+    """JSON-ready rows: NaN (no value that week) as null, as Altair writes inline data."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def build_specs(result: sim.Result) -> dict[str, dict[str, Any]]:
