@@ -84,28 +84,27 @@ def arm_scale(arms: tuple[str, ...]) -> alt.Scale:
 def bands_frame(result: sim.Result, metric: str) -> pd.DataFrame:
     """Tidy weekly bands of one metric: arm, week, q05..q95, mean."""
     bands = [result.bands(arm, metric) for arm in result.arms]
-    weeks = result.weeks
-    columns = {
-        "arm": np.repeat(np.array(result.arms, dtype=object), weeks),
-        "week": np.tile(np.arange(weeks), len(result.arms)),
-    }
+    columns = _arm_weeks(result.arms, result.weeks)
     columns |= {key: np.concatenate([b[key] for b in bands]) for key in bands[0]}
     return pd.DataFrame(columns)
+
+
+def _arm_weeks(arms: tuple[str, ...], weeks: int) -> dict[str, np.ndarray]:
+    """The arm and week columns of a tidy frame with every week of each arm in turn."""
+    return {
+        "arm": np.repeat(np.array(arms, dtype=object), weeks),
+        "week": np.tile(np.arange(weeks), len(arms)),
+    }
 
 
 def _difference_frame(result: sim.Result) -> pd.DataFrame:
     """Each arm's mean cumulative earnings minus the reference's (the mean paired difference)."""
     ref = result.bands(result.reference, "earnings")["mean"]
     others = result.arms[1:]
-    return pd.DataFrame(
-        {
-            "arm": np.repeat(np.array(others, dtype=object), result.weeks),
-            "week": np.tile(np.arange(result.weeks), len(others)),
-            "difference": np.concatenate(
-                [result.bands(arm, "earnings")["mean"] - ref for arm in others] or [[]]
-            ),
-        }
-    )
+    columns = _arm_weeks(others, result.weeks)
+    differences = [result.bands(arm, "earnings")["mean"] - ref for arm in others]
+    columns["difference"] = np.concatenate(differences or [[]])
+    return pd.DataFrame(columns)
 
 
 def _recovery_frame(result: sim.Result) -> pd.DataFrame:
