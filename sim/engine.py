@@ -874,14 +874,14 @@ class ArmKernel:
                 self.jss_everything = True  # a history contract left a window
         if self.jss_everything:
             self.jss = self._job_success(t, hist, lev, None)
-            self.band = reputation._jss_band(self.jss)
+            self.band = reputation.jss_band_unchecked(self.jss)
             if redo is not None:
                 redo[:] = True
         else:
             rows = np.flatnonzero(self.jss_touched)
             jss = self._job_success(t, hist, lev, rows)
             self.jss[rows] = jss
-            self.band[rows] = reputation._jss_band(jss)
+            self.band[rows] = reputation.jss_band_unchecked(jss)
             redo |= self.jss_touched
         self.jss_touched[:] = False
         self.jss_everything = False

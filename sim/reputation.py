@@ -593,10 +593,12 @@ def jss_band(jss: Any) -> np.ndarray:
     j = _as_float(jss, "jss") if jss is not None else np.asarray(np.nan)
     present = ~np.isnan(j)
     _check_range(j, "jss", 0.0, 100.0, present)
-    return _jss_band(j)
+    return jss_band_unchecked(j)
 
 
-def _jss_band(j: np.ndarray) -> np.ndarray:
+def jss_band_unchecked(j: np.ndarray) -> np.ndarray:
+    """`jss_band` of a float array already known to hold scores in 0-100 or NaN (the engine's
+    own, every week): no input checks."""
     # the bands are 0..4 in this order, so a sum of comparisons (no masked select) gives them
     band = JSS_BAND_BELOW_75 + np.isnan(j).astype(np.int8)
     for edge in (75, 80, 90):
