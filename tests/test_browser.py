@@ -78,7 +78,8 @@ def open_app(page, url: str) -> None:
 WATCH = """() => {
     const app = document.querySelector('[data-testid=stApp]');
     window.__t = {states: []};
-    document.addEventListener('keydown', () => { window.__t.key = performance.now(); }, true);
+    const once = {capture: true, once: true};  // one change per WATCH: no listeners pile up
+    document.addEventListener('keydown', () => { window.__t.key = performance.now(); }, once);
     new MutationObserver(() => window.__t.states.push(
         [performance.now(), app.getAttribute('data-test-script-state')]
     )).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
