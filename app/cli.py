@@ -355,9 +355,15 @@ def _signed(x: float | None, money: bool = False, digits: int = 2) -> str:
 
 
 def _recovery_text(rec: dict[str, Any], weeks: int) -> str:
-    median = "never (median)" if rec["median"] is None else f"{rec['median']:.0f} weeks (median)"
+    def median(r: dict[str, Any]) -> str:
+        return "never (median)" if r["median"] is None else f"week {r['median']:.0f} (median)"
+
     horizon = "1 week" if weeks == 1 else f"{weeks} weeks"
-    return f"{median}; {rec['share_not_recovered']:.0%} of futures not within {horizon}"
+    first = rec["first"]
+    return (
+        f"for good from {median(rec)}, {rec['share_not_recovered']:.0%} of futures not within "
+        f"{horizon}; first back {median(first)}, {first['share_not_recovered']:.0%} never"
+    )
 
 
 def describe_run(s: dict[str, Any]) -> str:
@@ -376,7 +382,7 @@ def describe_run(s: dict[str, Any]) -> str:
             f"{_signed(j['ci90'][1])})",
             f"  earnings  {_signed(e['mean'], True)}  (90% interval {_signed(e['ci90'][0], True)} "
             f"to {_signed(e['ci90'][1], True)})",
-            f"  {s['reference']}'s win rate recovers: "
+            f"  {s['reference']}'s win rate back to 95% of {arm}'s: "
             + _recovery_text(d["weeks_to_recover"], s["weeks"]),
         ]
     return "\n".join(lines)

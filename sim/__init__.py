@@ -94,7 +94,7 @@ def run(
         while futures:  # merged in path order, each part dropped once merged (bounded memory)
             part = futures.pop(0).result()
             acc.merge(part)
-            done += part.recovery[acc.arms[0]].size
+            done += part.paths_held
             if progress is not None:
                 progress(done, sc.run.paths)
     info = {

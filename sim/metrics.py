@@ -128,7 +128,8 @@ class Accumulator:
         self.hist = {a: _histograms(sc, net) for a in self.arms}
         self.final = {a: {m: np.empty(paths) for m in PAIRED_METRICS} for a in self.arms}
         self.contract_weeks = {a: np.zeros(paths, np.int64) for a in self.arms}
-        self.recovery = {a: np.full(paths, -1, np.int64) for a in self.arms}
+        # per path, (first week back, lasting week back) against the reference; -1: never
+        self.recovery = {a: np.full((2, paths), -1, np.int64) for a in self.arms}
         self._chunk: dict[str, dict[str, np.ndarray]] = {}
         self._weeks = weeks
 
@@ -185,14 +186,14 @@ class Accumulator:
                 f[m][sl] = s[m][-1]
             f["earnings"][sl] = s["contract_weeks"][-1] * self.net
             self.contract_weeks[arm][sl] = s["contract_weeks"][-1]
-            self.recovery[arm][sl] = weeks_to_recover(ref_q, q)
+            self.recovery[arm][:, sl] = weeks_to_recover(ref_q, q)
         self._chunk = {}
 
     def merge(self, part: Accumulator) -> None:
         """Add another accumulator's paths (a disjoint range of the same run): histograms add
         exactly and per-path values go to their places, so the order of merging is irrelevant."""
         sl = slice(
-            part.first - self.first, part.first - self.first + part.recovery[self.arms[0]].size
+            part.first - self.first, part.first - self.first + part.paths_held
         )
         for arm in self.arms:
             for m, h in self.hist[arm].items():
@@ -203,7 +204,12 @@ class Accumulator:
             for m, values in part.final[arm].items():
                 self.final[arm][m][sl] = values
             self.contract_weeks[arm][sl] = part.contract_weeks[arm]
-            self.recovery[arm][sl] = part.recovery[arm]
+            self.recovery[arm][:, sl] = part.recovery[arm]
+
+    @property
+    def paths_held(self) -> int:
+        """How many paths this accumulator collects."""
+        return self.recovery[self.arms[0]].shape[1]
 
     def result(self, market_info: dict[str, float]) -> Result:
         return Result(
@@ -219,20 +225,26 @@ class Accumulator:
 
 
 def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
-    """Per path, the week the reference's win probability is back to 95% of the arm's; -1 never.
+    """Per path, when the reference's win probability is back to 95% of the arm's: row 0 the
+    first week back, row 1 the lasting week (from then on it stays back to the horizon); -1 never.
 
-    Arrays are (weeks, paths). Recovery is the first week at or after the first shortfall (the
-    first week the reference is below 95% of the arm) where it reaches 95% again; a path that is
-    never short recovers at week 0. Counting from the first shortfall, not from week 0, matters
-    when an arm's rule acts late (a support queue): both arms are equal until then.
+    Arrays are (weeks, paths); weeks are counted from today (week 0). A path that is never short
+    recovers at week 0 on both counts. "First back" is the first week after the first shortfall
+    (the first week the reference is below 95% of the arm) where it reaches 95% again: counting
+    from the first shortfall matters when an arm's rule acts late (a support queue), as both arms
+    are equal until then. "Lasting" is the week after the last shortfall, or never when the last
+    week is still short.
     """
     ok = reference_q >= RECOVERY_SHARE * arm_q
-    weeks = np.arange(ok.shape[0])[:, None]
+    weeks = ok.shape[0]
     short = ~ok
-    first_short = np.where(short.any(axis=0), np.argmax(short, axis=0), ok.shape[0])
-    back = ok & (weeks > first_short)
-    first_back = np.argmax(back, axis=0)
-    return np.where(~short.any(axis=0), 0, np.where(back.any(axis=0), first_back, -1))
+    ever_short = short.any(axis=0)
+    first_short = np.where(ever_short, np.argmax(short, axis=0), weeks)
+    back = ok & (np.arange(weeks)[:, None] > first_short)
+    first_back = np.where(~ever_short, 0, np.where(back.any(axis=0), np.argmax(back, axis=0), -1))
+    last_short = weeks - 1 - np.argmax(short[::-1], axis=0)
+    lasting = np.where(~ever_short, 0, np.where(last_short < weeks - 1, last_short + 1, -1))
+    return np.stack([first_back, lasting])
 
 
 def _quantile(x: np.ndarray, q: float) -> float:
@@ -307,11 +319,13 @@ class Result:
             return cw * self.net
         return self.final[arm][metric] - self.final[self.reference][metric]
 
-    def weeks_to_recover(self, arm: str) -> np.ndarray:
-        """Per path, the first week the reference arm's win probability reaches 95% of this
-        arm's on the same path; -1 where it does not within the horizon."""
+    def weeks_to_recover(self, arm: str, lasting: bool = True) -> np.ndarray:
+        """Per path, the week from which the reference arm's win probability stays at least 95%
+        of this arm's on the same path to the horizon (``lasting``), or the first week it is
+        back there after falling short (``lasting=False``); -1 where it is not within the
+        horizon."""
         self._check(arm, "win_prob", ("win_prob",))
-        return self.recovery[arm]
+        return self.recovery[arm][1 if lasting else 0]
 
     def difference(self, arm: str, metric: str) -> dict[str, Any]:
         """Mean paired difference with a 90% interval, and the 5th and 95th path percentiles."""
@@ -329,12 +343,21 @@ class Result:
         }
 
     def recovery_summary(self, arm: str) -> dict[str, Any]:
-        w = self.weeks_to_recover(arm).astype(float)
-        w[w < 0] = np.inf
-        median = _quantile(w, 0.5)
+        """The lasting recovery (median week, share never within the horizon), which headlines
+        use, and under "first" the same for the first week back."""
+
+        def summary(w: np.ndarray) -> dict[str, Any]:
+            w = w.astype(float)
+            w[w < 0] = np.inf
+            median = _quantile(w, 0.5)
+            return {
+                "median": median if math.isfinite(median) else None,
+                "share_not_recovered": float(np.mean(np.isinf(w))),
+            }
+
         return {
-            "median": median if math.isfinite(median) else None,
-            "share_not_recovered": float(np.mean(np.isinf(w))),
+            **summary(self.weeks_to_recover(arm, lasting=True)),
+            "first": summary(self.weeks_to_recover(arm, lasting=False)),
         }
 
     def ratings_needed(self) -> dict[str, dict[str, dict[str, float | None]]]:

@@ -336,6 +336,8 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
         out[f"{arm}.jobs_diff"] = jobs["mean"]
         out[f"{arm}.weeks_to_recover_median"] = recovery["median"]
         out[f"{arm}.share_not_recovered"] = recovery["share_not_recovered"]
+        out[f"{arm}.first_back_median"] = recovery["first"]["median"]
+        out[f"{arm}.share_never_back"] = recovery["first"]["share_not_recovered"]
     return out
 
 

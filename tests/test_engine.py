@@ -216,7 +216,8 @@ def test_summary_has_the_design_schema(reference):
     d = s["differences"]["excluded"]
     assert set(d) == {"jobs", "earnings", "weeks_to_recover"}
     assert set(d["jobs"]) == {"mean", "ci90", "p05", "p95"}
-    assert set(d["weeks_to_recover"]) == {"median", "share_not_recovered"}
+    assert set(d["weeks_to_recover"]) == {"median", "share_not_recovered", "first"}
+    assert set(d["weeks_to_recover"]["first"]) == {"median", "share_not_recovered"}
     assert s["ratings_needed"]["kept"]["mean"] == {"4.8": 6.0, "4.9": 14.0, "4.95": 30.0}
 
 
@@ -231,7 +232,39 @@ def test_weeks_to_recover_counts_from_the_first_shortfall():
     ref = np.array([[1.0, 1.0, 1.0], [1.0, 0.5, 0.5], [1.0, 0.5, 0.5], [1.0, 1.0, 0.5]])
     arm = np.ones_like(ref)
     # path 0 never short: 0; path 1 short from week 1, back at week 3; path 2 never back: -1
-    np.testing.assert_array_equal(weeks_to_recover(ref, arm), [0, 3, -1])
+    np.testing.assert_array_equal(weeks_to_recover(ref, arm)[0], [0, 3, -1])
+
+
+def test_lasting_recovery_waits_for_the_last_shortfall():
+    """Finding 5 of issue 11: a path back for a week and short again has not recovered."""
+    from sim.metrics import weeks_to_recover
+
+    # weeks down, paths across: never short; short, back, short, back for good; back at week 2
+    # then short in the last week (never lasting); short only in week 0 (a late rule)
+    ref = np.array(
+        [
+            [1.0, 0.5, 1.0, 0.5],
+            [1.0, 1.0, 0.5, 1.0],
+            [1.0, 0.5, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 0.5, 1.0],
+        ]
+    )
+    first, lasting = weeks_to_recover(ref, np.ones_like(ref))
+    np.testing.assert_array_equal(first, [0, 1, 2, 1])
+    np.testing.assert_array_equal(lasting, [0, 3, -1, 1])
+    assert np.all((lasting == -1) | (first == -1) | (lasting >= first))
+
+
+def test_lasting_recovery_is_never_sooner_than_the_first(reference):
+    res = sim.run(reference, paths=1000, weeks=104)
+    first = res.weeks_to_recover("excluded", lasting=False)
+    lasting = res.weeks_to_recover("excluded")
+    assert np.all(lasting[first == -1] == -1)
+    both = (first >= 0) & (lasting >= 0)
+    assert np.all(lasting[both] >= first[both])
+    rec = res.recovery_summary("excluded")
+    assert rec["share_not_recovered"] >= rec["first"]["share_not_recovered"]
 
 
 def test_a_late_exclusion_still_shows_a_recovery_time():
@@ -257,7 +290,10 @@ def test_chunks_on_a_process_pool_give_the_serial_result_exactly():
         for m in ("stars", "jss", "win_prob", "earnings", "rising_talent"):
             for key, band in serial.bands(arm, m).items():
                 np.testing.assert_array_equal(band, parallel.bands(arm, m)[key])
-        np.testing.assert_array_equal(serial.weeks_to_recover(arm), parallel.weeks_to_recover(arm))
+        for lasting in (True, False):
+            np.testing.assert_array_equal(
+                serial.weeks_to_recover(arm, lasting), parallel.weeks_to_recover(arm, lasting)
+            )
         np.testing.assert_array_equal(serial.paired(arm, "stars"), parallel.paired(arm, "stars"))
 
 

@@ -188,6 +188,8 @@ def test_table_has_one_row_per_point_with_headline_figures(tiny):
         "excluded.jobs_diff",
         "excluded.weeks_to_recover_median",
         "excluded.share_not_recovered",
+        "excluded.first_back_median",
+        "excluded.share_never_back",
     ]
     assert [r["point"] for r in rows] == [0, 1]
     d = results[1]["summary"]["differences"]["excluded"]
