@@ -192,9 +192,7 @@ class Accumulator:
     def merge(self, part: Accumulator) -> None:
         """Add another accumulator's paths (a disjoint range of the same run): histograms add
         exactly and per-path values go to their places, so the order of merging is irrelevant."""
-        sl = slice(
-            part.first - self.first, part.first - self.first + part.paths_held
-        )
+        sl = slice(part.first - self.first, part.first - self.first + part.paths_held)
         for arm in self.arms:
             for m, h in self.hist[arm].items():
                 other = part.hist[arm][m]
