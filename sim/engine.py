@@ -297,8 +297,8 @@ class ArmKernel:
         self.cnt5 = np.zeros((n, 5))
         self.wsum5 = np.zeros((n, 5))
         self.dsum5 = np.zeros((n, 5)) if self.forgetting < 1.0 else None
-        # and the same future feedback's totals: reviews, weight, weight x stars
-        self.totals = np.zeros((3, n))
+        # and the same future feedback's totals: reviews, weight, weight x stars, stars
+        self.totals = np.zeros((4, n))
         self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()
         # history's part of the signals changes only when the rule removes history or a history
         # contract leaves a JSS window: kept with the mask (and windows) it was computed for
@@ -316,7 +316,8 @@ class ArmKernel:
         self.hist_version = 0  # counts changes of the counted history (cache key)
         self.stars = np.full(n, np.nan)
         self.reviews = np.zeros(n)
-        self.band = np.zeros(n, dtype=np.int8)
+        self.evidence = np.zeros(n)  # five-star-equivalent reviews: sum of (stars - 1) / 4
+        self.band = np.zeros(n, dtype=np.int8)  # the JSS band clients judge (shown or implied)
         self.badge = np.zeros(n, dtype=np.int8)
         self.v = np.zeros(n)
         self.q = np.zeros(n)
@@ -498,6 +499,7 @@ class ArmKernel:
         np.add.at(self.totals[0], idx, sign)
         np.add.at(self.totals[1], idx, sign * w)
         np.add.at(self.totals[2], idx, sign * w * (level + 1))
+        np.add.at(self.totals[3], idx, sign * (level + 1.0))
         if self.dsum5 is not None:  # beta: unit evidence, discounted by age
             np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
         stat = self.stat_table[level, duration]
@@ -554,6 +556,7 @@ class ArmKernel:
         self.totals[0] -= counts @ np.ones(5)
         self.totals[1] -= self.value_buckets[slot] @ np.ones(5)
         self.totals[2] -= self.value_buckets[slot] @ self.levels
+        self.totals[3] -= counts @ self.levels
         if self.dsum5 is not None:
             self.dsum5 -= counts * self.forgetting**last_weeks
         self.counted_sums -= self.buckets[slot]
@@ -626,38 +629,48 @@ class ArmKernel:
         )
 
     def _history_for_stars(self, hist: np.ndarray) -> np.ndarray:
-        """History's reviews, weight and weight x stars per row (3, rows), for this history
-        mask (`signals` counts its versions)."""
+        """History's reviews, weight, weight x stars and stars per row (4, rows), for this
+        history mask (`signals` counts its versions)."""
         cached = self._stars_cache
         if cached is not None and cached[0] == self.hist_version:
             return cached[1]
         hm = hist.astype(float)
-        terms = np.stack([hm.sum(axis=1), hm @ self.h_weight, hm @ (self.h_weight * self.h_xs)])
+        terms = np.stack(
+            [
+                hm.sum(axis=1),
+                hm @ self.h_weight,
+                hm @ (self.h_weight * self.h_xs),
+                hm @ self.h_xs,
+            ]
+        )
         self._stars_cache = (self.hist_version, terms)
         return terms
 
-    def _stars(self, t, cnt5, wsum5, dsum5, hist, rows) -> tuple[np.ndarray, np.ndarray]:
-        """Displayed stars (NaN when nothing counts) and the number of counted reviews, on
-        ``rows`` (None: every row)."""
+    def _stars(self, t, cnt5, wsum5, dsum5, hist, rows) -> tuple[np.ndarray, ...]:
+        """Displayed stars (NaN when nothing counts), the number of counted reviews and their
+        five-star-equivalent count (sum of (stars - 1) / 4), on ``rows`` (None: every row)."""
         p, s = self.plan, self.plan.sc.signals
         agg = self.aggregator
         history = self._history_for_stars(hist)
         if cnt5 is self.cnt5:  # no filter: the running totals are these sums
             future = self.totals
         else:
-            future = np.stack([cnt5.sum(axis=1), wsum5.sum(axis=1), wsum5 @ self.levels])
+            future = np.stack(
+                [cnt5.sum(axis=1), wsum5.sum(axis=1), wsum5 @ self.levels, cnt5 @ self.levels]
+            )
         if rows is not None:
             future, history = future.take(rows, axis=1), history.take(rows, axis=1)
-        reviews, weight, weighted_stars = future
-        h_reviews, h_weight, h_weighted_stars = history
+        reviews, weight, weighted_stars, star_sum = future
+        h_reviews, h_weight, h_weighted_stars, h_star_sum = history
         n = reviews + h_reviews
+        evidence = (star_sum + h_star_sum - n) * 0.25
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg in ("mean", "bayesian"):
                 stars = (weighted_stars + h_weighted_stars) / (weight + h_weight)
                 if agg == "bayesian":
                     m = s.prior_weight
                     stars = (n * stars + m * s.prior_mean) / (n + m)
-                return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n
+                return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n, evidence
             if rows is not None:
                 cnt5, hist = cnt5[rows], hist[rows]
                 dsum5 = None if dsum5 is None else dsum5[rows]
@@ -684,7 +697,7 @@ class ArmKernel:
                 onehot[np.arange(xs.size), lvl] = 1.0
                 stars = reputation.star_lower_bound(cnt5 + hm @ onehot, z=s.z)
         # shown on the 1-5 scale: a lower bound with a large z can dip below 1
-        return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n
+        return np.where(n > 0, np.clip(stars, 1.0, 5.0), np.nan), n, evidence
 
     def _median(self, cnt5: np.ndarray, hm: np.ndarray, xs: np.ndarray) -> np.ndarray:
         values = np.concatenate([self.levels, xs])
@@ -752,8 +765,10 @@ class ArmKernel:
         self._jss_cache = (inside, self.hist_version, terms)
         return terms
 
-    def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None, rows) -> np.ndarray:
-        """The Job Success Score on ``rows`` (None: every row)."""
+    def _job_success(self, t: int, hist: np.ndarray, lev: np.ndarray | None, rows) -> tuple:
+        """The Job Success Score on ``rows`` (None: every row): (shown, judged), the score the
+        platform shows (NaN when no window qualifies) and the one clients judge (the shown one,
+        else the score of any window with counted feedback; NaN when there is none)."""
         p, j = self.plan, self.plan.sc.jss
         if rows is None:
             sums = self.counted_sums - self.left_sums
@@ -784,16 +799,16 @@ class ArmKernel:
         # a window that does not qualify scores below -900 (arithmetic, not a masked select,
         # which is slow on masks that vary path by path)
         fails = (contracts < j.min_contracts) | (clients < j.min_clients) | ~(total > 0)
-        score -= fails * 1000.0
-        at = {w: i for i, w in enumerate(p.windows)}
-        best = np.fmax.reduce(score[[at[w] for w in j.windows]], axis=0)  # skips NaN
-        trend = score[[at[w] for w in j.trending]].mean(axis=0)  # below 0 if any fails
-        best = np.fmax(best, trend)
-        return np.where(best >= 0, np.floor(best + 0.5), np.nan)
+        shown = _best_window(score - fails * 1000.0, p.windows, j)
+        # what clients judge when none is shown: the same score over any window holding counted
+        # feedback (model.md, "Winning work")
+        implied = _best_window(score - (contracts < 1) * 1000.0, p.windows, j)
+        return shown, np.where(np.isnan(shown), implied, shown)
 
     def _badge(self, t: int) -> np.ndarray:
         has = ~np.isnan(self.jss)
-        at90 = has & (self.jss >= TOP_RATED_JSS)
+        # a week counts towards Top Rated with a JSS of 90 or more, or with Rising Talent [P]
+        at90 = ~has | (self.jss >= TOP_RATED_JSS)
         if self.at90 is None:
             self.at90 = np.repeat(at90[None, :], TOP_RATED_OF, axis=0)
             self.at90_count = self.at90.sum(axis=0, dtype=np.int8)
@@ -825,11 +840,11 @@ class ArmKernel:
         everything = self.everything
         rows = None if everything else np.flatnonzero(self.touched)
         redo = None if everything else self.touched.copy()  # rows whose utility changes
-        stars, n = self._stars(t, cnt5, wsum5, dsum5, hist, rows)
+        stars, n, evidence = self._stars(t, cnt5, wsum5, dsum5, hist, rows)
         if rows is None:
-            self.stars, self.reviews = stars, n
+            self.stars, self.reviews, self.evidence = stars, n, evidence
         else:
-            self.stars[rows], self.reviews[rows] = stars, n
+            self.stars[rows], self.reviews[rows], self.evidence[rows] = stars, n, evidence
         self.jss_everything |= everything
         if t % self.plan.sc.jss.update_weeks == 0:
             self._update_jss(t, hist, lev, redo)
@@ -848,6 +863,7 @@ class ArmKernel:
                 self.plan.log_price,
                 sc,
                 market.market_mean,
+                evidence=self.evidence,
             )
             self.q = market.win_prob(self.v)
         elif rows.size:
@@ -859,6 +875,7 @@ class ArmKernel:
                 self.plan.log_price,
                 sc,
                 market.market_mean,
+                evidence=self.evidence[rows],
             )
             self.v[rows] = v
             self.q[rows] = market.win_prob(v)
@@ -873,15 +890,15 @@ class ArmKernel:
             if self._jss_cache is None or not np.array_equal(self._jss_cache[0], inside):
                 self.jss_everything = True  # a history contract left a window
         if self.jss_everything:
-            self.jss = self._job_success(t, hist, lev, None)
-            self.band = reputation.jss_band_unchecked(self.jss)
+            self.jss, judged = self._job_success(t, hist, lev, None)
+            self.band = reputation.jss_band_unchecked(judged)
             if redo is not None:
                 redo[:] = True
         else:
             rows = np.flatnonzero(self.jss_touched)
-            jss = self._job_success(t, hist, lev, rows)
+            jss, judged = self._job_success(t, hist, lev, rows)
             self.jss[rows] = jss
-            self.band[rows] = reputation.jss_band_unchecked(jss)
+            self.band[rows] = reputation.jss_band_unchecked(judged)
             redo |= self.jss_touched
         self.jss_touched[:] = False
         self.jss_everything = False
@@ -927,6 +944,17 @@ class ArmKernel:
         self.earned_sum += active - self.earned[slot]
         self.earned[slot] = active
         return active
+
+
+def _best_window(score: np.ndarray, windows: tuple[int, ...], j) -> np.ndarray:
+    """The highest of the windows' and trending scores, whole percent; NaN where none
+    qualifies (a window that does not qualify scores below -900: arithmetic, not a masked
+    select, which is slow on masks that vary path by path)."""
+    at = {w: i for i, w in enumerate(windows)}
+    best = np.fmax.reduce(score[[at[w] for w in j.windows]], axis=0)  # skips NaN
+    trend = score[[at[w] for w in j.trending]].mean(axis=0)  # below 0 if any fails
+    best = np.fmax(best, trend)
+    return np.where(best >= 0, np.floor(best + 0.5), np.nan)
 
 
 def slot_wins(u: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -26,20 +26,30 @@ def utility(
     log_price: np.ndarray | float,
     sc: Scenario,
     market_mean: float,
+    *,
+    evidence: np.ndarray | None = None,
 ) -> np.ndarray:
-    """V = b_stars·f(n)·(stars - market mean) + b_reviews·ln(1+n) + b_jss + b_badge + b_price·ln p.
+    """V = b_stars·f(n)·(stars - market mean) + b_reviews·ln(1+e) + b_jss + b_badge + b_price·ln p.
 
     Stars are NaN for an applicant with no counted feedback: they show no stars, so the term is 0
     [A]. f(n) = n / (n + half) lets stars count less at few reviews (Resnick et al. 2006's view);
-    half = 0 gives f = 1. Signals clients do not see (``signals.shown``) contribute nothing.
+    half = 0 gives f = 1. ``evidence`` e is the five-star-equivalent count of the reviews, the
+    sum of (stars - 1) / 4: a 5-star review adds 1, a 1-star review nothing, so a low rating
+    never adds experience (model.md, "Monotone by construction"); None takes
+    n·(stars - 1) / 4, all reviews at the shown stars (the competitors' case). ``jss_band`` is
+    the band clients judge (4: no feedback in any window). Signals clients do not see
+    (``signals.shown``) contribute nothing.
     """
     h, shown = sc.hiring, sc.signals.shown
     reviews = np.asarray(reviews, dtype=float)
-    v = h.b_reviews * np.log1p(reviews) + h.b_price * np.asarray(log_price, dtype=float)
+    stars = np.asarray(stars, dtype=float)
+    if evidence is None:
+        evidence = np.where(np.isnan(stars), 0.0, reviews * (stars - 1.0) * 0.25)
+    v = h.b_reviews * np.log1p(evidence) + h.b_price * np.asarray(log_price, dtype=float)
     if shown in ("both", "stars"):
         half = h.b_stars_half_at_reviews
         trust = reviews / (reviews + half) if half > 0 else 1.0
-        term = h.b_stars * trust * (np.asarray(stars, dtype=float) - market_mean)
+        term = h.b_stars * trust * (stars - market_mean)
         v = v + np.where(np.isnan(term), 0.0, term)
     if shown in ("both", "jss"):
         b_jss = np.array([*h.b_jss, 0.0])

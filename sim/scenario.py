@@ -181,16 +181,31 @@ class Signals(_Model):
 class Hiring(_Model):
     """Conditional-logit coefficients of the hiring model (MODEL.md)."""
 
-    b_stars: float = Field(0.57, ge=-10, le=10, description="[D] Yoganarasimhan 2013, per star")
+    b_stars: float = Field(0.57, ge=0, le=10, description="[D] Yoganarasimhan 2013, per star")
     b_stars_half_at_reviews: float = Field(
-        0.0, ge=0, le=10_000, description="[A] stars count half at this many reviews (0: full)"
+        0.0,
+        ge=0,
+        le=10_000,
+        description="[A] stars count half at this many reviews (0: full); above 0 a small "
+        "5-star contract can lower the win probability of a freelancer below the market's stars "
+        "(Resnick et al. 2006's sceptical buyers)",
     )
-    b_reviews: float = Field(0.136, ge=-10, le=10, description="[D] per unit of ln(1 + reviews)")
+    b_reviews: float = Field(
+        0.136, ge=0, le=10, description="[D] per unit of ln(1 + five-star-equivalent reviews)"
+    )
     b_jss: tuple[float, float, float, float] = Field(
-        (0.0, -0.3, -0.6, -1.0), description="[A] JSS >= 90, 80-89, 75-79, < 75"
+        (0.0, -0.3, -0.6, -1.0),
+        description="[A] JSS >= 90, 80-89, 75-79, < 75 (no feedback in any window: 0)",
     )
-    b_top_rated: float = Field(0.69, ge=-10, le=10, description="[A] ln 2, platform report [P]")
-    b_rising_talent: float = Field(0.3, ge=-10, le=10, description="[A]")
+    b_top_rated: float = Field(0.69, ge=0, le=10, description="[A] ln 2, platform report [P]")
+    b_rising_talent: float = Field(
+        0.0,
+        ge=-10,
+        le=10,
+        description="[A] over the JSS band its feedback implies; other than 0, a 5-star "
+        "contract that makes a JSS appear (ending Rising Talent) can lower the win probability, "
+        "or a 1-star raise it",
+    )
     b_price: float = Field(-1.0, ge=-10, le=10, description="[A] per unit of ln(rate / market)")
     known_win_rate: Probability | None = Field(
         None, description="solve the intercept so today's win rate equals this"
@@ -201,6 +216,18 @@ class Hiring(_Model):
     def _finite(cls, b: tuple[float, ...]) -> tuple[float, ...]:
         if any(abs(x) > 10 for x in b):
             raise ValueError("each coefficient must be between -10 and 10")
+        # a better JSS is never worth less, and "no feedback in any window" (0) lies between
+        # the best and the worst band: otherwise a 5-star could lower the win probability
+        if any(hi < lo for hi, lo in zip(b, b[1:], strict=False)):
+            raise ValueError(
+                "must not increase from a higher JSS band to a lower one (>= 90, 80-89, 75-79, "
+                f"< 75; got {list(b)}): a better score would lower the chance to win"
+            )
+        if b[0] < 0 or b[-1] > 0:
+            raise ValueError(
+                f"the band >= 90 must be at least 0 and the band < 75 at most 0 (got {list(b)}): "
+                "0 is the term of a freelancer with no feedback in any window"
+            )
         return b
 
 

@@ -243,17 +243,20 @@ def stars_signal(sc: Scenario, aggregator: str, fb: list[Feedback], week: int) -
     return float(np.clip(out, 1.0, 5.0))  # shown on the 1-5 scale (a lower bound can dip below 1)
 
 
-def job_success(sc: Scenario, fb: list[Feedback], week: int) -> float:
-    """Job Success Score over the shown feedback (NaN when no window qualifies)."""
+def job_success(sc: Scenario, fb: list[Feedback], week: int, implied: bool = False) -> float:
+    """Job Success Score over the shown feedback (NaN when no window qualifies); with
+    ``implied``, the score of any window with feedback (no minimum of contracts or clients)."""
     if not fb:
         return math.nan
-    j = sc.jss
+    settings = sc.jss.closed_form_args()
+    if implied:
+        settings.update(min_contracts=1, min_clients=1)
     score = reputation.job_success_score(
         np.array([f.stars for f in fb]),
         np.array([f.value for f in fb]),
         np.array([week - f.end_week for f in fb], dtype=float),
         np.array([f.client for f in fb]),
-        **j.closed_form_args(),
+        **settings,
     )
     return math.nan if score is None else float(score)
 
@@ -276,6 +279,7 @@ class PathRun:
     next_ordinal: int = 0
     first_start: int | None = None
     jss: float = math.nan
+    judged_jss: float = math.nan  # the shown JSS, else the one the feedback implies
     at_90: list[bool] = field(default_factory=list)  # JSS >= 90, per week so far
     active_by_week: list[int] = field(default_factory=list)
     jobs: int = 0
@@ -331,11 +335,18 @@ class PathRun:
         stars = stars_signal(self.sc, self.sc.aggregator_of(self.arm), fb, t)
         if t % self.sc.jss.update_weeks == 0:
             self.jss = job_success(self.sc, fb, t)
-        self.at_90.append(not math.isnan(self.jss) and self.jss >= 90)
+            self.judged_jss = self.jss
+            if math.isnan(self.jss):
+                self.judged_jss = job_success(self.sc, fb, t, implied=True)
+        # Top Rated counts weeks with a JSS of 90 or more, or with Rising Talent (no JSS)
+        self.at_90.append(math.isnan(self.jss) or self.jss >= 90)
         badge = self.badge(t)
-        band = reputation.jss_band(self.jss)
+        band = reputation.jss_band(self.judged_jss)
         log_price = math.log(self.sc.freelancer.hourly_rate / self.sc.market.market_rate)
-        v = utility(stars, len(fb), band, badge, log_price, self.sc, self.market_mean)
+        evidence = sum((f.stars - 1.0) / 4.0 for f in fb)
+        v = utility(
+            stars, len(fb), band, badge, log_price, self.sc, self.market_mean, evidence=evidence
+        )
         return stars, self.jss, badge, float(v)
 
     def badge(self, t: int) -> int:
