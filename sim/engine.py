@@ -45,14 +45,15 @@ class Plan:
     h_value: np.ndarray
     h_age: np.ndarray
     h_flagged: np.ndarray
-    h_harsh_known: np.ndarray  # client record present: (count, mean) pairs below
-    h_client_count: np.ndarray
-    h_client_mean: np.ndarray
+    h_client_count: np.ndarray  # the client's record with other freelancers:
+    h_client_given: np.ndarray  # mean rating given (NaN: unknown)
+    h_client_received: np.ndarray  # mean feedback received (NaN: unknown)
     h_suspended: np.ndarray
     h_client_groups: np.ndarray | None  # (H, clients) one-hot when a client name repeats
     tenure0: int  # weeks since the first history contract ended (-1: no history)
     windows: tuple[int, ...]  # distinct JSS windows, ascending
     star_edges: np.ndarray  # cumsum(quality)[:4] in float64: stars = 1 + #(edges <= u)
+    harsh_rated: bool  # some clients are harsh and take stars off what she earns
 
 
 def make_plan(sc: Scenario) -> Plan:
@@ -79,15 +80,20 @@ def make_plan(sc: Scenario) -> Plan:
         h_value=np.array([h.value for h in hist], dtype=float),
         h_age=np.array([h.ended_weeks_ago for h in hist], dtype=np.int64),
         h_flagged=np.array([h.flagged for h in hist], dtype=bool),
-        h_harsh_known=np.array([h.client_mean_given is not None for h in hist], dtype=bool),
         h_client_count=np.array([h.client_ratings_given for h in hist], dtype=np.int64),
-        h_client_mean=np.array([h.client_mean_given or 5.0 for h in hist], dtype=float),
+        h_client_given=_known([h.client_mean_given for h in hist]),
+        h_client_received=_known([h.client_mean_received for h in hist]),
         h_suspended=np.array([h.client_suspended for h in hist], dtype=bool),
         h_client_groups=groups,
         tenure0=max((h.ended_weeks_ago for h in hist), default=-1),
         windows=windows,
         star_edges=np.cumsum(np.asarray(f.quality, dtype=np.float64))[:4],
+        harsh_rated=sc.market.harsh_client_share > 0 and sc.market.harsh_client_shift > 0,
     )
+
+
+def _known(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 # -- random numbers --------------------------------------------------------------------------
@@ -114,8 +120,10 @@ def rows_read(plan: Plan) -> tuple[int, ...]:
     """The rows of contract uniforms this scenario's rules read (the others are drawn, unused)."""
     rules_used = {arm.rule for arm in plan.sc.arms}
     rows = [STARS, DURATION, LEFT, DELAY]
-    if "harsh_rater" in rules_used:
+    if "flagged_client" in rules_used:
         rows += [CLIENT_COUNT, CLIENT_HARSH]
+    elif plan.harsh_rated:  # harsh clients rate her harshly too
+        rows.append(CLIENT_HARSH)
     if "suspended_client" in rules_used:
         rows.append(SUSPENDED)
     return tuple(rows)
@@ -189,7 +197,12 @@ class Draws:
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
         """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
         u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
-        return DECODE[name](self.plan, u)
+        out = DECODE[name](self.plan, u)
+        if name == "stars" and self.plan.harsh_rated:
+            # a harsh client takes `harsh_client_shift` stars off what she earns, down to 1
+            shift = self.plan.sc.market.harsh_client_shift * self.attr("harsh", pos)
+            out = np.maximum(out - shift, 1)
+        return out
 
 
 def _decode_stars(plan: Plan, u: np.ndarray) -> np.ndarray:
@@ -299,7 +312,10 @@ class ArmKernel:
         self.dsum5 = np.zeros((n, 5)) if self.forgetting < 1.0 else None
         # and the same future feedback's totals: reviews, weight, weight x stars, stars
         self.totals = np.zeros((4, n))
-        self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()
+        self.hist = np.broadcast_to(plan.h_has_feedback, (n, h)).copy()  # counted in the stars
+        # counted in the JSS: the same array unless a rule removes feedback from the JSS only
+        self.jss_only = any(getattr(a, "scope", "all") == "jss" for a in arms)
+        self.hist_jss = self.hist.copy() if self.jss_only else self.hist
         # history's part of the signals changes only when the rule removes history or a history
         # contract leaves a JSS window: kept with the mask (and windows) it was computed for
         self.h_xs = np.nan_to_num(plan.h_stars, nan=0.0)
@@ -384,13 +400,14 @@ class ArmKernel:
         self.contract_weeks = np.zeros(n, dtype=np.int16)
         self._init_rule()
         self.last_hist = self.hist.copy()
+        self.last_hist_jss = self.hist_jss.copy() if self.jss_only else self.last_hist
         # History's part of the JSS joins the running sums (exact, as for future contracts)
         # unless the rule filters levels or history clients repeat (distinct clients do not
         # add up): then it is computed from the mask when needed.
         self.fold_history = not self.by_level and plan.h_client_groups is None
         if self.fold_history and h:
             self.h_stat = self._history_stats()
-            counted = self.hist.astype(float)
+            counted = self.hist_jss.astype(float)
             self.counted_sums += (counted @ self.h_stat).T
             for wi, weeks in enumerate(plan.windows):
                 self.left_sums[wi] += ((counted * (plan.h_age >= weeks)) @ self.h_stat).T
@@ -398,13 +415,10 @@ class ArmKernel:
     # -- rules --------------------------------------------------------------------------------
     def _init_rule(self) -> None:
         p, arm = self.plan, self.arm
-        if arm.rule == "harsh_rater":
-            refused = (
-                p.h_harsh_known
-                & (p.h_client_count >= arm.min_ratings)
-                & (p.h_client_mean < arm.threshold)
-            )
-            self.hist &= ~refused
+        if arm.rule == "flagged_client":
+            mean = p.h_client_received if arm.flag_on == "received" else p.h_client_given
+            counted = rules.flagged_client(mean, p.h_client_count, arm.threshold, arm.min_ratings)
+            self._drop_history(self._against(~counted, p.h_stars), arm)
         elif arm.rule == "suspended_client":
             self.susp_queue = np.full(
                 (arm.delay_weeks + 1, self.n, p.capacity * self.ring_weeks), -1, dtype=np.int64
@@ -419,36 +433,57 @@ class ArmKernel:
             for h in np.flatnonzero(p.h_has_feedback):
                 self._push(self.rows, np.full(self.n, -(h + 1)), np.full(self.n, -p.h_age[h]), 0)
 
+    def _against(self, mask: np.ndarray, stars: np.ndarray) -> np.ndarray:
+        """``mask`` kept to feedback that counts against her, when the rule says only that."""
+        if not getattr(self.arm, "only_against", False):
+            return mask
+        return mask & (stars < self.plan.sc.jss.success_at)  # NaN (no feedback): False
+
+    def _drop_history(self, drop: np.ndarray, arm, rows: slice = slice(None)) -> None:
+        """History feedback ``drop`` (H,) or (rows, H) stops counting under ``arm``'s scope."""
+        if arm.scope == "all":
+            self.hist[rows] &= ~drop
+        if self.hist_jss is not self.hist:
+            self.hist_jss[rows] &= ~drop
+
     def _rule_events(self, t: int) -> None:
         p, arm = self.plan, self.arm
         if arm.rule in STACKABLE_RULES:
             for a, stacked in enumerate(self.arms):
                 if stacked.rule == "exclude_flagged" and t == stacked.delay_weeks:
-                    self.hist[a * self.paths : (a + 1) * self.paths, p.h_flagged] = False
+                    rows = slice(a * self.paths, (a + 1) * self.paths)
+                    self._drop_history(p.h_flagged, stacked, rows)
         elif arm.rule == "suspended_client":
             if t == arm.delay_weeks and self.hist.shape[1]:
                 flagged_out = p.h_flagged & (self.d.path_u[:, None] < arm.probability)
-                self.hist &= ~(p.h_suspended | flagged_out)
+                self._drop_history(self._against(p.h_suspended | flagged_out, p.h_stars), arm)
             if arm.delay_weeks > 0:
                 queue = self.susp_queue[t % (arm.delay_weeks + 1)]
                 idx, col = np.nonzero(queue >= 0)
                 if idx.size:
                     end = t - arm.delay_weeks - col % self.ring_weeks
-                    self._remove(idx, queue[idx, col], end, t)
+                    self._update(idx, queue[idx, col], end, t, -1.0, stars=arm.scope == "all")
                     queue[idx, col] = -1
         elif arm.rule == "window" and arm.last_weeks is not None:
             self.hist[:, p.h_age + t >= arm.last_weeks] = False
             self._age_out_future(t, arm.last_weeks)
 
     def _refused(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
+        """Which arriving feedback the rule refuses (from what its scope covers)."""
         arm, d = self.arm, self.d
-        if arm.rule == "harsh_rater":
+        if arm.rule == "flagged_client":
             m = self.plan.sc.market
             pos = d.position(idx, k)
-            mean = np.where(d.attr("harsh", pos), m.harsh_client_mean, m.client_mean_given)
-            return (d.attr("client_count", pos) >= arm.min_ratings) & (mean < arm.threshold)
+            harsh = d.attr("harsh", pos)
+            if arm.flag_on == "received":
+                mean = np.where(harsh, m.harsh_client_mean_received, m.client_mean_received)
+            else:
+                mean = np.where(harsh, m.harsh_client_mean, m.client_mean_given)
+            flagged = (d.attr("client_count", pos) >= arm.min_ratings) & (mean < arm.threshold)
+            return self._against(flagged, d.attr("stars", pos))
         if arm.rule == "suspended_client" and arm.delay_weeks == 0:
-            return d.attr("suspended", d.position(idx, k))
+            pos = d.position(idx, k)
+            return self._against(d.attr("suspended", pos), d.attr("stars", pos))
         if arm.rule == "window" and arm.last_weeks is not None:
             return t - end >= arm.last_weeks
         return np.zeros(idx.size, dtype=bool)
@@ -458,7 +493,8 @@ class ArmKernel:
     ) -> None:
         arm = self.arm
         if arm.rule == "suspended_client" and arm.delay_weeks > 0:
-            susp = self.d.attr("suspended", self.d.position(idx, k))
+            pos = self.d.position(idx, k)
+            susp = self._against(self.d.attr("suspended", pos), self.d.attr("stars", pos))
             slot = (t + arm.delay_weeks) % (arm.delay_weeks + 1)
             self.susp_queue[slot, idx[susp], col[susp]] = k[susp]
         elif arm.rule == "window" and arm.last_n is not None:
@@ -483,25 +519,47 @@ class ArmKernel:
         self.ring_pos[idx] = (pos + 1) % self.arm.last_n
 
     # -- counted future feedback: add and remove ------------------------------------------------
-    def _update(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int, sign: float) -> None:
+    def _update(
+        self,
+        idx: np.ndarray,
+        k: np.ndarray,
+        end: np.ndarray,
+        t: int,
+        sign: float,
+        stars: bool = True,
+        jss: bool = True,
+    ) -> None:
         """Add (sign 1) or remove (-1) the feedback of contracts ``k`` on paths ``idx`` (a path
-        may repeat: every sum is a scatter-add), which ended in weeks ``end``."""
+        may repeat: every sum is a scatter-add), which ended in weeks ``end``, in the stars'
+        sums (``stars``) and the JSS's (``jss``)."""
         d = self.d
         pos = d.position(idx, k)
         level = d.attr("stars", pos) - 1
         duration = d.attr("duration", pos)
+        if stars:
+            self._update_stars(idx, level, duration, end, t, sign)
+        if jss:
+            self._update_jss_sums(idx, level, duration, end, t, sign)
+
+    def _update_stars(self, idx, level, duration, end, t: int, sign: float) -> None:
         w = self.plan.gross * duration if self.value_weighted else np.ones(idx.size)
         at5 = idx * 5 + level
         np.add.at(self.cnt5.reshape(-1), at5, sign)
         np.add.at(self.wsum5.reshape(-1), at5, sign * w)
         self.touched[idx] = True
-        self.jss_touched[idx] = True
         np.add.at(self.totals[0], idx, sign)
         np.add.at(self.totals[1], idx, sign * w)
         np.add.at(self.totals[2], idx, sign * w * (level + 1))
         np.add.at(self.totals[3], idx, sign * (level + 1.0))
         if self.dsum5 is not None:  # beta: unit evidence, discounted by age
             np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
+        if self.value_buckets is not None:
+            recent = t - end < self.rj
+            at = ((end[recent] % self.rj) * self.n + idx[recent]) * 5 + level[recent]
+            np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
+
+    def _update_jss_sums(self, idx, level, duration, end, t: int, sign: float) -> None:
+        self.jss_touched[idx] = True
         stat = self.stat_table[level, duration]
         if sign < 0:
             stat = -stat
@@ -512,9 +570,6 @@ class ArmKernel:
         # flat positions: buckets (slot, stat, row), window sums (window, stat, row)
         at = (slot * stats)[:, None] * n + (np.arange(stats) * n) + idx[recent][:, None]
         np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat[recent].reshape(-1))
-        if self.value_buckets is not None:
-            at = (slot * n + idx[recent]) * 5 + level[recent]
-            np.add.at(self.value_buckets.reshape(-1), at, sign * w[recent])
         stat_at = np.arange(stats) * n
         at = stat_at[:, None] + idx
         np.add.at(self.counted_sums.reshape(-1), at.reshape(-1), stat.T.reshape(-1))
@@ -594,7 +649,11 @@ class ArmKernel:
         self.due = [a[later] for a in self.due]
         idx, k, col = idx[now], k[now], col[now]
         end = t - col % self.ring_weeks
-        keep = ~self._refused(idx, k, end, t)
+        refused = self._refused(idx, k, end, t)
+        if getattr(self.arm, "scope", "all") == "jss" and refused.any():
+            # refused by the JSS only: the stars still count it
+            self._update(idx[refused], k[refused], end[refused], t, 1.0, jss=False)
+        keep = ~refused
         idx, k, end, col = idx[keep], k[keep], end[keep], col[keep]
         if self.arm.rule == "window" and self.arm.last_n is not None:
             # on each path, feedback arrives by source column; each arrival may push out the
@@ -609,10 +668,11 @@ class ArmKernel:
         self._after_count(idx, k, end, col, t)
 
     def _counted(self, t: int):
-        """Counted feedback after the whitby filter: (cnt5, wsum5, dsum5, hist, level mask)."""
+        """Counted feedback after the whitby filter: (cnt5, wsum5, dsum5, history counted in the
+        stars, history counted in the JSS, level mask)."""
         cnt5, wsum5, dsum5, hist = self.cnt5, self.wsum5, self.dsum5, self.hist
         if self.arm.rule != "whitby":
-            return cnt5, wsum5, dsum5, hist, None
+            return cnt5, wsum5, dsum5, hist, self.hist_jss, None
         p = self.plan
         values = np.concatenate([self.levels, np.nan_to_num(p.h_stars, nan=3.0)])
         counts = np.concatenate([cnt5, hist.astype(float)], axis=1)
@@ -620,13 +680,8 @@ class ArmKernel:
             values, counts, q=self.arm.q, binary_threshold=self.arm.binary_threshold
         )
         lev = kept[:, :5].astype(float)
-        return (
-            cnt5 * lev,
-            wsum5 * lev,
-            None if dsum5 is None else dsum5 * lev,
-            hist & kept[:, 5:],
-            lev,
-        )
+        hist = hist & kept[:, 5:]
+        return cnt5 * lev, wsum5 * lev, None if dsum5 is None else dsum5 * lev, hist, hist, lev
 
     def _history_for_stars(self, hist: np.ndarray) -> np.ndarray:
         """History's reviews, weight, weight x stars and stars per row (4, rows), for this
@@ -723,7 +778,7 @@ class ArmKernel:
         """Keep history's part of the running JSS sums current at week t: history contracts
         that leave a window now, then (when the mask ``changed``) history feedback the rule
         removed since last week."""
-        p, last = self.plan, self.last_hist
+        p, last = self.plan, self.last_hist_jss
         leaving = (t + p.h_age)[:, None] == np.array(p.windows)[None, :]  # at week 0: in __init__
         for h in np.flatnonzero(leaving if t > 0 else []).tolist():
             h, wi = divmod(h, len(p.windows))
@@ -829,13 +884,17 @@ class ArmKernel:
     def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Week t's stars, win probability and badge from the counted feedback (also kept as
         self.stars, self.q, self.badge; self.v holds the utility)."""
-        cnt5, wsum5, dsum5, hist, lev = self._counted(t)
+        cnt5, wsum5, dsum5, hist, hist_jss, lev = self._counted(t)
         changed = not np.array_equal(hist, self.last_hist)
+        changed_jss = (
+            not np.array_equal(hist_jss, self.last_hist_jss) if self.jss_only else changed
+        )
         if self.fold_history and hist.shape[1]:
-            self._fold_history_changes(t, hist, changed)
-        if lev is not None or self.forgetting < 1.0 or changed:
+            self._fold_history_changes(t, hist_jss, changed_jss)
+        if lev is not None or self.forgetting < 1.0 or changed or changed_jss:
             self.everything = True  # the filter, forgetting or the rule changed any row
             self.last_hist = hist.copy()
+            self.last_hist_jss = hist_jss.copy() if self.jss_only else self.last_hist
             self.hist_version += 1
         everything = self.everything
         rows = None if everything else np.flatnonzero(self.touched)
@@ -847,7 +906,7 @@ class ArmKernel:
             self.stars[rows], self.reviews[rows], self.evidence[rows] = stars, n, evidence
         self.jss_everything |= everything
         if t % self.plan.sc.jss.update_weeks == 0:
-            self._update_jss(t, hist, lev, redo)
+            self._update_jss(t, hist_jss, lev, redo)
         badge = self._badge(t)
         if redo is not None:
             redo |= badge != self.badge

@@ -63,36 +63,47 @@ def exclude_flagged(flagged: Any, weeks_since_report: Any, delay_weeks: float = 
     return np.broadcast_to(~removed, shape).copy()
 
 
-def harsh_rater(
-    client_mean_given: Any,
-    client_count_given: Any,
+def flagged_client(
+    client_mean: Any,
+    client_count: Any,
     threshold: float = 3.0,
     min_ratings: int = 3,
 ) -> np.ndarray:
-    """Drop feedback from clients whose earlier given ratings average below `threshold`.
+    """Keep feedback except from clients flagged for a history of poor feedback [P].
 
-    A rating is dropped when its client had given at least `min_ratings` earlier ratings whose
-    mean is below `threshold`. The platform excludes "clients flagged for a history of poor
-    feedback" [P]; Uber drops low ratings from frequent low raters [P]; the defaults (3.0, 3)
-    are [A].
+    A client is flagged when it had at least `min_ratings` earlier rated contracts whose mean is
+    below `threshold`. The platform flags "a client that repeatedly receives poor feedback from
+    freelancers" [P]; the forum thread behind this project describes clients who "consistently
+    give poor reviews": pass the mean the client received or the mean it gave. Uber drops low
+    ratings from frequent low raters [P]; the defaults (3.0, 3) are [A]. Which signals the removal
+    applies to (the platform: the JSS only, and only feedback that counts against the
+    freelancer) is the engine's business, not this mask's.
 
     Parameters
     ----------
-    client_mean_given : array_like, shape (..., n)
-        Mean stars the rating's client had given before (1..5; NaN when none).
-    client_count_given : array_like
-        How many ratings that client had given before (non-negative).
+    client_mean : array_like, shape (..., n)
+        Mean stars of the rating client's earlier contracts (1..5; NaN when unknown).
+    client_count : array_like
+        How many earlier rated contracts that mean is over (non-negative).
+
+    Returns
+    -------
+    ndarray of bool
+        True where the feedback counts (its client is not flagged).
     """
-    mean = _as_float(client_mean_given, "client_mean_given")
-    count = _as_float(client_count_given, "client_count_given")
-    shape = _broadcast({"client_mean_given": mean, "client_count_given": count})
-    _check_range(mean, "client_mean_given", 1.0, 5.0, ~np.isnan(mean))
-    _check_nonnegative(count, "client_count_given")
+    mean = _as_float(client_mean, "client_mean")
+    count = _as_float(client_count, "client_count")
+    shape = _broadcast({"client_mean": mean, "client_count": count})
+    _check_range(mean, "client_mean", 1.0, 5.0, ~np.isnan(mean))
+    _check_nonnegative(count, "client_count")
     thr = _check_scalar(threshold, "threshold", 1.0, 5.0)
     k = _check_count(min_ratings, "min_ratings", 0)
     with np.errstate(invalid="ignore"):
-        harsh = (count >= k) & (mean < thr)
-    return np.broadcast_to(~harsh, shape).copy()
+        flagged = (count >= k) & (mean < thr)
+    return np.broadcast_to(~flagged, shape).copy()
+
+
+harsh_rater = flagged_client  # the rule's earlier name
 
 
 def suspended_client(
@@ -271,7 +282,7 @@ def window(
 RULES: dict[str, Callable[..., np.ndarray]] = {
     "keep": keep,
     "exclude_flagged": exclude_flagged,
-    "harsh_rater": harsh_rater,
+    "flagged_client": flagged_client,
     "suspended_client": suspended_client,
     "whitby": whitby_filter,
     "window": window,

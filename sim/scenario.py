@@ -118,8 +118,15 @@ class HistoryEntry(_Model):
     value: float = Field(gt=0, le=10_000_000, description="dollars paid on the contract")
     ended_weeks_ago: int = Field(ge=0, le=10_000)
     flagged: bool = Field(False, description="the disputed feedback (reported to the platform)")
-    client_ratings_given: int = Field(0, ge=0, le=100_000, description="client's earlier ratings")
-    client_mean_given: Stars | None = Field(None, description="their average")
+    client_ratings_given: int = Field(
+        0, ge=0, le=100_000, description="client's earlier rated contracts with other freelancers"
+    )
+    client_mean_given: Stars | None = Field(
+        None, description="the client's average rating given to those freelancers"
+    )
+    client_mean_received: Stars | None = Field(
+        None, description="the client's average feedback received from those freelancers"
+    )
     client_suspended: bool = Field(False, description="the client is known to be suspended")
 
     @field_validator("criteria")
@@ -137,8 +144,11 @@ class HistoryEntry(_Model):
 
     @model_validator(mode="after")
     def _record_complete(self) -> HistoryEntry:
-        if self.client_ratings_given > 0 and self.client_mean_given is None:
-            raise ValueError("client_mean_given is required when client_ratings_given > 0")
+        known = self.client_mean_given is not None or self.client_mean_received is not None
+        if self.client_ratings_given > 0 and not known:
+            raise ValueError(
+                "give client_mean_given or client_mean_received when client_ratings_given > 0"
+            )
         if self.flagged and self.stars is None and self.criteria is None:
             raise ValueError("a flagged contract needs its feedback: give stars or criteria")
         return self
@@ -249,10 +259,23 @@ class Market(_Model):
     field_size: int = Field(4096, ge=16, le=1_000_000, description="jobs sampled into the table")
     contract_weeks: float = Field(4.0, ge=1, le=520, description="[A] mean, geometric")
     client_suspension_rate: Probability = Field(0.0, description="[A] future clients suspended")
-    client_ratings_given_mean: float = Field(5.0, ge=0, le=10_000, description="[A] Poisson mean")
-    harsh_client_share: Probability = Field(0.05, description="[A] clients who rate harshly")
-    harsh_client_mean: Stars = Field(2.8, description="[A] their average given rating")
-    client_mean_given: Stars = Field(4.8, description="[A] other clients' average")
+    client_ratings_given_mean: float = Field(
+        5.0, ge=0, le=10_000, description="[A] clients' earlier rated contracts (geometric mean)"
+    )
+    harsh_client_share: Probability = Field(
+        0.02, description="[A] clients of the harsh type: they rate her and others harshly"
+    )
+    harsh_client_shift: int = Field(
+        2, ge=0, le=4, description="[A] stars a harsh client takes off what she earns (at least 1)"
+    )
+    harsh_client_mean: Stars = Field(2.8, description="[A] harsh clients' average given rating")
+    client_mean_given: Stars = Field(4.8, description="[A] other clients' average given")
+    harsh_client_mean_received: Stars = Field(
+        2.8, description="[A] harsh clients' average feedback received from freelancers"
+    )
+    client_mean_received: Stars = Field(
+        4.8, description="[A] other clients' average feedback received from freelancers"
+    )
 
     @model_validator(mode="after")
     def _field_fits(self) -> Market:
@@ -303,6 +326,11 @@ class JSSSettings(_Model):
 Aggregator = Literal["mean", "median", "bayesian", "beta", "wilson", "star_lower_bound"]
 
 
+Scope = Literal["all", "jss"]
+SCOPE_HELP = "what the removed feedback stops counting in: all (stars and JSS) or jss (JSS only)"
+AGAINST_HELP = "remove only feedback that counts against her (stars below jss.success_at)"
+
+
 class _ArmBase(_Model):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
     aggregator: Aggregator | None = Field(
@@ -317,18 +345,28 @@ class KeepArm(_ArmBase):
 class ExcludeFlaggedArm(_ArmBase):
     rule: Literal["exclude_flagged"]
     delay_weeks: int = Field(0, ge=0, le=MAX_WEEKS, description="support queue before removal")
+    scope: Scope = Field("all", description=f"[P] {SCOPE_HELP}")
 
 
-class HarshRaterArm(_ArmBase):
-    rule: Literal["harsh_rater"]
-    threshold: Stars = Field(3.0, description="[A] drop clients whose given average is below")
-    min_ratings: int = Field(3, ge=1, le=10_000, description="[A] of at least this many ratings")
+class FlaggedClientArm(_ArmBase):
+    rule: Literal["flagged_client"]
+    threshold: Stars = Field(3.0, description="[A] flag clients whose average is below this")
+    min_ratings: int = Field(3, ge=1, le=10_000, description="[A] over at least this many ratings")
+    flag_on: Literal["received", "given"] = Field(
+        "received",
+        description="[P] received: feedback the client receives from freelancers (the "
+        "platform's wording); given: ratings the client gives (the forum's wording)",
+    )
+    scope: Scope = Field("jss", description=f"[P] {SCOPE_HELP}")
+    only_against: bool = Field(True, description=f"[P] {AGAINST_HELP}")
 
 
 class SuspendedClientArm(_ArmBase):
     rule: Literal["suspended_client"]
     probability: Probability = Field(1.0, description="[A] the flagged client is suspended")
     delay_weeks: int = Field(0, ge=0, le=MAX_WEEKS, description="until the suspension counts")
+    scope: Scope = Field("jss", description=f"[P] {SCOPE_HELP}")
+    only_against: bool = Field(True, description=f"[P] {AGAINST_HELP}")
 
 
 class WhitbyArm(_ArmBase):
@@ -350,14 +388,15 @@ class WindowArm(_ArmBase):
 
 
 Arm = Annotated[
-    KeepArm | ExcludeFlaggedArm | HarshRaterArm | SuspendedClientArm | WhitbyArm | WindowArm,
+    KeepArm | ExcludeFlaggedArm | FlaggedClientArm | SuspendedClientArm | WhitbyArm | WindowArm,
     Field(discriminator="rule"),
 ]
-RULE_NAMES = ("keep", "exclude_flagged", "harsh_rater", "suspended_client", "whitby", "window")
+RULE_NAMES = ("keep", "exclude_flagged", "flagged_client", "suspended_client", "whitby", "window")
+RULE_ALIASES = {"harsh_rater": "flagged_client"}  # earlier names, read from older files
 ARM_MODELS = {
     "keep": KeepArm,
     "exclude_flagged": ExcludeFlaggedArm,
-    "harsh_rater": HarshRaterArm,
+    "flagged_client": FlaggedClientArm,
     "suspended_client": SuspendedClientArm,
     "whitby": WhitbyArm,
     "window": WindowArm,
@@ -390,6 +429,23 @@ class Scenario(_Model):
     hiring: Hiring = Hiring()
     market: Market = Market()
     jss: JSSSettings = JSSSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_aliases(cls, data: Any) -> Any:
+        """Older files name the flagged-client rule `harsh_rater`: read it as `flagged_client`."""
+        arms = data.get("arms") if isinstance(data, dict) else None
+        if isinstance(arms, list | tuple) and any(
+            isinstance(a, dict) and a.get("rule") in RULE_ALIASES for a in arms
+        ):
+            arms = [
+                {**a, "rule": RULE_ALIASES[a["rule"]]}
+                if isinstance(a, dict) and a.get("rule") in RULE_ALIASES
+                else a
+                for a in arms
+            ]
+            data = {**data, "arms": arms}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -36,7 +36,9 @@ class Contract:
     feedback_left: bool
     feedback_delay: int
     client_ratings_given: int
+    client_harsh: bool  # a harsh client: rates her harshly, gives and receives poor feedback
     client_mean_given: float
+    client_mean_received: float
     client_suspended: bool
 
 
@@ -75,15 +77,19 @@ def decode_ratings_given(u: float, mean: float) -> int:
 def decode_contract(sc: Scenario, u: list[float], quality_cdf: list[float]) -> Contract:
     """One contract from its seven uniforms (already float64)."""
     m, d = sc.market, sc.signals.feedback_delay_weeks
+    harsh = u[HARSH] < m.harsh_client_share
+    stars = decode_stars(u[STARS], quality_cdf)
+    if harsh:  # a harsh client takes harsh_client_shift stars off what she earns, down to 1
+        stars = max(stars - m.harsh_client_shift, 1)
     return Contract(
-        stars=decode_stars(u[STARS], quality_cdf),
+        stars=stars,
         duration=decode_duration(u[DURATION], m.contract_weeks),
         feedback_left=u[FEEDBACK_LEFT] < sc.signals.feedback_rate,
         feedback_delay=min(math.floor(u[FEEDBACK_DELAY] * (d + 1)), d),
         client_ratings_given=decode_ratings_given(u[RATINGS_GIVEN], m.client_ratings_given_mean),
-        client_mean_given=(
-            m.harsh_client_mean if u[HARSH] < m.harsh_client_share else m.client_mean_given
-        ),
+        client_harsh=harsh,
+        client_mean_given=m.harsh_client_mean if harsh else m.client_mean_given,
+        client_mean_received=m.harsh_client_mean_received if harsh else m.client_mean_received,
         client_suspended=u[SUSPENDED] < m.client_suspension_rate,
     )
 
@@ -134,6 +140,13 @@ class Feedback:
     end_week: int  # history: -ended_weeks_ago
     client: int
     removal_week: int | None  # start of the week the rule removes it (None: never)
+    removal_scope: str = "all"  # what it is removed from: "all" (stars and JSS) or "jss"
+
+    def counts(self, week: int, signal: str) -> bool:
+        """Whether it counts in `signal` ("stars" or "jss") during week `week`."""
+        if self.removal_week is None or self.removal_week > week:
+            return True
+        return signal == "stars" and self.removal_scope == "jss"
 
 
 def client_ids(sc: Scenario) -> list[int]:
@@ -142,14 +155,22 @@ def client_ids(sc: Scenario) -> list[int]:
     return [ids.setdefault(h.client, len(ids)) for h in sc.history]
 
 
-def harsh(arm: Arm, ratings_given: int, mean_given: float | None) -> bool:
-    """harsh_rater: the client rated at least min_ratings times with a mean below threshold."""
-    return (
-        arm.rule == "harsh_rater"
-        and mean_given is not None
-        and ratings_given >= arm.min_ratings
-        and mean_given < arm.threshold
-    )
+def flagged(arm: Arm, count: int, given: float | None, received: float | None) -> bool:
+    """flagged_client: the client's record (what it received from freelancers, or what it gave,
+    as the arm says) has at least min_ratings ratings with a mean below threshold."""
+    if arm.rule != "flagged_client":
+        return False
+    mean = received if arm.flag_on == "received" else given
+    return mean is not None and count >= arm.min_ratings and mean < arm.threshold
+
+
+def against(sc: Scenario, arm: Arm, stars: float) -> bool:
+    """Whether the rule may remove this feedback: all of it, or (only_against) only feedback
+    that counts against her, below jss.success_at."""
+    return not getattr(arm, "only_against", False) or stars < sc.jss.success_at
+
+
+NEVER = -(10**9)  # a removal week before any week: removed from the start
 
 
 def history_feedback(sc: Scenario, arm: Arm, flagged_suspension: float) -> list[Feedback]:
@@ -165,20 +186,25 @@ def history_feedback(sc: Scenario, arm: Arm, flagged_suspension: float) -> list[
     for h, entry in enumerate(sc.history):
         if math.isnan(stars[h]):
             continue  # no feedback left
-        if harsh(arm, entry.client_ratings_given, entry.client_mean_given):
-            continue
+        x = float(stars[h])
+        scope = getattr(arm, "scope", "all")
         removal = None
         end = -entry.ended_weeks_ago
-        if arm.rule == "exclude_flagged" and entry.flagged:
+        record = (entry.client_ratings_given, entry.client_mean_given, entry.client_mean_received)
+        if flagged(arm, *record) and against(sc, arm, x):
+            if scope == "all":
+                continue
+            removal = NEVER
+        elif arm.rule == "exclude_flagged" and entry.flagged:
             removal = arm.delay_weeks
         elif arm.rule == "suspended_client":
             suspended = entry.client_suspended or (
                 entry.flagged and flagged_suspension < arm.probability
             )
-            removal = arm.delay_weeks if suspended else None
+            removal = arm.delay_weeks if suspended and against(sc, arm, x) else None
         elif arm.rule == "window" and arm.last_weeks is not None:
             removal = end + arm.last_weeks
-        out.append(Feedback(float(stars[h]), entry.value, end, clients[h], removal))
+        out.append(Feedback(x, entry.value, end, clients[h], removal, scope))
     if arm.rule == "window" and arm.last_n is not None:
         out = out[-arm.last_n :]
     return out
@@ -187,17 +213,20 @@ def history_feedback(sc: Scenario, arm: Arm, flagged_suspension: float) -> list[
 def future_feedback(
     sc: Scenario, arm: Arm, c: Contract, end: int, value: float, client: int, arrival: int
 ) -> Feedback | None:
-    """A future contract's feedback arriving at week `arrival`, or None when the rule refuses it."""
-    if harsh(arm, c.client_ratings_given, c.client_mean_given):
-        return None
+    """A future contract's feedback arriving at week `arrival`, or None when the rule refuses it
+    (a refusal by the JSS only keeps it, removed from the JSS from the start)."""
+    scope = getattr(arm, "scope", "all")
     removal = None
-    if arm.rule == "suspended_client" and c.client_suspended:
+    record = (c.client_ratings_given, c.client_mean_given, c.client_mean_received)
+    if flagged(arm, *record) and against(sc, arm, c.stars):
+        removal = NEVER
+    elif arm.rule == "suspended_client" and c.client_suspended and against(sc, arm, c.stars):
         removal = arrival + arm.delay_weeks
     elif arm.rule == "window" and arm.last_weeks is not None:
         removal = end + arm.last_weeks
-    if removal is not None and removal <= arrival:
-        return None  # suspended with delay 0, or already too old for the window
-    return Feedback(float(c.stars), value, end, client, removal)
+    if removal is not None and removal <= arrival and scope == "all":
+        return None  # flagged, suspended with delay 0, or already too old for the window
+    return Feedback(float(c.stars), value, end, client, removal, scope)
 
 
 # -- signals ---------------------------------------------------------------------------------------
@@ -307,7 +336,7 @@ class PathRun:
 
     # 2
     def rule_events(self, t: int) -> None:
-        self.counted = [f for f in self.counted if f.removal_week is None or f.removal_week > t]
+        self.counted = [f for f in self.counted if f.counts(t, "stars")]
 
     # 3
     def feedback_arrives(self, t: int) -> None:
@@ -334,10 +363,11 @@ class PathRun:
         fb = shown_feedback(self.arm, self.counted)
         stars = stars_signal(self.sc, self.sc.aggregator_of(self.arm), fb, t)
         if t % self.sc.jss.update_weeks == 0:
-            self.jss = job_success(self.sc, fb, t)
+            in_jss = [f for f in fb if f.counts(t, "jss")]
+            self.jss = job_success(self.sc, in_jss, t)
             self.judged_jss = self.jss
             if math.isnan(self.jss):
-                self.judged_jss = job_success(self.sc, fb, t, implied=True)
+                self.judged_jss = job_success(self.sc, in_jss, t, implied=True)
         # Top Rated counts weeks with a JSS of 90 or more, or with Rising Talent (no JSS)
         self.at_90.append(math.isnan(self.jss) or self.jss >= 90)
         badge = self.badge(t)

@@ -78,18 +78,64 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         arms=[KEPT, dict(name="late", rule="exclude_flagged", delay_weeks=6)],
         hiring=dict(known_win_rate=0.1),
     ),
-    "harsh_rater": dict(
-        history=[FIRST, {**FLAGGED, "client_ratings_given": 5, "client_mean_given": 2.6}],
-        arms=[KEPT, dict(name="harsh", rule="harsh_rater")],
+    "flagged_client": dict(
+        history=[
+            FIRST,
+            {**FLAGGED, "client_ratings_given": 5, "client_mean_received": 2.6},
+        ],
+        arms=[
+            KEPT,
+            dict(name="flagged", rule="flagged_client"),
+            dict(name="flagged_all", rule="flagged_client", scope="all", only_against=False),
+            dict(name="flagged_given", rule="flagged_client", flag_on="given", threshold=4.0),
+        ],
         market=dict(harsh_client_share=0.3),
         hiring=dict(known_win_rate=0.1),
         weeks=60,
     ),
+    "flagged_client_gives_well_receives_poorly": dict(
+        history=[
+            FIRST,
+            {
+                **FLAGGED,
+                "client_ratings_given": 5,
+                "client_mean_received": 2.6,
+                "client_mean_given": 4.9,
+            },
+        ],
+        arms=[
+            KEPT,
+            dict(name="received", rule="flagged_client"),
+            dict(name="given", rule="flagged_client", flag_on="given"),
+        ],
+        market=dict(harsh_client_share=0.2, harsh_client_shift=1),
+        hiring=dict(known_win_rate=0.1),
+        weeks=40,
+    ),
+    "excluded_from_the_jss_only": dict(
+        arms=[
+            KEPT,
+            EXCLUDED,
+            dict(name="jss_only", rule="exclude_flagged", scope="jss"),
+            dict(name="jss_only_late", rule="exclude_flagged", scope="jss", delay_weeks=5),
+        ],
+        hiring=dict(known_win_rate=0.1),
+    ),
+    "no_harsh_clients": dict(market=dict(harsh_client_share=0.0), hiring=dict(known_win_rate=0.1)),
     "suspended_client": dict(
         arms=[
             KEPT,
             dict(name="suspended", rule="suspended_client", probability=0.5, delay_weeks=3),
             dict(name="suspended_now", rule="suspended_client", probability=0.5),
+            dict(
+                name="suspended_all",
+                rule="suspended_client",
+                probability=0.5,
+                delay_weeks=3,
+                scope="all",
+                only_against=False,
+            ),
+            dict(name="suspended_all_now", rule="suspended_client", scope="all"),
         ],
         market=dict(client_suspension_rate=0.2),
         hiring=dict(known_win_rate=0.1),
@@ -183,7 +229,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "no_proposals": dict(freelancer=dict(proposals_per_week=0), weeks=30, paths=20),
     "two_blocks": dict(paths=300, weeks=25, hiring=dict(known_win_rate=0.15)),
     "edge_market": dict(
-        arms=[KEPT, dict(name="harsh", rule="harsh_rater", min_ratings=1)],
+        arms=[KEPT, dict(name="harsh", rule="flagged_client", min_ratings=1)],
         freelancer=dict(hourly_rate=25.0, proposals_per_week=3),
         market=dict(contract_weeks=1.0, client_ratings_given_mean=0.0, harsh_client_share=1.0),
         signals=dict(feedback_rate=1.0),

@@ -10,7 +10,7 @@ from sim.reputation import weighted_mean
 from sim.rules import (
     RULES,
     exclude_flagged,
-    harsh_rater,
+    flagged_client,
     keep,
     suspended_client,
     whitby_filter,
@@ -30,7 +30,7 @@ def test_rule_names():
     assert set(RULES) == {
         "keep",
         "exclude_flagged",
-        "harsh_rater",
+        "flagged_client",
         "suspended_client",
         "whitby",
         "window",
@@ -52,12 +52,12 @@ def test_exclude_flagged_waits_for_the_support_queue():
     assert got.tolist() == [[True, True], [True, True], [True, False], [True, True]]
 
 
-def test_harsh_rater():
+def test_flagged_client():
     mean = [2.5, 2.5, 3.0, np.nan, 1.0]
     count = [3, 2, 10, 0, 5]
-    assert harsh_rater(mean, count).tolist() == [False, True, True, True, False]
-    assert harsh_rater(mean, count, threshold=2.0).tolist() == [True, True, True, True, False]
-    assert harsh_rater(mean, count, min_ratings=2).tolist() == [False, False, True, True, False]
+    assert flagged_client(mean, count).tolist() == [False, True, True, True, False]
+    assert flagged_client(mean, count, threshold=2.0).tolist() == [True, True, True, True, False]
+    assert flagged_client(mean, count, min_ratings=2).tolist() == [False, False, True, True, False]
 
 
 def test_suspended_client():
@@ -177,9 +177,9 @@ def test_mask_rules_batch_equal_rows(flagged, weeks, delay):
         for i in range(2):
             assert np.array_equal(batch[i], rule(f[i], w[i], delay))
     means = 1 + 4 * np.array([weeks, weeks[::-1]]) / 10
-    batch = harsh_rater(means, w, threshold=3.0, min_ratings=2)
+    batch = flagged_client(means, w, threshold=3.0, min_ratings=2)
     for i in range(2):
-        assert np.array_equal(batch[i], harsh_rater(means[i], w[i], 3.0, 2))
+        assert np.array_equal(batch[i], flagged_client(means[i], w[i], 3.0, 2))
     ended = np.array([weeks, weeks[::-1]])
     for kw in ({"last_n": 2}, {"last_weeks": max(delay, 0.5)}):
         batch = window(ended, mask=f, **kw)
@@ -200,9 +200,9 @@ def test_mask_rules_batch_equal_rows(flagged, weeks, delay):
             r"weeks_since_report: shape \(3,\) does not broadcast with flagged shape \(2,\)",
         ),
         (lambda: exclude_flagged([True], [0], -1), r"delay_weeks: must be in \[0, inf\)"),
-        (lambda: harsh_rater([6.0], [3]), "client_mean_given: values must be between 1 and 5"),
-        (lambda: harsh_rater([2.0], [-1]), "client_count_given: must be non-negative"),
-        (lambda: harsh_rater([2.0], [3], min_ratings=1.5), "min_ratings: must be a whole number"),
+        (lambda: flagged_client([6.0], [3]), "client_mean: values must be between 1 and 5"),
+        (lambda: flagged_client([2.0], [-1]), "client_count: must be non-negative"),
+        (lambda: flagged_client([2.0], [3], min_ratings=1.5), "min_ratings: must be a whole number"),
         (lambda: suspended_client([True], ["x"]), "weeks_since_suspension_known: must be numbers"),
         (lambda: whitby_filter([5, 6]), r"stars: values must be between 1 and 5 \(got 6\)"),
         (lambda: whitby_filter([5, np.nan]), "stars: contains NaN"),
