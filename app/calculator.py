@@ -5,25 +5,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter
 
 import sim
 from app.controls import CATALOG
-from sim import reputation
+from sim import engine, reputation
 from sim.feedback import CRITERIA
-from sim.market import HiringMarket, build_market, solve_intercept, utility
-from sim.metrics import counted_today, ratings_needed_today
+from sim.market import HiringMarket
+from sim.metrics import ratings_needed_today
 from sim.scenario import Arm
 
 __all__ = ["COLUMNS", "history_frame", "history_rows", "signals_today"]
 
-COLUMNS = ("client", "stars", *CRITERIA, "value", "ended_weeks_ago", "flagged")
+RECORD = ("client_ratings_given", "client_mean_given", "client_mean_received", "client_suspended")
+COLUMNS = ("client", "stars", *CRITERIA, "value", "ended_weeks_ago", "flagged", *RECORD)
 BADGES = {reputation.NO_BADGE: "none", reputation.RISING_TALENT: "Rising Talent",
           reputation.TOP_RATED: "Top Rated"}  # fmt: skip
-# the engine's thresholds for Top Rated (sim/engine.py), applied to today's history
-TOP_RATED_JSS, TOP_RATED_EARNED, TOP_RATED_TENURE, EARNED_WEEKS = 90.0, 1000.0, 13, 52
 _ARM = TypeAdapter(Arm)
 
 
@@ -40,13 +38,19 @@ def history_frame(sc: sim.Scenario) -> pd.DataFrame:
                 "value": h.value,
                 "ended_weeks_ago": h.ended_weeks_ago,
                 "flagged": h.flagged,
+                "client_ratings_given": h.client_ratings_given,
+                "client_mean_given": h.client_mean_given,
+                "client_mean_received": h.client_mean_received,
+                "client_suspended": h.client_suspended,
             }
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    numeric = ["stars", *CRITERIA, "value"]
+    numeric = ["stars", *CRITERIA, "value", "client_mean_given", "client_mean_received"]
     frame[numeric] = frame[numeric].astype(float)
-    frame["ended_weeks_ago"] = frame["ended_weeks_ago"].astype("Int64")
-    frame["flagged"] = frame["flagged"].astype(bool)
+    for column in ("ended_weeks_ago", "client_ratings_given"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("flagged", "client_suspended"):
+        frame[column] = frame[column].astype(bool)
     return frame
 
 
@@ -67,7 +71,13 @@ def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             if _blank(rec.get("ended_weeks_ago"))
             else int(rec["ended_weeks_ago"]),
             "flagged": bool(rec.get("flagged") or False),
+            "client_suspended": bool(rec.get("client_suspended") or False),
         }
+        if not _blank(rec.get("client_ratings_given")):
+            entry["client_ratings_given"] = int(rec["client_ratings_given"])
+        for key in ("client_mean_given", "client_mean_received"):
+            if not _blank(rec.get(key)):
+                entry[key] = float(rec[key])
         if not _blank(rec.get("stars")):
             entry["stars"] = float(rec["stars"])
         crit = {k: float(rec[k]) for k in CRITERIA if not _blank(rec.get(k))}
@@ -84,74 +94,23 @@ def rules_for(sc: sim.Scenario) -> tuple[Any, ...]:
     return sc.arms + tuple(a for a in extra if a.name not in names)
 
 
-def _stars(sc: sim.Scenario, arm: Any, mask: np.ndarray) -> float:
-    """Displayed stars at week 0 as the engine computes them (NaN when nothing counts)."""
-    s = sc.signals
-    x = sc.history_stars()
-    if not mask.any():
-        return math.nan
-    values = np.array([h.value for h in sc.history], dtype=float)
-    w = values if s.weighting == "value" else None
-    ages = np.array([h.ended_weeks_ago for h in sc.history], dtype=float)
-    agg = sc.aggregator_of(arm)
-    if agg == "mean":
-        return float(reputation.weighted_mean(x, w, mask))
-    if agg == "bayesian":
-        return float(reputation.bayesian_average(x, s.prior_mean, s.prior_weight, w, mask))
-    if agg == "median":
-        return float(reputation.median(x, mask))
-    if agg == "beta":  # one unit of evidence per rating, as the engine counts it
-        e = reputation.beta_reputation(x, None, s.forgetting, mask, ages=ages)
-        return 1.0 + 4.0 * float(e)
-    if agg == "wilson":
-        positive = int(np.sum(mask & (np.nan_to_num(x) >= s.positive_at)))
-        return 1.0 + 4.0 * float(reputation.wilson_lower_bound(positive, int(mask.sum()), s.z))
-    counts = reputation.star_counts(np.nan_to_num(x, nan=1.0), None, mask)
-    return float(reputation.star_lower_bound(counts, s.z))
-
-
-def _jss(sc: sim.Scenario, mask: np.ndarray) -> float | None:
-    if not sc.history:
-        return None
-    j = sc.jss
-    return reputation.job_success_score(
-        sc.history_stars(),
-        [h.value for h in sc.history],
-        [h.ended_weeks_ago for h in sc.history],
-        clients=[h.client for h in sc.history],
-        mask=mask,
-        **j.closed_form_args(),
-    )
-
-
-def _badge(sc: sim.Scenario, jss: float | None) -> int:
-    """Today's badge; a JSS of 90+ now is taken to have held for the last 16 weeks (as the engine
-    starts)."""
-    earned = sum(h.value for h in sc.history if h.ended_weeks_ago < EARNED_WEEKS)
-    tenure = max((h.ended_weeks_ago for h in sc.history), default=-1)
-    at90 = 16 if jss is not None and jss >= TOP_RATED_JSS else 0
-    return int(reputation.badge(at90, earned, max(tenure, 0), jss is not None)[()])
-
-
 def _rounded(stars: float) -> float:
     return math.floor(stars * 100.0 + 0.5) / 100.0  # as displayed (and as the engine records)
 
 
 def signals_today(sc: sim.Scenario, market: HiringMarket | None = None) -> pd.DataFrame:
-    """One row per rule: counted reviews, stars, JSS, badge, win probability, ratings needed."""
+    """One row per rule: counted reviews, stars, JSS, badge, win probability, ratings needed.
+
+    The signals come from `sim.engine.signals_today`, the simulation's own week 0, so the
+    Calculator and Compare cannot disagree.
+    """
     arms = rules_for(sc)
     wide = sc.model_copy(update={"arms": arms})  # no 12-arm limit: nothing is simulated
     needed = ratings_needed_today(wide)
-    market = build_market(sc) if market is None else market
-    log_price = math.log(sc.freelancer.hourly_rate / sc.market.market_rate)
-    rows, utilities = [], []
-    for arm in arms:
-        mask = counted_today(sc, arm)
-        stars, jss = _stars(sc, arm, mask), _jss(sc, mask)
-        badge = _badge(sc, jss)
-        band = reputation.jss_band(jss)
-        v = utility(stars, int(mask.sum()), band, badge, log_price, sc, market.market_mean)
-        utilities.append(float(v))
+    if market is not None and sc.hiring.known_win_rate is not None:
+        market = None  # the intercept is solved on the first arm's week 0: let the engine do it
+    rows = []
+    for arm, today in zip(arms, engine.signals_today(wide, market=market), strict=True):
         table = needed[arm.name]
         agg = sc.aggregator_of(arm)
         solved = agg if agg in table else "mean"  # closed forms exist for mean, bayesian, median
@@ -161,19 +120,16 @@ def signals_today(sc: sim.Scenario, market: HiringMarket | None = None) -> pd.Da
                 "rule": arm.name,
                 "kind": arm.rule,
                 "aggregator": agg,
-                "reviews counted": int(mask.sum()),
-                "stars": None if math.isnan(stars) else _rounded(stars),
-                "JSS": jss,
-                "badge": BADGES[badge],
+                "reviews counted": today.reviews,
+                "stars": None if math.isnan(today.stars) else _rounded(today.stars),
+                "JSS": None if math.isnan(today.jss) else today.jss,
+                "badge": BADGES[today.badge],
                 "ratings solved for": solved,
                 "ratings to 4.8": by.get("4.8"),
                 "ratings to 4.9": by.get("4.9"),
                 "ratings to 4.95": by.get("4.95"),
                 "ratings to JSS 90": table["jss"].get("90"),
+                "win probability": today.win_prob,
             }
         )
-    if sc.hiring.known_win_rate is not None:
-        market = solve_intercept(market, utilities[0], sc.hiring.known_win_rate)
-    for row, v in zip(rows, utilities, strict=True):
-        row["win probability"] = float(market.win_prob(np.asarray(v)))
     return pd.DataFrame(rows)

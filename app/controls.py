@@ -47,7 +47,7 @@ TAG_WORDS = {
 CATALOG: dict[str, dict[str, Any]] = {
     "kept": {"rule": "keep"},
     "excluded": {"rule": "exclude_flagged", "delay_weeks": 0},
-    "harsh-rater rule": {"rule": "harsh_rater", "threshold": 3.0, "min_ratings": 3},
+    "flagged-client rule": {"rule": "flagged_client", "threshold": 3.0, "min_ratings": 3},
     "suspended client": {"rule": "suspended_client", "probability": 1.0},
     "whitby filter": {"rule": "whitby", "q": 0.01},
     "last 100 ratings": {"rule": "window", "last_n": 100},
@@ -57,10 +57,11 @@ CATALOG: dict[str, dict[str, Any]] = {
 }
 CATALOG_HELP = (
     "kept: every feedback counts. excluded: the disputed feedback is removed once the report is "
-    "upheld [P]. harsh-rater rule: clients whose given ratings average under 3.0 over 3 or more "
-    "are ignored [P, threshold A]. suspended client: the disputing client is suspended and their "
-    "feedback dropped [P]. whitby filter: iterated beta filtering, q = 0.01 [L]. last 100 "
-    "ratings / last 104 weeks: windows as Lyft and Fiverr use [P]. bayesian average, beta "
+    "upheld [P]. flagged-client rule: feedback from clients whose feedback received from "
+    "freelancers averages under 3.0 over 3 or more contracts stops counting against the JSS "
+    "[P, threshold A]. suspended client: the disputing client is suspended and their feedback "
+    "stops counting against the JSS [P]. whitby filter: iterated beta filtering, q = 0.01 [L]. "
+    "last 100 ratings / last 104 weeks: windows as Lyft and Fiverr use [P]. bayesian average, beta "
     "reputation: everything counts, shown through another aggregator [L]. The first arm is the "
     "reference the others are compared with."
 )

@@ -886,9 +886,7 @@ class ArmKernel:
         self.stars, self.q, self.badge; self.v holds the utility)."""
         cnt5, wsum5, dsum5, hist, hist_jss, lev = self._counted(t)
         changed = not np.array_equal(hist, self.last_hist)
-        changed_jss = (
-            not np.array_equal(hist_jss, self.last_hist_jss) if self.jss_only else changed
-        )
+        changed_jss = not np.array_equal(hist_jss, self.last_hist_jss) if self.jss_only else changed
         if self.fold_history and hist.shape[1]:
             self._fold_history_changes(t, hist_jss, changed_jss)
         if lev is not None or self.forgetting < 1.0 or changed or changed_jss:
@@ -1087,6 +1085,62 @@ def simulate_arms(
             for a, arm in enumerate(kernel.arms):
                 rows = slice(a * n, (a + 1) * n)
                 records[arm.name](t, {m: values[rows] for m, values in week.items()})
+
+
+@dataclass(frozen=True)
+class Today:
+    """What clients see at week 0 under one arm, as the engine computes it (after week 0's
+    rule events, before any proposal)."""
+
+    arm: str
+    counted_stars: np.ndarray  # (H,) history feedback counted in the stars
+    counted_jss: np.ndarray  # (H,) history feedback counted in the JSS
+    reviews: int
+    stars: float  # unrounded; NaN when nothing counts
+    jss: float  # shown; NaN when no window qualifies
+    judged_band: int  # the JSS band clients judge (reputation.jss_band; 4: nothing to judge)
+    badge: int
+    utility: float
+    win_prob: float
+
+
+# U_path just below 1: a flagged client counts as suspended today only when that is certain
+CERTAIN_ONLY = float(np.nextafter(1.0, 0.0))
+
+
+def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -> list[Today]:
+    """Week 0's signals under each arm (default: the scenario's; any number of arms), from the
+    same kernel as the simulation: the Calculator and Compare read this one function.
+
+    A suspended_client arm suspends the flagged client today only when its probability is 1.
+    """
+    if arms is not None:
+        sc = sc.model_copy(update={"arms": tuple(arms)})  # no arm limit: nothing is simulated
+    plan = make_plan(sc)
+    market = market_for(plan) if market is None else market
+    out = []
+    for arm in sc.arms:
+        draws = Draws(plan, 0, 1)
+        draws.path_u[:] = CERTAIN_ONLY
+        kernel = ArmKernel(plan, [arm], draws, market)
+        kernel.start_week(0)
+        kernel.signals(0)
+        _, _, _, hist, hist_jss, _ = kernel._counted(0)
+        out.append(
+            Today(
+                arm=arm.name,
+                counted_stars=hist[0].copy(),
+                counted_jss=hist_jss[0].copy(),
+                reviews=int(kernel.reviews[0]),
+                stars=float(kernel.stars[0]),
+                jss=float(kernel.jss[0]),
+                judged_band=int(kernel.band[0]),
+                badge=int(kernel.badge[0]),
+                utility=float(kernel.v[0]),
+                win_prob=float(kernel.q[0]),
+            )
+        )
+    return out
 
 
 def today_utility(plan: Plan, market: HiringMarket) -> float:

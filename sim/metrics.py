@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from . import reputation, rules
+from . import reputation
+from .needed import ratings_needed_in_time, ratings_needed_today
 from .scenario import Scenario
 
 __all__ = ["BAND_KEYS", "METRICS", "QUANTILES", "Accumulator", "Result"]
@@ -22,9 +23,7 @@ RECOVERY_SHARE = 0.95  # recovered when the reference's win probability is 95% o
 WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to 1e-9
 FINE = 10**9
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
-STAR_TARGETS = (4.8, 4.9, 4.95)
 SMALL_BINS = 4  # histograms with at most this many bins count each value instead of bincount
-JSS_TARGET = 90.0
 
 
 @dataclass
@@ -279,6 +278,7 @@ class Result:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _ratings_needed: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _in_time: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def reference(self) -> str:
@@ -364,6 +364,14 @@ class Result:
             self._ratings_needed = ratings_needed_today(self.scenario)
         return copy.deepcopy(self._ratings_needed)
 
+    def ratings_needed_in_time(self) -> dict[str, Any]:
+        """Per arm, how many further 5-star contracts bring each signal back to its target and in
+        which week (one every market.contract_weeks), and when the disputed feedback leaves each
+        JSS window (`sim.needed.ratings_needed_in_time`)."""
+        if self._in_time is None:
+            self._in_time = ratings_needed_in_time(self.scenario)
+        return copy.deepcopy(self._in_time)
+
     def summary(self) -> dict[str, Any]:
         """The JSON-safe summary of DESIGN.md."""
         arms = {}
@@ -394,6 +402,7 @@ class Result:
                 "arms": arms,
                 "differences": differences,
                 "ratings_needed": self.ratings_needed(),
+                "ratings_needed_in_time": self.ratings_needed_in_time(),
                 "market": self.market,
             }
         )
@@ -409,84 +418,3 @@ class Result:
                         {"arm": arm, "metric": m, "week": t, **{k: b[k][t] for k in BAND_KEYS}}
                     )
         return rows
-
-
-def counted_today(sc: Scenario, arm) -> np.ndarray:
-    """Which history feedback counts at week 0 under an arm's rule (closed forms of sim.rules)."""
-    stars = sc.history_stars()
-    has = ~np.isnan(stars)
-    ages = np.array([h.ended_weeks_ago for h in sc.history], dtype=float)
-    flagged = np.array([h.flagged for h in sc.history], dtype=bool)
-    if arm.rule == "exclude_flagged":
-        return has & rules.exclude_flagged(flagged, 0, arm.delay_weeks)
-    if arm.rule == "harsh_rater":
-        mean = np.array([h.client_mean_given or 5.0 for h in sc.history])
-        count = np.array([h.client_ratings_given for h in sc.history])
-        return has & rules.harsh_rater(mean, count, arm.threshold, arm.min_ratings)
-    if arm.rule == "suspended_client":
-        sure = np.array([h.client_suspended for h in sc.history], dtype=bool)
-        if arm.probability >= 1.0:
-            sure = sure | flagged
-        return has & ~(sure & (arm.delay_weeks == 0))
-    if arm.rule == "whitby" and has.any():
-        out = np.zeros_like(has)
-        out[has] = rules.whitby_filter(stars[has], q=arm.q, binary_threshold=arm.binary_threshold)
-        return out
-    if arm.rule == "window" and has.any():
-        out = np.zeros_like(has)
-        out[has] = rules.window(ages[has], last_n=arm.last_n, last_weeks=arm.last_weeks)
-        return out
-    return has
-
-
-def ratings_needed_today(sc: Scenario) -> dict[str, dict[str, dict[str, float | None]]]:
-    """{arm: {aggregator: {target: n or None (unreachable)}}} from today's counted history."""
-    s = sc.signals
-    new_value = sc.freelancer.weekly_gross * sc.market.contract_weeks
-    stars = sc.history_stars()
-    values = np.array([h.value for h in sc.history], dtype=float)
-    ages = np.array([h.ended_weeks_ago for h in sc.history], dtype=float)
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for arm in sc.arms:
-        mask = counted_today(sc, arm)
-        x, v = stars[mask], values[mask]
-        weights = v if s.weighting == "value" else None
-        new_weight = new_value if s.weighting == "value" else 1.0
-        table: dict[str, dict[str, float | None]] = {}
-        common = {"new_star": 5.0}
-        per_agg: dict[str, dict[str, Any]] = {
-            "mean": {"weights": weights, "new_weight": new_weight},
-            "bayesian": {
-                "weights": weights,
-                "new_weight": new_weight,
-                "prior_mean": s.prior_mean,
-                "prior_weight": s.prior_weight,
-            },
-            "median": {},
-        }
-        for agg, params in per_agg.items():  # every target in one call: it broadcasts
-            n = reputation.ratings_needed(
-                x, np.array(STAR_TARGETS), aggregator=agg, **common, **params
-            )
-            table[agg] = {
-                str(t): float(k) if np.isfinite(k) else None
-                for t, k in zip(STAR_TARGETS, n, strict=True)
-            }
-        table["jss"] = {
-            str(int(JSS_TARGET)): _needed(
-                x,
-                JSS_TARGET,
-                "jss",
-                new_star=5.0,
-                values=v,
-                ended_weeks_ago=ages[mask],
-                new_value=new_value,
-            )
-        }
-        out[arm.name] = table
-    return out
-
-
-def _needed(x: np.ndarray, target: float, aggregator: str, **params: Any) -> float | None:
-    n = reputation.ratings_needed(x, target, aggregator=aggregator, **params)
-    return None if n is None else float(n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -228,7 +229,7 @@ class Hiring(_Model):
             raise ValueError("each coefficient must be between -10 and 10")
         # a better JSS is never worth less, and "no feedback in any window" (0) lies between
         # the best and the worst band: otherwise a 5-star could lower the win probability
-        if any(hi < lo for hi, lo in zip(b, b[1:], strict=False)):
+        if any(hi < lo for hi, lo in itertools.pairwise(b)):
             raise ValueError(
                 "must not increase from a higher JSS band to a lower one (>= 90, 80-89, 75-79, "
                 f"< 75; got {list(b)}): a better score would lower the chance to win"

@@ -303,16 +303,14 @@ def pd_missing(x) -> bool:
 
 
 def test_calculator_table_round_trips_and_reports_bad_rows() -> None:
-    sc = sim.load_scenario(REFERENCE)
-    frame = calculator.history_frame(sc)
-    assert calculator.history_rows(frame) == [
-        h.model_dump(mode="json", include={"client", "value", "ended_weeks_ago", "flagged"})
-        | ({"stars": h.stars} if h.stars is not None else {})
-        | ({"criteria": h.criteria} if h.criteria else {})
-        for h in sc.history
-    ]
+    for path in (REFERENCE, REFERENCE.with_name("flagged-client-rule.toml")):
+        sc = sim.load_scenario(path)
+        rows = calculator.history_rows(calculator.history_frame(sc))
+        # the client's record travels with the row (issue 11, finding 8)
+        assert sim.validate_scenario({**sc.model_dump(), "history": rows}) == sc
+    frame = calculator.history_frame(sim.load_scenario(REFERENCE))
     frame.loc[1, "skills"] = None  # five criteria of six
-    data = {**sc.model_dump(), "history": calculator.history_rows(frame)}
+    data = {**sim.load_scenario(REFERENCE).model_dump(), "history": calculator.history_rows(frame)}
     with pytest.raises(sim.ScenarioError) as err:
         sim.validate_scenario(data)
     assert ("", "history[1].criteria") == err.value.problems[0][:2]

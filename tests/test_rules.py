@@ -202,7 +202,10 @@ def test_mask_rules_batch_equal_rows(flagged, weeks, delay):
         (lambda: exclude_flagged([True], [0], -1), r"delay_weeks: must be in \[0, inf\)"),
         (lambda: flagged_client([6.0], [3]), "client_mean: values must be between 1 and 5"),
         (lambda: flagged_client([2.0], [-1]), "client_count: must be non-negative"),
-        (lambda: flagged_client([2.0], [3], min_ratings=1.5), "min_ratings: must be a whole number"),
+        (
+            lambda: flagged_client([2.0], [3], min_ratings=1.5),
+            "min_ratings: must be a whole number",
+        ),
         (lambda: suspended_client([True], ["x"]), "weeks_since_suspension_known: must be numbers"),
         (lambda: whitby_filter([5, 6]), r"stars: values must be between 1 and 5 \(got 6\)"),
         (lambda: whitby_filter([5, np.nan]), "stars: contains NaN"),

@@ -14,7 +14,9 @@ HELP = (
     "One row per past contract, oldest first. Give its **stars**, or all six **criteria** "
     "(1-5; the contract's stars are their weighted mean, equal weights [A]), or both if they "
     "agree. **value** is what the contract paid in dollars; **ended_weeks_ago** when it ended; "
-    "tick **flagged** on the disputed feedback. Rows can be added and deleted."
+    "tick **flagged** on the disputed feedback. Where you know the client's record with other "
+    "freelancers, give how many rated contracts it had and the mean it gave or received (the "
+    "flagged-client rule reads it). Rows can be added and deleted."
 )
 
 
@@ -34,6 +36,10 @@ def _editor(sc: sim.Scenario) -> pd.DataFrame:
         "value": number("value ($)", min_value=1.0, step=50.0, format="%.0f"),
         "ended_weeks_ago": number("ended_weeks_ago", min_value=0, step=1),
         "flagged": st.column_config.CheckboxColumn("flagged"),
+        "client_ratings_given": number("client's rated contracts", min_value=0, step=1),
+        "client_mean_given": number("client gave (mean)", min_value=1.0, max_value=5.0),
+        "client_mean_received": number("client received (mean)", min_value=1.0, max_value=5.0),
+        "client_suspended": st.column_config.CheckboxColumn("client suspended"),
     }
     return st.data_editor(
         frame, key=TABLE_KEY, num_rows="dynamic", column_config=config, hide_index=True
