@@ -92,8 +92,10 @@ class Freelancer(_Model):
     capacity: int = Field(2, ge=1, le=10, description="[A] most contracts held at once")
     proposals_per_week: int = Field(10, ge=0, le=100, description="[A] sent while under capacity")
     quality: tuple[Probability, Probability, Probability, Probability, Probability] = Field(
-        (0.02, 0.02, 0.05, 0.06, 0.85),
-        description="[L] P(1..5 stars) on future contracts (Filippas, Horton & Golden 2022)",
+        (0.003, 0.003, 0.009, 0.085, 0.90),
+        description="[L, D] P(1..5 stars) from ordinary clients on future contracts; with harsh "
+        "clients mixed in she receives a mean of 4.84 and 88% five-star, the field's (Filippas, "
+        "Horton & Golden 2022)",
     )
     service_fee: float = Field(0.10, ge=0, lt=1, description="[P] platform fee, 10% since May 2023")
 
@@ -252,7 +254,11 @@ class Market(_Model):
     competitor_reviews_median: float = Field(8.0, gt=0, le=100_000, description="[A]")
     competitor_reviews_sigma: float = Field(1.0, ge=0, le=5, description="[A] log-normal sigma")
     competitor_jss_bands: tuple[Probability, Probability, Probability, Probability, Probability] = (
-        Field((0.70, 0.12, 0.05, 0.05, 0.08), description="[A] >=90, 80-89, 75-79, <75, none")
+        Field(
+            (0.44, 0.24, 0.08, 0.19, 0.05),
+            description="[D] >=90, 80-89, 75-79, <75, none: freelancers of her quality with the "
+            "field's review counts (sim.calibration.field_jss_bands)",
+        )
     )
     competitor_top_rated_share: Probability = Field(0.3, description="[A] of those at JSS >= 90")
     competitor_price_sigma: float = Field(0.3, ge=0, le=5, description="[A] sd of ln(rate)")

@@ -67,7 +67,8 @@ def test_save_refuses_to_overwrite(tmp_path: Path, reference):
 
 def test_defaults_are_model_md():
     sc = sim.Scenario()
-    assert sc.freelancer.quality == (0.02, 0.02, 0.05, 0.06, 0.85)
+    assert sc.freelancer.quality == (0.003, 0.003, 0.009, 0.085, 0.90)
+    assert sc.hiring.b_rising_talent == 0.0 and sc.hiring.b_top_rated == 0.69
     assert sc.freelancer.service_fee == 0.10
     assert sc.signals.feedback_rate == 0.82
     assert sc.hiring.b_stars == 0.57 and sc.hiring.b_reviews == 0.136
