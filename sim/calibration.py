@@ -1,4 +1,4 @@
-"""The default market's calibration: the stars she receives, and the field's JSS derived from them."""
+"""The default market's calibration: the stars she receives, and the field's JSS from them."""
 
 from __future__ import annotations
 
