@@ -141,7 +141,7 @@ def test_five_star_share_keeps_the_other_levels_in_proportion() -> None:
     sc = sim.load_scenario(REFERENCE)
     q = controls.build_scenario(sc, {"freelancer.five_star": 0.7}).freelancer.quality
     assert q[4] == 0.7 and math.isclose(sum(q), 1.0)
-    assert math.isclose(q[2] / q[0], 0.05 / 0.02)
+    assert math.isclose(q[2] / q[0], sc.freelancer.quality[2] / sc.freelancer.quality[0])
 
 
 @pytest.mark.parametrize(
