@@ -166,7 +166,8 @@ def yoganarasimhan_stars_logodds(s: Settings) -> Row:
     return Row(
         id="Y13-stars",
         title="Stars: log-odds of winning, +1 star at 4 ratings",
-        published=f"+{published:.3f} (win probability {lo:.2f} -> {hi:.2f}, rating 8 -> 10 of 10)",
+        published=f"+{published:.3f} log-odds, derived from win probability {lo:.2f} -> "
+        f"{hi:.2f} (rating 8 -> 10 of 10, 4 ratings, $100 bid)",
         source=Y13_SOURCE,
         model=f"{model:+.3f} (q {q4:.4f} -> {q5:.4f})",
         method=(
@@ -367,9 +368,9 @@ def cabral_hortacsu(s: Settings) -> Row:
         "which this model does not contain. The model has no trend in sales of its own, so the "
         "paper's +5% before is compared as a change in growth against the same futures without "
         f"the negative. Sensitivity: {sens_text}. With a short record the JSS falls below 90 and "
-        "the model's effect is as large as the paper's or larger: the magnitude hinges on how "
-        "long a record the negative lands on, which this comparison does not take from the "
-        "paper."
+        "the model's effect is as large as the paper's or larger: the magnitude hinges on the "
+        "length of the record the negative lands on, and the paper's sellers' records are not "
+        "matched here."
     )
     return Row(
         id="CH10-first-negative",
@@ -528,9 +529,9 @@ def fhg_freelancer_mean(s: Settings) -> Row:
     )
     explanation = (
         f"The default quality {tuple(round(float(x), 3) for x in q)} gives expected stars "
-        f"{model:.2f}, below the field she competes with; her JSS drifts below the competitors' "
-        "and the model then describes a weaker-than-average freelancer rather than an ordinary "
-        "one. Issue 11 recalibrates the default. Note that 85% five-star and a 4.85 mean "
+        f"{model:.2f}, below the field she competes with, so the model describes a "
+        "weaker-than-average freelancer rather than an ordinary honest one (issue 11, finding "
+        "7, recalibrates the default). Note that 85% five-star and a 4.85 mean "
         "together leave the other 15% at exactly 4 stars on average."
     )
     return Row(
