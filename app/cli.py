@@ -702,7 +702,7 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("validate", help="compare the model with published figures")
-    p.add_argument("--paths", type=_int_in(100, 1_000_000), metavar="N", help="simulated checks")
+    p.add_argument("--paths", type=_int_in(100, 100_000), metavar="N", help="simulated checks")
     p.add_argument("--out", default="docs/validation.md", metavar="FILE", help="Markdown report")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--fast", action="store_true", help="only the fast checks (as in make test)")

@@ -1,14 +1,12 @@
-"""Validation against published figures: each check measures the default calibration, not a fit.
+"""Validation against published figures: the default calibration measured, never fitted."""
 
-Every check is a small function of `Settings` (paths, seed and the base scenario, by default the
-default calibration) that returns one `Row`: the published figure with its source, the model's
-figure, how it was measured, the tolerance and the verdict. `CHECKS` lists them; the ``fast``
-ones run in a few seconds and guard fidelity in ``make test``. `report_markdown` turns rows into
-``docs/validation.md`` (``make validate``); same inputs give the same bytes (no clock time).
-
-The checks read the model only through its public API (`sim.run`, `sim.engine.trajectories`,
-`sim.market`, `sim.reputation`), so that they measure whatever the model is today.
-"""
+# Every check is a small function of `Settings` (paths, seed and the base scenario, by default
+# the default calibration) that returns one `Row`: the published figure with its source, the
+# model's figure, how it was measured, the tolerance and the verdict. `CHECKS` lists them; the
+# fast ones guard fidelity in `make test`. `report_markdown` turns rows into docs/validation.md
+# (`make validate`); the same inputs give the same bytes (no clock time). The checks read the
+# model only through its public API (sim.run, sim.engine.trajectories, sim.market,
+# sim.reputation), so that they measure whatever the model is today.
 
 from __future__ import annotations
 

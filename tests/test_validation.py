@@ -1,5 +1,4 @@
-"""The validation report: the fast published checks hold, each check can fail, the report is
-deterministic, and `repsim validate` writes it."""
+"""Validation: the fast published checks hold, each can fail, the report is stable, the CLI."""
 
 from __future__ import annotations
 
