@@ -621,8 +621,8 @@ def odesk_weighted_mean(s: Settings) -> Row:
         "oDesk-2006-mean",
         "Stars weighted by contract value",
         "",
-        "oDesk 2006 (the platform's help on feedback): a $1,000 contract at 5 stars and a $200 "
-        "contract at 1 star show 4.33",
+        "oDesk 2006, documenting that stars are weighted by contract value: $1,000 at 5 stars "
+        "and $200 at 1 star show 4.33",
         "sim.reputation.weighted_mean([5, 1], weights [1000, 200]), shown to two decimals",
         [("$1,000 at 5 and $200 at 1", "4.33", f"{got:.2f}")],
     )
