@@ -424,6 +424,13 @@ def resnick(s: Settings) -> Row:
     data["run"].update(paths=s.paths, seed=s.run_seed)
     sc = validate_scenario(data, str(SCEPTICAL_PRESET.name))
     model = _earnings_gap(sc)
+    # a second negative: the preset's flagged contract again, from another client, 2 weeks earlier
+    flagged = [i for i, h in enumerate(data["history"]) if h["flagged"]]
+    second = {**data["history"][flagged[-1]], "client": "second-negative"}
+    second["ended_weeks_ago"] += 2
+    history = list(data["history"])
+    data["history"] = [*history[: flagged[-1]], second, *history[flagged[-1] :]]
+    two = _earnings_gap(validate_scenario(data, str(SCEPTICAL_PRESET.name)))
     default_half = s.base.hiring.b_stars_half_at_reviews
     default_shown = s.base.signals.shown
     h, shown = sc.hiring.b_stars_half_at_reviews, sc.signals.shown
@@ -455,30 +462,39 @@ def resnick(s: Settings) -> Row:
     )
     parts["both at their defaults"] = _earnings_gap(both)
     by_setting = "; ".join(f"{k}: {v:+.1%}" for k, v in parts.items())
-    ok = math.isfinite(model) and abs(model) <= RESNICK_TOLERANCE
+    worst = max(abs(model), abs(two))
+    ok = math.isfinite(worst) and worst <= RESNICK_TOLERANCE
     status, reason = _verdict(
-        ok, f"kept earns {model:+.1%} against excluded, beyond ±{RESNICK_TOLERANCE:.0%}"
+        ok,
+        f"kept earns {model:+.1%} (one negative) and {two:+.1%} (two) against excluded, not "
+        f"both within ±{RESNICK_TOLERANCE:.0%}",
     )
     return Row(
         id="R06-sceptical",
-        title="One early negative for a new seller (the sceptical preset)",
+        title="One or two early negatives for a new seller (the sceptical preset)",
         published="no effect on what buyers paid (the established-seller premium the same "
         "design detected was 8.1%)",
         source=RESNICK_SOURCE,
-        model=f"{model:+.1%} net earnings, kept against excluded; preset's settings reverted "
-        f"one at a time: {by_setting}",
+        model=f"{model:+.1%} net earnings, kept against excluded ({two:+.1%} with a second "
+        f"negative); one negative with the preset's settings reverted: {by_setting}",
         method=(
             f"scenarios/{SCEPTICAL_PRESET.name} ({sc.run.weeks} weeks, {s.paths:,} paths, seed "
             f"{s.run_seed}): mean paired (kept - excluded) earnings at the horizon over the "
-            f"excluded arm's mean (sim.run); the preset's settings that differ from the "
-            "defaults are reverted one at a time, then both. The near-null comes from "
+            "excluded arm's mean (sim.run); again with a second negative (the preset's "
+            "flagged contract from another client, 2 weeks earlier). The preset's settings that "
+            "differ from the defaults are reverted one at a time, then both: the near-null "
+            "comes from "
             f"{produced_by}"
         ),
         tolerance=f"within ±{RESNICK_TOLERANCE:.0%} of earnings (well inside the 8.1% the "
         "experiment could detect)",
         status=status,
         reason=reason,
-        values={"model": model, **{f"reverted: {k}": v for k, v in parts.items()}},
+        values={
+            "model": model,
+            "two_negatives": two,
+            **{f"reverted: {k}": v for k, v in parts.items()},
+        },
     )
 
 
