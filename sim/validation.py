@@ -307,8 +307,16 @@ def _first_negative_effect(s: Settings, positives: int, negative: float) -> dict
         jobs = tr[arm]["jobs"]  # cumulative, (weeks, paths)
         won[arm] = jobs[CH_WINDOW - 1].astype(float)  # jobs won in weeks 0..K-1
     a, b = won["kept"], won["never"]
-    if b.sum() == 0:
-        return {"ratio": math.nan, "lo": math.nan, "hi": math.nan, "growth": math.nan}
+    signals = {
+        "stars_kept": float(tr["kept"]["stars"][0, 0]),
+        "stars_never": float(tr["never"]["stars"][0, 0]),
+        "jss_kept": float(tr["kept"]["jss"][0, 0]),
+        "jss_never": float(tr["never"]["jss"][0, 0]),
+        "q_ratio": float(tr["kept"]["win_prob"][0, 0] / tr["never"]["win_prob"][0, 0]),
+    }
+    if b.sum() == 0 or tr["never"]["jobs"][-1].sum() == 0:
+        nan = math.nan
+        return {"ratio": nan, "lo": nan, "hi": nan, "growth": nan, "ratio_26": nan, **signals}
     ratio = a.mean() / b.mean()
     # delta method for a ratio of paired means
     n = a.size
@@ -321,10 +329,7 @@ def _first_negative_effect(s: Settings, positives: int, negative: float) -> dict
         "lo": _growth_equivalent(ratio - half, CH_WINDOW),
         "hi": _growth_equivalent(ratio + half, CH_WINDOW),
         "growth": growth,
-        "stars_kept": float(tr["kept"]["stars"][0, 0]),
-        "jss_kept": float(tr["kept"]["jss"][0, 0]),
-        "jss_never": float(tr["never"]["jss"][0, 0]),
-        "q_ratio": float(tr["kept"]["win_prob"][0, 0] / tr["never"]["win_prob"][0, 0]),
+        **signals,
         "ratio_26": float(tr["kept"]["jobs"][-1].mean() / tr["never"]["jobs"][-1].mean()),
     }
 
@@ -354,21 +359,30 @@ def cabral_hortacsu(s: Settings) -> Row:
         f"-> {v['jss_kept']:.0f})"
         for k, v in sens.items()
     )
+    band = "still 90 or more" if e["jss_kept"] >= 90 else "now below 90"
+    if abs(model) < abs(published):
+        why = (
+            "The model's clients read averages through a logit, so a first negative weighs what "
+            "it moves the average and the JSS band. eBay showed buyers the count of negatives, "
+            "and Cabral & Hortaçsu explain the drop by what buyers infer, and sellers do, after "
+            "the first one, which this model does not contain."
+        )
+    else:
+        why = (
+            "The model's effect is larger than the paper's: with this record the negative moves "
+            "her JSS band or badge, and those terms of the hiring model weigh more than what eBay "
+            "buyers did."
+        )
     explanation = (
         f"After {CH_POSITIVES} five-star contracts one {CH_NEGATIVE:.0f}-star rating moves her "
-        f"stars from 5.00 to {e['stars_kept']:.2f} and her JSS from {e['jss_never']:.0f} to "
-        f"{e['jss_kept']:.0f}, still in the top band, so her win probability drops only to "
-        f"{e['q_ratio']:.3f} of what it would be; over the first {CH_WINDOW} weeks she wins "
-        f"{e['ratio']:.3f} as many jobs ({e['ratio_26']:.3f} over {CH_WEEKS} weeks). The model's "
-        "clients read averages through a logit, so a first negative weighs what it moves the "
-        "average and the JSS band. eBay showed buyers the count of negatives, and Cabral & "
-        "Hortaçsu explain the drop by what buyers infer, and sellers do, after the first one, "
-        "which this model does not contain. The model has no trend in sales of its own, so the "
-        "paper's +5% before is compared as a change in growth against the same futures without "
-        f"the negative. Sensitivity: {sens_text}. With a short record the JSS falls below 90 and "
-        "the model's effect is as large as the paper's or larger: the magnitude hinges on the "
-        "length of the record the negative lands on, and the paper's sellers' records are not "
-        "matched here."
+        f"stars from {e['stars_never']:.2f} to {e['stars_kept']:.2f} and her JSS from "
+        f"{e['jss_never']:.0f} to {e['jss_kept']:.0f} ({band}); her win probability becomes "
+        f"{e['q_ratio']:.3f} of what it would be, and over the first {CH_WINDOW} weeks she wins "
+        f"{e['ratio']:.3f} as many jobs ({e['ratio_26']:.3f} over {CH_WEEKS} weeks). {why} The "
+        "model has no trend in sales of its own, so the paper's +5% before is compared as a "
+        "change in growth against the same futures without the negative. Sensitivity to the "
+        f"record and the negative: {sens_text}. The paper's sellers' records are not matched "
+        "here."
     )
     return Row(
         id="CH10-first-negative",
@@ -541,12 +555,13 @@ def fhg_freelancer_mean(s: Settings) -> Row:
         f"her expected stars {model:.2f} are {abs(FHG_MEAN - model):.2f} "
         f"{'below' if model < FHG_MEAN else 'above'} the field's {FHG_MEAN:.2f}",
     )
+    side, kind = ("below", "weaker") if model < FHG_MEAN else ("above", "stronger")
     explanation = (
         f"The default quality {tuple(round(float(x), 3) for x in q)} gives expected stars "
-        f"{model:.2f}, below the field she competes with, so the model describes a "
-        "weaker-than-average freelancer rather than an ordinary honest one (issue 11, finding "
-        "7, recalibrates the default). Note that 85% five-star and a 4.85 mean "
-        "together leave the other 15% at exactly 4 stars on average."
+        f"{model:.2f}, {side} the field she competes with, so the model describes a "
+        f"{kind}-than-average freelancer rather than an ordinary honest one (issue 11, finding 7). "
+        f"Note that {FHG_FIVE:.0%} five-star and a {FHG_MEAN:.2f} mean together leave the other "
+        f"{1 - FHG_FIVE:.0%} at {(FHG_MEAN - 5 * FHG_FIVE) / (1 - FHG_FIVE):.2f} stars on average."
     )
     return Row(
         id="FHG22-mean",
