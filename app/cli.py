@@ -595,6 +595,27 @@ def cmd_app(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_FAILURE  # not reached
 
 
+def cmd_validate(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the published checks (sim.validation) and write the Markdown report atomically."""
+    from sim import validation
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise _problem("--out", str(out), "is a folder; give the report's file name")
+    if not out.parent.is_dir():
+        raise _problem("--out", str(out.parent), "no such folder")
+    if out.exists() and not args.force:
+        raise _problem("--out", str(out), "exists; pass --force to replace it")
+    start = time.monotonic()
+    rows = validation.run_checks(paths=args.paths, fast_only=args.fast)
+    paths = args.paths or (validation.FAST_PATHS if args.fast else validation.FULL_PATHS)
+    validation.write_report(out, rows, paths)
+    for r in rows:
+        print(f"{r.status:>14}  {r.id}" + (f": {r.reason}" if r.reason else ""))
+    print(f"Wrote {out}: {len(rows)} checks in {time.monotonic() - start:.1f} s")
+    return EXIT_OK
+
+
 # -- arguments ----------------------------------------------------------------------------------
 
 
@@ -685,6 +706,14 @@ def build_parser() -> Parser:
     p.add_argument("--workers", type=_int_in(1, 256), default=2, help="for --cluster local")
     p.add_argument("--debug", **debug)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("validate", help="compare the model with published figures")
+    p.add_argument("--paths", type=_int_in(100, 100_000), metavar="N", help="simulated checks")
+    p.add_argument("--out", default="docs/validation.md", metavar="FILE", help="Markdown report")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
+    p.add_argument("--fast", action="store_true", help="only the fast checks (as in make test)")
+    p.add_argument("--debug", **debug)
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("app", help="open the dashboard")
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario to open")
