@@ -24,6 +24,7 @@ from scipy import optimize, stats
 from . import market as hiring_market
 from . import reputation, run
 from ._files import write_atomic
+from .calibration import field_jss_bands, received_stars
 from .engine import trajectories
 from .scenario import Scenario, load_scenario, validate_scenario
 
@@ -504,6 +505,16 @@ def resnick(s: Settings) -> Row:
         "experiment could detect)",
         status=status,
         reason=reason,
+        explanation=(
+            "The sceptical preset still gives a small effect, smaller than the 8.1% the "
+            "experiment could detect, but a second negative takes it just past the tolerance "
+            "fixed in advance. Part of it is the hiring model's experience term: a review adds "
+            "(stars - 1) / 4 of one five-star review's experience (so a low rating never adds "
+            "experience, model.md), and a 3.4 now adds 0.6 where it once added a whole review. "
+            "The tolerance is not widened to make the row pass."
+            if status != PASS
+            else ""
+        ),
         values={
             "model": model,
             "two_negatives": two,
@@ -523,8 +534,9 @@ FHG_MEAN, FHG_FIVE = 4.85, 0.85
 
 
 def _quality(sc: Scenario) -> np.ndarray:
-    """P(1..5 stars) of the freelancer's future contracts."""
-    return np.asarray(sc.freelancer.quality, dtype=float)
+    """P(1..5 stars) she receives on future contracts: her quality with ordinary clients, harsh
+    clients mixed in (`sim.calibration.received_stars`)."""
+    return received_stars(sc)
 
 
 def fhg_five_star_share(s: Settings) -> Row:
@@ -539,7 +551,8 @@ def fhg_five_star_share(s: Settings) -> Row:
         published=f"about {FHG_FIVE:.0%} of ratings five-star",
         source=FHG_SOURCE,
         model=f"{model:.0%}",
-        method="P(5 stars) of the default freelancer.quality (no simulation)",
+        method="P(5 stars) she receives: the default freelancer.quality with harsh clients "
+        "mixed in (sim.calibration.received_stars; no simulation)",
         tolerance="±5 percentage points",
         status=status,
         reason=reason,
@@ -569,7 +582,8 @@ def fhg_freelancer_mean(s: Settings) -> Row:
         published=f"mean about {FHG_MEAN:.2f}",
         source=FHG_SOURCE,
         model=f"{model:.2f}",
-        method="sum of k x P(k stars) of the default freelancer.quality (no simulation)",
+        method="sum of k x P(k stars) she receives: the default freelancer.quality with harsh "
+        "clients mixed in (no simulation)",
         tolerance="±0.05 stars",
         status=status,
         reason=reason,
@@ -609,6 +623,30 @@ def fhg_field_mean(s: Settings) -> Row:
         status=status,
         reason=reason,
         values={"published": FHG_MEAN, "model": model},
+    )
+
+
+def field_jss_matches_hers(s: Settings) -> Row:
+    """Her JSS and the field's come from one assumption: the field's default band shares are
+    those of freelancers who receive her stars (sim.calibration.field_jss_bands)."""
+    m = s.base.market
+    derived = field_jss_bands(s.base)
+    gap = float(np.max(np.abs(derived - np.asarray(m.competitor_jss_bands))))
+    status, reason = _verdict(gap <= 0.01, f"the bands differ by up to {gap:.3f}")
+    shown = ", ".join(f"{x:.2f}" for x in derived)
+    return Row(
+        id="JSS-field",
+        title="The field's JSS bands are those of freelancers like her",
+        published="her expected stars and JSS match the field's (MODEL.md, calibration)",
+        source="[D] derived from the received-stars distribution and the field's review counts",
+        model=f"derived ({shown}) against the default "
+        f"({', '.join(f'{x:.2f}' for x in m.competitor_jss_bands)})",
+        method="200,000 freelancers with the field's log-normal review counts, stars drawn from "
+        "what she receives, JSS over all their contracts (sim.calibration.field_jss_bands)",
+        tolerance="±0.01 in every band (>= 90, 80-89, 75-79, < 75, none)",
+        status=status,
+        reason=reason,
+        values={"model": gap},
     )
 
 
@@ -778,6 +816,7 @@ CHECKS: tuple[Check, ...] = (
     Check("FHG22-five-star", fhg_five_star_share, fast=True, simulated=False),
     Check("FHG22-mean", fhg_freelancer_mean, fast=True, simulated=False),
     Check("FHG22-field", fhg_field_mean, fast=True, simulated=False),
+    Check("JSS-field", field_jss_matches_hers, fast=True, simulated=False),
     Check("oDesk-2006-mean", odesk_weighted_mean, fast=True, simulated=False),
     Check("JSS-weights", jss_weights, fast=True, simulated=False),
     Check("JSS-windows", jss_windows, fast=True, simulated=False),

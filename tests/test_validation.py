@@ -19,7 +19,9 @@ KNOWN_GAPS = {
 # Expected to fail until issue 11's recalibration lands; strict, so the day it passes this test
 # fails and the entry must go (the check then guards the new calibration).
 FAILS_TODAY = {
-    "FHG22-mean": "the default quality's mean 4.70 is below the field's 4.85 (issue 11)",
+    # since a 3.4 adds 0.6 of a review's experience, not a whole one (issue 11's monotone
+    # utility), two early negatives cost the sceptical preset 3.1%, just over the 3% tolerance
+    "R06-sceptical": "two negatives cost 3.1% of earnings, over the +-3% tolerance",
 }
 FAST_IDS = [c.id for c in CHECKS if c.fast]
 
