@@ -280,3 +280,14 @@ def test_old_rule_name_still_reads():
     data = copy.deepcopy(reference_data())
     data["arms"][1] = {"name": "harsh", "rule": "harsh_rater"}
     assert sim.validate_scenario(data).arms[1].rule == "flagged_client"
+
+
+def test_the_reference_figure_in_the_preset_and_readme_is_what_a_run_gives():
+    """The headline written in the preset's description and the README is the model's output."""
+    from helpers import REFERENCE, ROOT
+
+    sc = sim.load_scenario(REFERENCE)
+    cost = sim.run(sc).summary()["differences"]["excluded"]["earnings"]["mean"]
+    figure = f"${cost:,.0f}"
+    assert figure in sc.description
+    assert f"**10.8 jobs and {figure} net over two years**" in (ROOT / "README.md").read_text()
