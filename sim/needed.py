@@ -97,7 +97,9 @@ def _after(sc: Scenario, week: int, contracts: int, ends: list[int]) -> Scenario
         arms.append(
             arm if delay is None else arm.model_copy(update={"delay_weeks": max(delay - week, 0)})
         )
-    return sc.model_copy(update={"history": tuple(history), "arms": tuple(arms)})
+    # only its week 0 is asked for: one week of random numbers is enough
+    run = sc.run.model_copy(update={"weeks": 1})
+    return sc.model_copy(update={"history": tuple(history), "arms": tuple(arms), "run": run})
 
 
 def ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:
     out: dict[str, Any] = {}
     flagged = [i for i, h in enumerate(sc.history) if h.flagged]
     windows = sorted(set(sc.jss.windows) | set(sc.jss.trending), reverse=True)
-    for today in signals_today(sc, market=market):
+    for today in signals_today(_after(sc, 0, 0, ends), market=market):
         leaves = {}
         for w in windows:
             counted = [i for i in flagged if today.counted_jss[i]]
