@@ -437,23 +437,6 @@ class Scenario(_Model):
     market: Market = Market()
     jss: JSSSettings = JSSSettings()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _rule_aliases(cls, data: Any) -> Any:
-        """Older files name the flagged-client rule `harsh_rater`: read it as `flagged_client`."""
-        arms = data.get("arms") if isinstance(data, dict) else None
-        if isinstance(arms, list | tuple) and any(
-            isinstance(a, dict) and a.get("rule") in RULE_ALIASES for a in arms
-        ):
-            arms = [
-                {**a, "rule": RULE_ALIASES[a["rule"]]}
-                if isinstance(a, dict) and a.get("rule") in RULE_ALIASES
-                else a
-                for a in arms
-            ]
-            data = {**data, "arms": arms}
-        return data
-
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         names = [a.name for a in self.arms]
@@ -598,8 +581,25 @@ def problems_from(error: ValidationError, source: str = "") -> list[tuple[str, s
     return out
 
 
+def with_current_names(data: Any) -> Any:
+    """Older files name the flagged-client rule `harsh_rater`: read it as `flagged_client`."""
+    arms = data.get("arms") if isinstance(data, Mapping) else None
+    if not isinstance(arms, list | tuple):
+        return data
+    if not any(isinstance(a, Mapping) and a.get("rule") in RULE_ALIASES for a in arms):
+        return data
+    renamed = [
+        {**a, "rule": RULE_ALIASES[a["rule"]]}
+        if isinstance(a, Mapping) and a.get("rule") in RULE_ALIASES
+        else a
+        for a in arms
+    ]
+    return {**data, "arms": renamed}
+
+
 def validate_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
     """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key."""
+    data = with_current_names(data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
