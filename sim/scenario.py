@@ -586,14 +586,15 @@ def with_current_names(data: Any) -> Any:
     arms = data.get("arms") if isinstance(data, Mapping) else None
     if not isinstance(arms, list | tuple):
         return data
-    if not any(isinstance(a, Mapping) and a.get("rule") in RULE_ALIASES for a in arms):
+
+    def old(a: Any) -> bool:
+        return (
+            isinstance(a, Mapping) and isinstance(a.get("rule"), str) and a["rule"] in RULE_ALIASES
+        )
+
+    if not any(old(a) for a in arms):
         return data
-    renamed = [
-        {**a, "rule": RULE_ALIASES[a["rule"]]}
-        if isinstance(a, Mapping) and a.get("rule") in RULE_ALIASES
-        else a
-        for a in arms
-    ]
+    renamed = [{**a, "rule": RULE_ALIASES[a["rule"]]} if old(a) else a for a in arms]
     return {**data, "arms": renamed}
 
 

@@ -82,7 +82,7 @@ def test_stacked_arms_give_what_each_arm_gives_alone():
     data["arms"] = [
         {"name": "kept", "rule": "keep"},
         {"name": "excluded", "rule": "exclude_flagged", "delay_weeks": 3},
-        {"name": "harsh", "rule": "harsh_rater"},
+        {"name": "harsh", "rule": "flagged_client"},
     ]
     together = small(data, paths=300, weeks=40)
     assert [[a.name for a in g] for g in engine.kernel_groups(together)] == [
@@ -314,7 +314,7 @@ ARM_STRATEGY = st.one_of(
     st.builds(lambda: {"rule": "keep"}),
     st.builds(lambda d: {"rule": "exclude_flagged", "delay_weeks": d}, st.integers(0, 20)),
     st.builds(
-        lambda t, m: {"rule": "harsh_rater", "threshold": t, "min_ratings": m},
+        lambda t, m: {"rule": "flagged_client", "threshold": t, "min_ratings": m},
         st.floats(1, 5),
         st.integers(1, 10),
     ),
