@@ -1,4 +1,4 @@
-"""The weekly Monte Carlo loop: paths in chunks, arms on common random numbers (simulation.md)."""
+"""The weekly Monte Carlo loop: `ArmKernel` assembled from its parts, run over chunks of paths."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 
 from .badges import Badges
 from .contracts import ContractLedger, float32_ceiling, slot_wins
-from .counted import STACKABLE_RULES, CountedFeedback, arrival_rounds
+from .counted import CountedFeedback, arrival_rounds
 from .draws import BLOCK, Draws, chunk_draws, iter_chunks
 from .market import HiringMarket, cached_market, solve_intercept
 from .plan import Plan, make_plan
+from .rule_events import STACKABLE_RULES, RuleEvents
 from .scenario import Scenario
 from .signals import Signals
 
@@ -53,13 +54,14 @@ def kernel_groups(sc: Scenario) -> list[list]:
     return list(groups.values())
 
 
-class ArmKernel(ContractLedger, CountedFeedback, Signals, Badges):
+class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges):
     """The state of a group of arms (`kernel_groups`) over a chunk of paths, advanced one week at
     a time. Row ``a * paths + i`` is path i under arm ``arms[a]``.
 
-    Its parts, one module each: the contract ledger (sim/contracts.py), the feedback each
-    signal counts under the arm's rule (sim/counted.py), the signals (sim/signals.py) and the
-    badges (sim/badges.py)."""
+    Its parts, one mixin and module each: the contract ledger (sim/contracts.py), the arm's rule
+    at work (sim/rule_events.py), the feedback each signal counts (sim/counted.py), the signals
+    (sim/signals.py) and the badges (sim/badges.py). They share the kernel's state: a part
+    reads what another keeps, as its docstring says."""
 
     def __init__(self, plan: Plan, arms: list, draws: Draws, market: HiringMarket):
         arm = arms[0]
