@@ -70,7 +70,7 @@ def test_compare_shows_the_headline_figures() -> None:
     labels = [label for label, _ in metrics]
     for label in ("Stars now", "Job Success Score now", "Chance one proposal wins"):
         assert labels.count(label) == 2  # one per arm
-    for label in ("Jobs by week 30", "Net earnings by week 30", "Median weeks to recover"):
+    for label in ("Jobs by week 30", "Net earnings by week 30", results.RECOVERY_LABEL):
         assert label in labels
     stars = [value for label, value in metrics if label == "Stars now"]
     assert stars == ["4.20", "5.00"]  # the reference case: (5.0, 3.4) kept, 5.0 excluded
@@ -333,9 +333,12 @@ def test_exports_are_what_they_claim() -> None:
     assert b"<svg" in chart_bytes(view.specs["stars"], "svg")[:200]
     html = chart_bytes(view.specs["earnings"], "html")
     assert b"cdn.jsdelivr" not in html  # self-contained: opens offline
-    assert view.bands_csv().splitlines()[0] == "arm,metric,week,q05,q25,q50,q75,q95,mean"
+    bands = view.bands_csv().decode().splitlines()
+    assert bands[0] == "arm,metric,week,q05,q25,q50,q75,q95,mean"
+    numbers = [c for line in bands[1:] for c in line.split(",")[2:] if c]
+    assert all(c == format(float(c), ".10g") for c in numbers)  # 0, not 0.0; 10 digits at most
     assert json.loads(view.summary_json())["scenario_sha256"] == sc.sha256()
-    assert sim.loads_scenario(view.toml) == sc  # what `repsim run` reads
+    assert sim.loads_scenario(view.scenario_toml().decode()) == sc  # what `repsim run` reads
     assert tomllib.loads(view.toml)["run"]["paths"] == 300
 
 

@@ -21,6 +21,7 @@ def _handle_upload() -> None:
     st.session_state[ERRORS] = (file.name, problems)
     if base is not None:
         session.replace_base(base)
+        session.sync_url()  # the address reopens the upload, not the settings before it
 
 
 def _upload() -> None:
