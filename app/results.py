@@ -219,7 +219,7 @@ def recovery_words(rec: dict[str, Any], weeks: int, reference: str, arm: str) ->
     after which it stays back), the words follow it and the first return is noted."""
     lasting = rec.get("lasting")
     if isinstance(lasting, dict):
-        words = _recovery(lasting, weeks, reference, arm, "and stays back ")
+        words = _recovery(lasting, weeks, reference, arm, "for good ")
         first = rec.get("first")
         if isinstance(first, dict) and first.get("median") not in (None, lasting.get("median")):
             words = RecoveryWords(

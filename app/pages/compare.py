@@ -8,7 +8,7 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, results, session
+from app import charts, controls, results, session
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
@@ -168,7 +168,7 @@ def render() -> None:
     if sc is None:
         st.error(
             "These settings do not make a valid scenario; change the control named below.\n\n"
-            + session.problems_markdown(problems)
+            + controls.problems_markdown(problems)
         )
         return
     st.markdown(f"**{sc.name}.** {sc.description}")
