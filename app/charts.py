@@ -476,15 +476,30 @@ def screen_title(spec: dict[str, Any]) -> tuple[str, str] | None:
 
 def _screen_view(common: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
     out = {**common, **view, "width": "container", "autosize": SCREEN_AUTOSIZE}
-    arms = _filtered_arms(view)
-    if arms is not None and "datasets" in out:
+    if "datasets" in out:
+        # only the datasets this view draws (the browser updates each dataset a view has on
+        # every redraw, and knows none it does not draw), with only its rules' rows
+        used = _data_names({k: v for k, v in out.items() if k != "datasets"})
+        arms = _filtered_arms(view)
         out["datasets"] = {
             name: rows[rows["arm"].isin(arms)]
-            if isinstance(rows, pd.DataFrame) and "arm" in rows
+            if arms is not None and isinstance(rows, pd.DataFrame) and "arm" in rows
             else rows
             for name, rows in out["datasets"].items()
+            if name in used
         }
     return out
+
+
+def _data_names(node: Any) -> set[str]:
+    """The named datasets a view (or any part of it) draws."""
+    if isinstance(node, list):
+        return set().union(*map(_data_names, node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    names = {node["data"]["name"]} if isinstance(node.get("data"), dict) else set()
+    names.discard(None)
+    return names.union(*(_data_names(v) for k, v in node.items() if k != "data"))
 
 
 def _filtered_arms(view: dict[str, Any]) -> list[str] | None:

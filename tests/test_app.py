@@ -570,3 +570,15 @@ def test_the_compare_page_tells_recovery_as_the_figures_do() -> None:
     )
     assert figures[results.RECOVERY_LABEL] == rec.value
     assert rec.clause in text
+
+
+def test_each_view_on_screen_carries_only_the_data_it_draws() -> None:
+    """The browser updates every dataset a view carries on a redraw: one it does not draw is an
+    error ("Unrecognized data set")."""
+    for result in (nine_rules(), sim.run(sim.load_scenario(REFERENCE), paths=300, weeks=20)):
+        for name, spec in charts.build_specs(result).items():
+            for views in charts.screen_panels(spec):
+                for view in views:
+                    drawing = {k: v for k, v in view.items() if k != "datasets"}
+                    drawn = set(re.findall(r"'data': \{'name': '(\w+)'", str(drawing)))
+                    assert drawn and set(view["datasets"]) == drawn, name

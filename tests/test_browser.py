@@ -343,6 +343,8 @@ LEGENDS = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]'
     const symbols = [...chart.querySelectorAll('.role-legend-symbol path')];
     return {
         left: box.left, right: box.right,
+        marks: [...chart.querySelectorAll('.role-mark path')]
+            .map(p => (p.getAttribute('fill') || '') + ' ' + (p.getAttribute('stroke') || '')),
         entries: labels.map((label, i) => {
             const r = label.getBoundingClientRect();
             const s = symbols[i];
@@ -367,6 +369,9 @@ def test_nine_rules_show_every_legend_entry_in_one_colour_each(page, server) -> 
     assert len(charts) == views(len(NINE))
     colours: dict[str, set[str]] = {}
     for chart in charts:
+        # every panel draws each of its rules (marks in its colour), not only axes and a legend
+        for entry in chart["entries"]:
+            assert any(entry["colour"].lower() in m.lower() for m in chart["marks"]), entry
         for entry in chart["entries"]:
             # whole and in sight: the full name, inside its chart, inside the window
             assert entry["text"] in NINE, entry
