@@ -37,8 +37,7 @@ SMALL = "?run.paths=500"  # where speed is not the point
 TIMINGS = Path("/tmp/repsim-redraw.json")
 PAUSE_MS = 500  # between slider changes in the timing test
 CHANGES = 8  # slider changes per series in the timing test
-SCREENSHOT = ROOT / "docs" / "compare.png"
-SCREENSHOTS = {1400: ROOT / "docs" / "compare-1400.png", 390: ROOT / "docs" / "compare-390.png"}
+SCREENSHOTS = {1400: ROOT / "docs" / "compare.png", 390: ROOT / "docs" / "compare-390.png"}
 VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 KEPT, EXCLUDED = RULE_COLOURS["kept"], RULE_COLOURS["excluded"]
@@ -284,18 +283,25 @@ def test_slider_to_redraw_time_at_full_size(page, server) -> None:
     print(f"\nslider change to redraw at 10,000 paths x 104 weeks: {json.dumps(report)}")
 
 
-def test_compare_screenshot(page, server) -> None:
-    """docs/compare.png, shown in the README: the reference case at full size."""
-    open_app(page, server + "/")
-    page.wait_for_timeout(500)  # let the charts settle after the last delta
-    height = page.evaluate(
-        "document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight"
-    )
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 80})
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(SCREENSHOT))
-    width, shot_height = _png_size(SCREENSHOT.read_bytes())
-    assert width == VIEWPORT["width"] and shot_height > 1500
+@pytest.mark.parametrize("width", sorted(SCREENSHOTS))
+def test_compare_screenshot(browser, server, width: int) -> None:
+    """docs/compare.png (1400 px wide, shown in the README) and docs/compare-390.png (a phone):
+    the reference case at full size, the whole page."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        open_app(page, server + "/")
+        page.wait_for_timeout(500)  # let the charts settle after the last delta
+        height = page.evaluate(
+            "document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight"
+        )
+        page.set_viewport_size({"width": width, "height": height + 80})
+        page.wait_for_timeout(1000)  # charts sized to their column redraw at the new size
+        page.screenshot(path=str(SCREENSHOTS[width]))
+        shot_width, shot_height = _png_size(SCREENSHOTS[width].read_bytes())
+        assert shot_width == width and shot_height > 1500
+    finally:
+        context.close()
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
