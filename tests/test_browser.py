@@ -111,17 +111,24 @@ CLOCK = """() => {
     const before = document.querySelector('[data-testid=stMetricValue]').innerText;
     const t = window.__clock = {};
     const once = {capture: true, once: true};
-    document.addEventListener('keydown', e => { t.key = e.timeStamp; }, once);
+    const main = document.querySelector('[data-testid=stMain]');
+    const figure0 = document.querySelector('[data-testid=stMetricValue]')
+        .closest('[data-testid=stElementContainer]');
+    // what the page shows while it waits, checked once a frame until seen: the figures on
+    // screen greyed ("stale") and the running bar at the top of the page ("status")
+    const waiting = () => {
+        if (t.stale === undefined && figure0.isConnected
+            && parseFloat(getComputedStyle(figure0).opacity) < 0.9) t.stale = performance.now();
+        if (t.status === undefined && getComputedStyle(main, '::before').content !== 'none')
+            t.status = performance.now();
+        if ((t.stale === undefined || t.status === undefined) && t.drawn === undefined)
+            requestAnimationFrame(waiting);
+    };
+    document.addEventListener('keydown', e => { t.key = e.timeStamp; waiting(); }, once);
     new MutationObserver(() => { if (t.key !== undefined) t.chart = true; })
         .observe(chart, {subtree: true, childList: true, attributes: true, characterData: true});
     const check = () => {
         if (t.key === undefined) return;
-        // what the page shows while it waits: the previous figures marked stale (greyed), and
-        // Streamlit's running indicator
-        if (t.stale === undefined && document.querySelector('[data-stale=true]'))
-            t.stale = performance.now();
-        if (t.status === undefined && document.querySelector('[data-testid=stStatusWidget]'))
-            t.status = performance.now();
         if (t.drawn !== undefined || !t.chart) return;
         if (app.getAttribute('data-test-script-state') !== 'notRunning') return;
         const figure = document.querySelector('[data-testid=stMetricValue]');
@@ -135,8 +142,8 @@ CLOCK = """() => {
 
 
 def clocked_change(page, name: str, key: str = "ArrowRight") -> dict[str, float | None]:
-    """Seconds from a slider's key press to the first paint of the redrawn page ("redraw"), and
-    to the first stale (greyed) element and running indicator while it waits (page clock)."""
+    """Seconds from a slider's key press to the first paint of the redrawn page ("painted"),
+    and to the figures greyed ("stale") and the running bar shown ("status") while it waits."""
     page.evaluate(CLOCK)
     move_slider(page, name, key)
     page.wait_for_function("window.__clock.painted !== undefined", timeout=120_000, polling=100)
