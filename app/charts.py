@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ class Shape:
 
     arms: tuple[str, ...]
     weeks: int
+    colours: tuple[tuple[str, str], ...] = ()  # (arm, colour) pairs; default: `arm_colours`
 
     @property
     def reference(self) -> str:
@@ -107,7 +109,7 @@ def arm_colours(arms: tuple[str, ...]) -> dict[str, str]:
 
 def arm_scale(shape: Shape, arms: tuple[str, ...] | None = None) -> alt.Scale:
     """The colour scale of some of a shape's arms (default all), each in its own colour."""
-    colours = arm_colours(shape.arms)
+    colours = dict(shape.colours) or arm_colours(shape.arms)
     arms = shape.arms if arms is None else arms
     return alt.Scale(domain=list(arms), range=[colours[a] for a in arms])
 
@@ -222,7 +224,9 @@ def _base(source: Source, shape: Shape, arms: tuple[str, ...]) -> alt.Chart:
 def fan_chart(
     source: Source, shape: Shape, metric: str, arms: tuple[str, ...] | None = None
 ) -> alt.LayerChart:
-    """5-95% and 25-75% bands across paths with the median line, one colour per arm."""
+    """5-95% and 25-75% bands across paths with the median line, one colour per arm; with
+    `arms`, a panel of those arms only (the reference and one rule)."""
+    panel = arms is not None
     arms = shape.arms if arms is None else arms
     fmt = METRIC_FORMAT.get(metric, ".2f")
     base = _base(source, shape, arms)
@@ -244,7 +248,7 @@ def fan_chart(
     inner = base.mark_area(opacity=0.3, aria=False).encode(y="q25:Q", y2="q75:Q")
     median = base.mark_line(strokeWidth=2, aria=False).encode(y="q50:Q", tooltip=tooltip)
     chart = (outer + inner + median).properties(width=WIDTH, height=HEIGHT)
-    if arms == shape.arms:
+    if not panel:
         return chart.properties(title=_title(metric, FAN_SUBTITLE))
     return chart.transform_filter(_only(arms)).properties(title=_panel_title(arms[-1], shape))
 
@@ -252,7 +256,9 @@ def fan_chart(
 FAN_SUBTITLE = "line: median; bands: 25-75% and 5-95%"
 
 
-def _difference_chart(source: Source, shape: Shape, arms: tuple[str, ...]) -> alt.Chart:
+def _difference_chart(source: Source, shape: Shape, arm: str | None = None) -> alt.Chart:
+    """Each rule's mean earnings minus the reference's; with `arm`, that rule's only."""
+    arms = shape.arms[1:] if arm is None else (arm,)
     chart = (
         _base(source, shape, arms)
         .mark_line(strokeWidth=2, aria=False)
@@ -266,22 +272,17 @@ def _difference_chart(source: Source, shape: Shape, arms: tuple[str, ...]) -> al
         )
         .properties(width=WIDTH, height=HEIGHT // 2)
     )
-    return chart if arms == shape.arms[1:] else chart.transform_filter(_only(arms))
+    return chart if arm is None else chart.transform_filter(_only(arms))
 
 
 def earnings_chart(earnings: Source, difference: Source, shape: Shape) -> alt.VConcatChart:
     """Cumulative net earnings per arm, and each arm's mean difference from the reference."""
     if not panelled(shape, "earnings"):
         top = fan_chart(earnings, shape, "earnings")
-        bottom = _difference_chart(difference, shape, shape.arms[1:])
+        bottom = _difference_chart(difference, shape)
         return alt.vconcat(top, bottom).resolve_scale(color="shared")
-    panels = [
-        alt.vconcat(
-            fan_chart(earnings, shape, "earnings", (shape.reference, arm)),
-            _difference_chart(difference, shape, (arm,)),
-        )
-        for arm in shape.arms[1:]
-    ]
+    data = {"earnings": earnings, "earnings_difference": difference}
+    panels = [_panel("earnings", data, shape, arm) for arm in shape.arms[1:]]
     return _grid(panels, "earnings", FAN_SUBTITLE)
 
 
@@ -342,7 +343,7 @@ def recovery_chart(source: Source, shape: Shape) -> alt.TopLevelMixin:
     others = shape.arms[1:] or shape.arms
     if not panelled(shape, "recovery"):
         return recovery_panel(source, shape, others[0], single=True)
-    panels = [recovery_panel(source, shape, arm, single=False) for arm in others]
+    panels = [_panel("recovery", {"recovery": source}, shape, arm) for arm in others]
     subtitle = [line.format(weeks=shape.weeks) for line in RECOVERY_SUBTITLE]
     return _grid(panels, "recovery", subtitle)
 
@@ -377,26 +378,45 @@ def ratings_needed_chart(source: Source, shape: Shape) -> alt.Chart:
 def _fans(source: Source, shape: Shape, metric: str) -> alt.TopLevelMixin:
     if not panelled(shape, metric):
         return fan_chart(source, shape, metric)
-    panels = [fan_chart(source, shape, metric, (shape.reference, arm)) for arm in shape.arms[1:]]
+    panels = [_panel(metric, {metric: source}, shape, arm) for arm in shape.arms[1:]]
     return _grid(panels, metric, FAN_SUBTITLE)
 
 
-def _charts(data: dict[str, Source], shape: Shape) -> dict[str, alt.TopLevelMixin]:
-    charts = {m: _fans(data[m], shape, m) for m in FANS}
-    charts["earnings"] = earnings_chart(data["earnings"], data["earnings_difference"], shape)
-    charts["recovery"] = recovery_chart(data["recovery"], shape)
-    charts["ratings_needed"] = ratings_needed_chart(data["ratings_needed"], shape)
-    # the legend below the plot, in as many columns as fit a phone's width, and whole: every
-    # rule's entry and its full name; "pad" is vl-convert's default, stated so that an export
-    # draws the same size as the dashboard's fixed-width specs
+def _panel(name: str, data: dict[str, Source], shape: Shape, arm: str) -> alt.TopLevelMixin:
+    """One panel of a chart of small multiples: a rule against the reference."""
+    if name in FANS:
+        return fan_chart(data[name], shape, name, (shape.reference, arm))
+    if name == "earnings":
+        return alt.vconcat(
+            fan_chart(data["earnings"], shape, "earnings", (shape.reference, arm)),
+            _difference_chart(data["earnings_difference"], shape, arm),
+        )
+    return recovery_panel(data["recovery"], shape, arm, single=False)
+
+
+def _chart(name: str, data: dict[str, Source], shape: Shape) -> alt.TopLevelMixin:
+    if name in FANS:
+        return _fans(data[name], shape, name)
+    if name == "earnings":
+        return earnings_chart(data["earnings"], data["earnings_difference"], shape)
+    if name == "recovery":
+        return recovery_chart(data["recovery"], shape)
+    return ratings_needed_chart(data["ratings_needed"], shape)
+
+
+def _finish(chart: alt.TopLevelMixin, shape: Shape) -> alt.TopLevelMixin:
+    """The legend below the plot, in as many columns as fit a phone's width, and whole: every
+    rule's entry and its full name; "pad" is vl-convert's default, stated so that an export
+    draws the same size as the dashboard's fixed-width specs."""
     pad = alt.AutoSizeParams(type="pad", contains="padding")
     columns = 2 if len(shape.arms) > 2 else 0
-    return {
-        name: chart.configure_legend(
-            orient="bottom", columns=columns, symbolOpacity=1, labelLimit=0, symbolLimit=0
-        ).properties(autosize=pad)
-        for name, chart in charts.items()
-    }
+    return chart.configure_legend(
+        orient="bottom", columns=columns, symbolOpacity=1, labelLimit=0, symbolLimit=0
+    ).properties(autosize=pad)
+
+
+def _charts(data: dict[str, Source], shape: Shape) -> dict[str, alt.TopLevelMixin]:
+    return {name: _finish(_chart(name, data, shape), shape) for name in DATASETS}
 
 
 def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
@@ -404,17 +424,69 @@ def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
     return _charts(chart_data(result), Shape(result.arms, result.weeks))
 
 
-@functools.lru_cache(maxsize=32)
-def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
-    """Vega-Lite specs with named, empty datasets: built and validated once per shape."""
+def _named() -> dict[str, alt.NamedData]:
     # parse=None: the rows arrive as JSON numbers and nulls; Vega-Lite's default would convert
     # every row's week again on each redraw
-    named = {
+    return {
         name: alt.NamedData(name=name, format=alt.DataFormat(parse=None))
         for names in DATASETS.values()
         for name in names
     }
-    return {name: chart.to_dict() for name, chart in _charts(named, shape).items()}
+
+
+@functools.lru_cache(maxsize=32)
+def _templates(shape: Shape) -> dict[str, dict[str, Any]]:
+    """Vega-Lite specs with named, empty datasets: built and validated once per shape. Small
+    multiples are put together from one validated panel per chart, whatever the rules."""
+    named = _named()
+    return {
+        name: _grid_spec(name, shape)
+        if panelled(shape, name)
+        else _finish(_chart(name, named, shape), shape).to_dict()
+        for name in DATASETS
+    }
+
+
+# A panel is built for a placeholder reference and rule in placeholder colours, validated once
+# per chart and horizon, and filled in with each rule's name and colour as JSON text: Altair
+# takes ~80 ms to build a panel, and nine rules have 40.
+PLACEHOLDERS = (("\u27e8reference\u27e9", "#000001"), ("\u27e8rule\u27e9", "#000002"))
+
+
+@functools.lru_cache(maxsize=64)
+def _panel_template(name: str, weeks: int) -> tuple[str, dict[str, Any]]:
+    """(one panel as JSON text, the chart's top-level settings) for placeholder rules."""
+    (ref, _), (arm, _) = PLACEHOLDERS
+    shape = Shape((ref, arm), weeks, PLACEHOLDERS)
+    panel = _panel(name, _named(), shape, arm)
+    subtitle = _SUBTITLES[name](weeks)
+    many = Shape((ref, arm, "another"), weeks)  # the settings of a chart of several rules
+    grid = _finish(_grid([panel], name, subtitle), many).to_dict()
+    (only,) = grid.pop("concat")
+    return json.dumps(only), grid
+
+
+_SUBTITLES = {
+    **{m: (lambda weeks: FAN_SUBTITLE) for m in (*FANS, "earnings")},
+    "recovery": lambda weeks: [line.format(weeks=weeks) for line in RECOVERY_SUBTITLE],
+}
+
+
+def _grid_spec(name: str, shape: Shape) -> dict[str, Any]:
+    text, top = _panel_template(name, shape.weeks)
+    colours = arm_colours(shape.arms)
+    (p_ref, c_ref), (p_arm, c_arm) = PLACEHOLDERS
+    panels = []
+    others = shape.arms[1:]
+    for arm in others:
+        panel = text
+        for placeholder, value in ((p_ref, shape.reference), (p_arm, arm)):
+            panel = panel.replace(json.dumps(placeholder)[1:-1], json.dumps(value)[1:-1])
+        panel = panel.replace(c_ref, colours[shape.reference]).replace(c_arm, colours[arm])
+        panels.append(json.loads(panel))
+    title = json.dumps(top["title"])
+    title = title.replace(json.dumps(p_ref)[1:-1], json.dumps(shape.reference)[1:-1])
+    return {**top, "title": json.loads(title), "concat": panels}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
