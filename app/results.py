@@ -115,12 +115,35 @@ class Headline:
 def _money(x: float | None, sign: bool = True) -> str:
     if x is None:
         return "n/a"
+    x = x if round(x) != 0 else 0.0  # no "-$0"
     text = f"${abs(x):,.0f}"
     return ("-" if x < 0 else "+" if sign else "") + text
 
 
 def _num(x: float | None, fmt: str) -> str:
-    return "n/a" if x is None else format(x, fmt)
+    if x is None:
+        return "n/a"
+    return format(x if float(format(x, fmt)) != 0 else 0.0, fmt)  # no "-0.0"
+
+
+def comparison_sentence(summary: dict[str, Any], arm: str) -> str:
+    """The comparison of a rule with the reference in words, from the summary's figures
+    (Markdown: the rule names in bold, dollars escaped, since st.markdown reads $...$ as LaTeX)."""
+    d, ref, weeks = summary["differences"][arm], summary["reference"], summary["weeks"]
+    jobs, money = d["jobs"]["mean"] or 0.0, d["earnings"]["mean"] or 0.0
+    if round(abs(jobs), 1) == 0:
+        jobs_words = "as many jobs"
+    else:
+        jobs_words = f"{abs(jobs):.1f} {'more' if jobs > 0 else 'fewer'} jobs"
+    if round(abs(money)) == 0:
+        money_words = "the same net earnings"
+    else:
+        money_words = f"\\${abs(money):,.0f} {'more' if money > 0 else 'less'} in net earnings"
+    recover = recovery_words(d["weeks_to_recover"], weeks, ref, arm).clause
+    return (
+        f"With **{arm}** instead of **{ref}**, the freelancer has {jobs_words} and "
+        f"{money_words} by week {weeks}, on average; {recover}."
+    )
 
 
 def now_figures(view: View, arm: str) -> list[Headline]:
@@ -246,9 +269,9 @@ def _recovery(
                 f"{ref_rate} never {short} in any future, so there is nothing to recover from",
             )
         return RecoveryWords(
-            "no shortfall in most futures",
-            f"in {share_words(never)} of futures it {short} and is not back {stays}"
-            f"within {horizon}",
+            "no shortfall",
+            f"in most futures; in {share_words(never)} of futures it {short} and is not back "
+            f"{stays}within {horizon}",
             f"in most futures {ref_rate} never {short}; in {share_words(never)} it does and is "
             f"not back {stays}within {horizon}",
         )

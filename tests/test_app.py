@@ -519,14 +519,31 @@ def words(median, never, weeks=104) -> results.RecoveryWords:
 
 def test_a_rule_with_no_shortfall_says_so_in_words() -> None:
     w = words(0, 0.14)  # the beta reputation: most futures never fall short
-    assert w.value == "no shortfall in most futures"
-    assert "14%" in w.note and "not back within 104 weeks" in w.note
+    assert w.value == "no shortfall"
+    assert w.note.startswith("in most futures; in 14% of futures it falls below 95%")
+    assert w.note.endswith("is not back within 104 weeks")
     assert "never falls below 95%" in w.clause and "in 14% it does" in w.clause
     for text in (w.value, w.note, w.clause):
         assert not re.search(r"\b0 weeks\b|take 0|week 0\b", text)
     none = words(0, 0.0)
     assert none.value == "no shortfall" and "in no future" in none.note
     assert "nothing to recover" in none.clause
+
+
+def test_the_comparison_sentence_follows_the_figures() -> None:
+    def summary(jobs: float, money: float, median, never: float) -> dict:
+        rec = {"median": median, "share_not_recovered": never}
+        diff = {"jobs": {"mean": jobs}, "earnings": {"mean": money}, "weeks_to_recover": rec}
+        return {"reference": "kept", "weeks": 104, "differences": {"beta reputation": diff}}
+
+    text = results.comparison_sentence(summary(-2.6, -3022.4, 0, 0.14), "beta reputation")
+    assert text.startswith("With **beta reputation** instead of **kept**, the freelancer has ")
+    assert "2.6 fewer jobs and \\$3,022 less in net earnings by week 104" in text
+    assert "never falls below 95% of beta reputation's; in 14% it does" in text
+    same = results.comparison_sentence(summary(-0.04, -0.3, 0, 0.0), "beta reputation")
+    assert "as many jobs and the same net earnings" in same and "fewer" not in same
+    assert "nothing to recover" in same
+    assert results._num(-0.04, "+.1f") == "+0.0" and results._money(-0.3) == "+$0"
 
 
 def test_recovery_words_follow_the_figures() -> None:

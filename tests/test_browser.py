@@ -456,18 +456,20 @@ def test_on_a_phone_no_chart_is_wider_than_its_column(browser, server, rules: in
         context.close()
 
 
-TRUNCATED = """() => [...document.querySelectorAll('[data-testid=stMetricLabel]')]
+TRUNCATED = """() => [...document.querySelectorAll(
+        '[data-testid=stMetricLabel], [data-testid=stMetricValue]')]
     .filter(label => [label, ...label.querySelectorAll('*')]
         .some(e => e.scrollWidth > e.clientWidth + 1))
     .map(label => label.innerText)"""
 
 
-def test_metric_labels_are_whole_at_1400_px(browser, server) -> None:
+def test_metric_labels_and_values_are_whole_at_1400_px(browser, server) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
-        open_app(page, server + SMALL)
-        assert page.get_by_test_id("stMetricLabel").count() >= 11
+        arms = ("kept", "excluded", "beta reputation")  # beta: the words of no shortfall
+        open_app(page, f"{server}/?run.paths=500&{arms_query(arms)}", rules=len(arms))
+        assert page.get_by_test_id("stMetricLabel").count() == 3 * 4 + 2 * 3
         assert page.evaluate(TRUNCATED) == []
     finally:
         context.close()

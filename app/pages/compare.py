@@ -70,19 +70,6 @@ def _today(view: View) -> None:
                 _metric(col, h)
 
 
-def _sentence(view: View, arm: str) -> str:
-    """The comparison in words (dollars escaped: st.markdown reads $...$ as LaTeX)."""
-    d = view.summary["differences"][arm]
-    jobs, money = d["jobs"]["mean"] or 0.0, d["earnings"]["mean"] or 0.0
-    recover = results.recovery_words(d["weeks_to_recover"], view.weeks, view.reference, arm).clause
-    return (
-        f"With **{arm}** instead of **{view.reference}**, the freelancer has "
-        f"{abs(jobs):.1f} {'more' if jobs >= 0 else 'fewer'} jobs and "
-        f"\\${abs(money):,.0f} {'more' if money >= 0 else 'less'} in net earnings by week "
-        f"{view.weeks}, on average; {recover}."
-    )
-
-
 def _differences(view: View) -> None:
     st.subheader(f"By week {view.weeks}: each rule against {view.reference}")
     st.caption(
@@ -96,7 +83,7 @@ def _differences(view: View) -> None:
             cols = st.columns(3)
             for col, h in zip(cols, results.difference_figures(view, arm), strict=True):
                 _metric(col, h)
-            st.markdown(_sentence(view, arm))
+            st.markdown(results.comparison_sentence(view.summary, arm))
 
 
 def _export_buttons(view: View, name: str) -> None:
