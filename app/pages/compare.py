@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 
 import streamlit as st
@@ -57,7 +58,8 @@ def _metric(col: st.delta_generator.DeltaGenerator, h: Headline) -> None:
 def _swatch(view: View, arm: str) -> str:
     """The rule's name after a square in its chart colour (the same on every chart)."""
     colour = charts.arm_colours(view.arms)[arm]
-    return f'<span style="color:{colour}">■</span> **{arm}**'
+    # the name may come from an upload or an address: as text, never as HTML
+    return f'<span style="color:{colour}">■</span> **{html.escape(arm)}**'
 
 
 def _today(view: View) -> None:
