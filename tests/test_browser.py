@@ -441,12 +441,12 @@ WIDTHS = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')
 })"""
 
 
-@pytest.mark.parametrize("rules", [2, 3])
+@pytest.mark.parametrize("rules", [2, 3, 9])
 def test_on_a_phone_no_chart_is_wider_than_its_column(browser, server, rules: int) -> None:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     try:
-        arms = ("kept", "excluded", "suspended client")[:rules]
+        arms = {2: THREE[:2], 3: THREE, 9: NINE}[rules]
         open_app(page, f"{server}/?run.paths=300&{arms_query(arms)}", rules=rules)
         for chart in page.evaluate(WIDTHS):
             assert chart["svg"] <= chart["column"] + 0.5, chart
