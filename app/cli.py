@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import hashlib
-import io
-import json
 import logging
-import math
 import os
 import platform
 import shutil
@@ -25,11 +21,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import sim
+from app.files import (  # shared with the dashboard
+    bands_csv,
+    bands_frame,
+    cell,
+    chart_file,
+    csv_bytes,
+    json_bytes,
+    scenario_toml,
+    summary_json,
+)
 from sim import ScenarioError
 from sim import sweep as sweeps
 
 FORMATS = ("png", "svg", "html", "csv", "json")
-RENDERED = ("png", "svg", "html")
 LIBRARIES = ("numpy", "scipy", "pydantic", "pandas", "altair", "vl-convert-python")
 CLUSTER_LIBRARIES = ("dask", "distributed")
 RUN_OPTIONS = {"run.paths": "--paths", "run.weeks": "--weeks", "run.seed": "--seed"}
@@ -183,80 +188,6 @@ class Folder:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.hashes[name] = hashlib.sha256(data).hexdigest()
-
-
-def _json_default(x: Any) -> Any:
-    if hasattr(x, "item"):  # numpy scalars
-        return x.item()
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
-
-
-def json_bytes(obj: Any) -> bytes:
-    """Stable JSON: sorted keys, two-space indent, floats in their shortest exact form."""
-    text = json.dumps(
-        obj, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default
-    )
-    return (text + "\n").encode("utf-8")
-
-
-def cell(value: Any) -> str:
-    """One CSV cell: floats to 10 significant digits, NaN and None empty, TOML-style booleans."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float):
-        return f"{value:.10g}" if math.isfinite(value) else ""
-    if isinstance(value, list | dict | tuple):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def csv_bytes(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
-    """A CSV table with "\\n" line ends and `cell` formatting: the same rows, the same bytes."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
-    return buf.getvalue().encode("utf-8")
-
-
-# -- charts -----------------------------------------------------------------------------------
-
-
-def _chart_data_csv(spec: dict[str, Any]) -> bytes:
-    """The data behind a chart: its datasets, joined on their shared columns."""
-    import pandas as pd
-
-    frames = [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
-    if not frames:
-        return b""
-    df = frames[0]
-    for other in frames[1:]:
-        shared = [c for c in df.columns if c in other.columns]
-        df = (
-            df.merge(other, how="outer", on=shared, sort=False)
-            if shared
-            else pd.concat([df, other])
-        )
-    return csv_bytes(list(df.columns), df.astype(object).where(df.notna(), None).to_dict("records"))
-
-
-def chart_file(name: str, chart: Any, fmt: str) -> tuple[str, bytes]:
-    """(file name, bytes) of one chart in one format; json is the Vega-Lite spec."""
-    if fmt in RENDERED:
-        from app.export import chart_bytes
-
-        return f"charts/{name}.{fmt}", chart_bytes(chart, fmt)
-    spec = chart.to_dict()
-    if fmt == "json":
-        return f"charts/{name}.vl.json", json_bytes(spec)
-    return f"charts/{name}.csv", _chart_data_csv(spec)
 
 
 def write_charts(folder: Folder, charts: dict[str, Any], formats: Sequence[str]) -> None:
@@ -438,15 +369,14 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             res = _simulate(sc, args.workers, bar)
         summary = res.summary()
         folder = Folder(tmp)
-        folder.write("summary.json", json_bytes(summary))
-        rows = res.bands_rows()
-        folder.write("bands.csv", csv_bytes(list(rows[0]) if rows else [], rows))
-        folder.write("scenario.toml", sim.dumps_scenario(sc).encode("utf-8"))
+        folder.write("summary.json", summary_json(summary))
+        folder.write("bands.csv", bands_csv(bands_frame(res)))
+        folder.write("scenario.toml", scenario_toml(sc))
         chart_formats = [f for f in FORMATS if f in args.formats]
         if chart_formats:
-            from app.charts import build_charts
+            from app.charts import build_specs
 
-            write_charts(folder, build_charts(res), chart_formats)
+            write_charts(folder, build_specs(res), chart_formats)
         info = manifest(argv, args.scenario, sc, files=dict(folder.hashes))
         folder.write("manifest.json", json_bytes(info))
     print(describe_run(summary))

@@ -24,9 +24,11 @@ __all__ = [
     "Base",
     "Control",
     "build_scenario",
+    "controls_for",
     "decode_query",
     "defaults",
     "encode_query",
+    "problems_markdown",
     "scenario_data",
 ]
 
@@ -168,6 +170,12 @@ CONTROLS: tuple[Control, ...] = (
        "Success Score [P]; stars or jss alone test a view of how clients read profiles [A]."),
     _c("signals.aggregator", "How stars are aggregated", "select", SIGNALS,
        options=("mean", "median", "bayesian", "beta", "wilson", "star_lower_bound")),
+    # the JSS thresholds sit with the signals, never in a collapsed section: they must agree with
+    # each other, and a control with a problem must be in sight
+    _c("jss.success_at", "JSS: success at or above (stars)", "number", SIGNALS, lo=1.0, hi=5.0,
+       step=0.1),
+    _c("jss.fail_below", "JSS: failure below (stars)", "number", SIGNALS, lo=1.0, hi=5.0,
+       step=0.1),
     _c("run.weeks", "Horizon (weeks)", "number", RUN, lo=4, hi=520, step=1, integer=True,
        note="Not a model assumption: how far to project."),
     _c("run.paths", "Paths (futures simulated)", "number", RUN, lo=100, hi=200_000, step=1000,
@@ -207,9 +215,6 @@ CONTROLS: tuple[Control, ...] = (
     _c("signals.feedback_rate", "Share of contracts rated", "number", MARKET, lo=0.0, hi=1.0,
        step=0.01),
     _c("signals.weighting", "Weight stars by", "radio", MARKET, options=("value", "count")),
-    _c("jss.success_at", "JSS: success at or above (stars)", "number", MARKET, lo=1.0, hi=5.0,
-       step=0.1),
-    _c("jss.fail_below", "JSS: failure below (stars)", "number", MARKET, lo=1.0, hi=5.0, step=0.1),
 )
 # fmt: on
 BY_KEY = {c.key: c for c in CONTROLS}
@@ -225,6 +230,28 @@ DERIVED = (
 
 
 # -- model fields -----------------------------------------------------------------------------
+
+
+def controls_for(key: str, message: str = "") -> list[Control]:
+    """The controls a validation problem is about: the control of its dotted key, else (for a
+    problem of a whole table, such as `jss`) the table's controls whose field the message names,
+    else all of them."""
+    if key in BY_KEY:
+        return [BY_KEY[key]]
+    inside = [c for c in CONTROLS if key and c.key.startswith(key + ".")]
+    named = [c for c in inside if re.search(rf"\b{re.escape(c.key.rsplit('.', 1)[1])}\b", message)]
+    return named or inside
+
+
+def problems_markdown(problems: list[tuple[str, str, str]]) -> str:
+    """One bullet per problem: the controls to change by their names, the dotted key, and what
+    is wrong (a key no control holds, as from an upload, by its key alone)."""
+    lines = []
+    for _, key, message in problems:
+        names = " and ".join(f"**{c.label}**" for c in controls_for(key, message))
+        where = f"{names} (`{key}`)" if names else f"`{key or 'scenario'}`"
+        lines.append(f"- {where}: {message}")
+    return "\n".join(lines)
 
 
 def field_info(dotted: str) -> FieldInfo | None:

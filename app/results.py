@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -13,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 import sim
+from app import files
 from app.charts import build_specs
 
 __all__ = ["RUNS", "Headline", "View", "compute_view", "headline"]
@@ -69,14 +68,17 @@ class View:
     specs: dict[str, dict[str, Any]]  # Vega-Lite, by chart name
     bands: pd.DataFrame  # tidy: arm, metric, week, q05..q95, mean
 
-    def summary_json(self) -> str:
-        return json.dumps(self.summary, indent=2)
+    def summary_json(self) -> bytes:
+        """summary.json, as `repsim run` writes it."""
+        return files.summary_json(self.summary)
 
-    def bands_csv(self) -> str:
-        """The bands.csv table; built when the download is clicked."""
-        buf = io.StringIO()
-        self.bands.to_csv(buf, index=False)
-        return buf.getvalue()
+    def bands_csv(self) -> bytes:
+        """bands.csv, as `repsim run` writes it; built when the download is clicked."""
+        return files.bands_csv(self.bands)
+
+    def scenario_toml(self) -> bytes:
+        """scenario.toml, as `repsim run` writes it."""
+        return files.scenario_toml(sim.loads_scenario(self.toml, "settings"))
 
 
 def compute_view(toml: str) -> View:
@@ -96,7 +98,7 @@ def compute_view(toml: str) -> View:
         seed=result.seed,
         summary=result.summary(),
         specs=specs,
-        bands=pd.DataFrame(result.bands_rows()),
+        bands=files.bands_frame(result),
     )
 
 
@@ -113,12 +115,35 @@ class Headline:
 def _money(x: float | None, sign: bool = True) -> str:
     if x is None:
         return "n/a"
+    x = x if round(x) != 0 else 0.0  # no "-$0"
     text = f"${abs(x):,.0f}"
     return ("-" if x < 0 else "+" if sign else "") + text
 
 
 def _num(x: float | None, fmt: str) -> str:
-    return "n/a" if x is None else format(x, fmt)
+    if x is None:
+        return "n/a"
+    return format(x if float(format(x, fmt)) != 0 else 0.0, fmt)  # no "-0.0"
+
+
+def comparison_sentence(summary: dict[str, Any], arm: str) -> str:
+    """The comparison of a rule with the reference in words, from the summary's figures
+    (Markdown: the rule names in bold, dollars escaped, since st.markdown reads $...$ as LaTeX)."""
+    d, ref, weeks = summary["differences"][arm], summary["reference"], summary["weeks"]
+    jobs, money = d["jobs"]["mean"] or 0.0, d["earnings"]["mean"] or 0.0
+    if round(abs(jobs), 1) == 0:
+        jobs_words = "as many jobs"
+    else:
+        jobs_words = f"{abs(jobs):.1f} {'more' if jobs > 0 else 'fewer'} jobs"
+    if round(abs(money)) == 0:
+        money_words = "the same net earnings"
+    else:
+        money_words = f"\\${abs(money):,.0f} {'more' if money > 0 else 'less'} in net earnings"
+    recover = recovery_words(d["weeks_to_recover"], weeks, ref, arm).clause
+    return (
+        f"With **{arm}** instead of **{ref}**, the freelancer has {jobs_words} and "
+        f"{money_words} by week {weeks}, on average; {recover}."
+    )
 
 
 def now_figures(view: View, arm: str) -> list[Headline]:
@@ -156,7 +181,6 @@ def difference_figures(view: View, arm: str) -> list[Headline]:
     d = view.summary["differences"][arm]
     jobs, money, rec = d["jobs"], d["earnings"], d["weeks_to_recover"]
     w, ref = view.weeks, view.reference
-    median, never = rec["median"], rec["share_not_recovered"]
     return [
         Headline(
             f"Jobs by week {w}",
@@ -172,14 +196,116 @@ def difference_figures(view: View, arm: str) -> list[Headline]:
             f"{arm} minus {ref}, after the service fee; 5-95% of futures: "
             f"{_money(money['p05'], False)} to {_money(money['p95'], False)}.",
         ),
-        Headline(
-            "Median weeks to recover",
-            f"not within {w}" if median is None else f"{median:.0f}",
-            f"{never:.0%} of futures never recover within {w} weeks",
-            f"The week {ref}'s win probability is back to 95% of {arm}'s on the same future, "
-            "counted from the week it first fell short (0 when it never did).",
-        ),
+        recovery_headline(rec, w, ref, arm),
     ]
+
+
+# -- recovery in words ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecoveryWords:
+    """Recovery told from the figures: a headline value, the line under it, and a clause for
+    the sentence under each rule; none of them can contradict the others."""
+
+    value: str
+    note: str
+    clause: str
+
+
+RECOVERY_LABEL = "Weeks until the win rate is back (median)"
+
+
+def share_words(x: float) -> str:
+    """A share of futures in words: never "0%" for a few futures, nor "100%" for nearly all."""
+    if x <= 0:
+        return "no"
+    if x < 0.005:
+        return "under 1%"
+    if x >= 1:
+        return "all"
+    if x > 0.995:
+        return "over 99%"
+    return f"{x:.0%}"
+
+
+def _weeks(n: float) -> str:
+    return "1 week" if n == 1 else f"{n:.0f} weeks"
+
+
+def recovery_words(rec: dict[str, Any], weeks: int, reference: str, arm: str) -> RecoveryWords:
+    """Words for `summary["differences"][arm]["weeks_to_recover"]`: its "median" (the week the
+    reference's win rate is back to 95% of the arm's after falling short; 0 when it never fell
+    short; None when most futures are not back by the horizon) and "share_not_recovered".
+
+    When the summary also holds a lasting figure (a "lasting" entry of the same form: the week
+    after which it stays back), the words follow it and the first return is noted."""
+    lasting = rec.get("lasting")
+    if isinstance(lasting, dict):
+        words = _recovery(lasting, weeks, reference, arm, "for good ")
+        first = rec.get("first")
+        if isinstance(first, dict) and first.get("median") not in (None, lasting.get("median")):
+            words = RecoveryWords(
+                words.value,
+                f"{words.note}; first back by week {first['median']:.0f} (median)",
+                words.clause,
+            )
+        return words
+    return _recovery(rec, weeks, reference, arm, "")
+
+
+def _recovery(
+    rec: dict[str, Any], weeks: int, reference: str, arm: str, stays: str
+) -> RecoveryWords:
+    median, never = rec.get("median"), float(rec.get("share_not_recovered") or 0.0)
+    horizon = _weeks(weeks)
+    ref_rate = f"{reference}'s win rate"
+    short = f"falls below 95% of {arm}'s"
+    if median is not None and median <= 0:  # most futures never fall short: nothing to recover
+        if never <= 0:
+            return RecoveryWords(
+                "no shortfall",
+                f"in no future does {ref_rate} fall below 95% of {arm}'s",
+                f"{ref_rate} never {short} in any future, so there is nothing to recover from",
+            )
+        return RecoveryWords(
+            "no shortfall",
+            f"in most futures; in {share_words(never)} of futures it {short} and is not back "
+            f"{stays}within {horizon}",
+            f"in most futures {ref_rate} never {short}; in {share_words(never)} it does and is "
+            f"not back {stays}within {horizon}",
+        )
+    if median is None:
+        return RecoveryWords(
+            f"not within {horizon}",
+            f"{share_words(never)} of futures are not back {stays}within {horizon}",
+            f"in {share_words(never)} of futures {ref_rate} {short} and is not back {stays}"
+            f"within {horizon}",
+        )
+    if never <= 0:
+        note = f"every future is back {stays}within {horizon}"
+        tail = f"every future is back {stays}within {horizon}"
+    else:
+        note = f"{share_words(never)} of futures are not back {stays}within {horizon}"
+        tail = f"in {share_words(never)} of futures it is not back {stays}within {horizon}"
+    return RecoveryWords(
+        _weeks(median),
+        note,
+        f"in half the futures or more {ref_rate} is back {stays}to 95% of {arm}'s (or never "
+        f"fell below it) by week {median:.0f}; {tail}",
+    )
+
+
+def recovery_headline(rec: dict[str, Any], weeks: int, reference: str, arm: str) -> Headline:
+    words = recovery_words(rec, weeks, reference, arm)
+    return Headline(
+        RECOVERY_LABEL,
+        words.value,
+        words.note,
+        f"The week (from today) {reference}'s win probability is back to at least 95% of "
+        f"{arm}'s on the same future, after first falling short of it; a future where it never "
+        "falls short needs no recovery. Median over futures.",
+    )
 
 
 def headline(view: View) -> dict[str, list[Headline]]:

@@ -7,6 +7,7 @@ import math
 import re
 import tomllib
 
+import numpy as np
 import pytest
 import streamlit as st
 from helpers import REFERENCE, ROOT, reference_data
@@ -70,7 +71,7 @@ def test_compare_shows_the_headline_figures() -> None:
     labels = [label for label, _ in metrics]
     for label in ("Stars now", "Job Success Score now", "Chance one proposal wins"):
         assert labels.count(label) == 2  # one per arm
-    for label in ("Jobs by week 30", "Net earnings by week 30", "Median weeks to recover"):
+    for label in ("Jobs by week 30", "Net earnings by week 30", results.RECOVERY_LABEL):
         assert label in labels
     stars = [value for label, value in metrics if label == "Stars now"]
     assert stars == ["4.20", "5.00"]  # the reference case: (5.0, 3.4) kept, 5.0 excluded
@@ -157,7 +158,21 @@ def test_invalid_combination_names_the_dotted_key(key, value, dotted, message) -
     at.run()
     assert not at.exception
     assert f"`{dotted}`" in errors(at) and message in errors(at)
+    assert f"**{controls.BY_KEY[key].label}**" in errors(at)  # the control, by its name
     assert not at.metric  # no figures from settings that do not validate
+
+
+def test_jss_thresholds_are_named_and_in_sight() -> None:
+    at = app()
+    widget(at, "jss.fail_below").set_value(4.8).run()
+    text = errors(at)
+    for key in ("jss.fail_below", "jss.success_at"):  # both controls, by the names they show
+        assert f"**{controls.BY_KEY[key].label}**" in text
+        # not in a collapsed section: no expander of the sidebar holds it
+        for expander in at.sidebar.expander:
+            with pytest.raises(KeyError):
+                expander.number_input(key=session.W + key)
+        assert widget(at, key) is not None
 
 
 def test_one_change_costs_one_run() -> None:
@@ -268,6 +283,25 @@ def test_only_toml_files_are_accepted() -> None:
     assert base is None and "only TOML" in problems[0][2]
 
 
+def test_the_address_reopens_an_upload() -> None:
+    """After an upload, the URL holds it (and not the controls changed before it): opening that
+    address in a new session shows the uploaded scenario."""
+    text = REFERENCE.read_text().replace("hourly_rate = 20.0", "hourly_rate = 30.0")
+    text = text.replace("paths = 10000", "paths = 300")
+    at = app(**{"disputed.stars": "3"})
+    _upload(at, "mine.toml", text.encode())
+    params = dict(at.query_params)
+    assert "scenario" in params and "preset" not in params and "disputed.stars" not in params
+    again = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in params.items():
+        again.query_params[key] = value
+    again.run()
+    assert not again.exception
+    assert widget(again, "freelancer.hourly_rate").value == 30.0
+    assert widget(again, "disputed.stars").value == 3.4
+    assert scenario_on_page(again) == sim.loads_scenario(text)
+
+
 def test_good_upload_becomes_the_base() -> None:
     text = REFERENCE.read_text().replace("hourly_rate = 20.0", "hourly_rate = 30.0")
     text = text.replace("paths = 10000", "paths = 300")
@@ -331,9 +365,12 @@ def test_exports_are_what_they_claim() -> None:
     assert b"<svg" in chart_bytes(view.specs["stars"], "svg")[:200]
     html = chart_bytes(view.specs["earnings"], "html")
     assert b"cdn.jsdelivr" not in html  # self-contained: opens offline
-    assert view.bands_csv().splitlines()[0] == "arm,metric,week,q05,q25,q50,q75,q95,mean"
+    bands = view.bands_csv().decode().splitlines()
+    assert bands[0] == "arm,metric,week,q05,q25,q50,q75,q95,mean"
+    numbers = [c for line in bands[1:] for c in line.split(",")[2:] if c]
+    assert all(c == format(float(c), ".10g") for c in numbers)  # 0, not 0.0; 10 digits at most
     assert json.loads(view.summary_json())["scenario_sha256"] == sc.sha256()
-    assert sim.loads_scenario(view.toml) == sc  # what `repsim run` reads
+    assert sim.loads_scenario(view.scenario_toml().decode()) == sc  # what `repsim run` reads
     assert tomllib.loads(view.toml)["run"]["paths"] == 300
 
 
@@ -378,3 +415,185 @@ def test_the_first_rule_picked_is_the_reference() -> None:
     at = app(arms="excluded,kept")
     assert not at.exception
     assert [a.name for a in scenario_on_page(at).arms] == ["excluded", "kept"]
+
+
+# -- charts: colours by rule, small multiples, recovery per rule, sized to the column ----------
+
+NINE = tuple(controls.CATALOG)  # every rule of the catalog: kept first
+
+
+def nine_rules(paths: int = 300, weeks: int = 20) -> sim.Result:
+    sc = sim.load_scenario(REFERENCE)
+    data = controls.scenario_data(sc, {"arms": NINE})
+    return sim.run(sim.validate_scenario(data), paths=paths, weeks=weeks)
+
+
+def _colour_ranges(spec: dict) -> dict[str, str]:
+    """Every (rule, colour) pair the colour scales of a Vega-Lite spec give, anywhere in it."""
+    found: dict[str, str] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            scale = node.get("scale") if node.get("field") == "arm" else None
+            if isinstance(scale, dict) and "range" in scale:
+                for arm, colour in zip(scale["domain"], scale["range"], strict=True):
+                    assert found.setdefault(arm, colour) == colour, arm  # one colour per rule
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return found
+
+
+def test_each_rule_has_its_own_colour_by_name_on_every_chart() -> None:
+    result = nine_rules()
+    specs = charts.build_specs(result)
+    colours = charts.arm_colours(result.arms)
+    assert len(set(colours.values())) == len(NINE)  # nine rules, nine colours
+    for name, spec in specs.items():
+        assert _colour_ranges(spec).items() <= colours.items(), name
+    # by name, not by place: the same rules in another order keep their colours, and a rule
+    # keeps its colour among other rules
+    assert charts.arm_colours(tuple(reversed(NINE))) == colours
+    assert charts.arm_colours(("excluded", "beta reputation")) == {
+        "excluded": colours["excluded"],
+        "beta reputation": colours["beta reputation"],
+    }
+    # names outside the catalog, or two names for one rule, still get distinct colours
+    mixed = ("kept", "excluded", "excluded at once", "my rule", "my other rule")
+    assert len(set(charts.arm_colours(mixed).values())) == len(mixed)
+
+
+def test_more_than_three_rules_draw_one_panel_per_rule() -> None:
+    result = nine_rules()
+    specs = charts.build_specs(result)
+    for name in ("stars", "jss", "win_prob", "earnings", "recovery"):
+        panels = charts.screen_panels(specs[name])
+        assert len(panels) == len(NINE) - 1, name  # each rule against kept
+        for rule, views in zip(NINE[1:], panels, strict=True):
+            shown = {a for v in views for d in v["datasets"].values() for a in d["arm"]}
+            expected = {rule} if name == "recovery" else {"kept", rule}
+            assert shown == expected, (name, rule)
+    legend = _colour_ranges(specs["ratings_needed"])  # one chart: every rule in its legend
+    assert set(legend) == set(NINE)
+    spec = specs["ratings_needed"]
+    assert spec["config"]["legend"]["labelLimit"] == 0 and spec["config"]["legend"]["columns"]
+
+
+def test_recovery_is_drawn_per_rule_and_sums_to_one() -> None:
+    result = nine_rules(weeks=30)
+    frame = charts.recovery_frame(result)
+    for arm in NINE[1:]:
+        rows = frame[frame["arm"] == arm]
+        assert rows["share"].sum() == pytest.approx(1.0)
+        never = rows[rows["weeks"] == "never"]["share"].sum()
+        assert never == pytest.approx(float(np.mean(result.weeks_to_recover(arm) < 0)))
+    spec = charts.build_specs(result)["recovery"]
+    for views in charts.screen_panels(spec):
+        (view,) = views
+        assert view["encoding"]["y"].get("stack", "none") is None  # bars from zero, never stacked
+
+
+def test_charts_on_screen_take_their_column_width() -> None:
+    specs = charts.build_specs(nine_rules())
+    for name, spec in specs.items():
+        for views in charts.screen_panels(spec):
+            for view in views:
+                assert view["width"] == "container", name
+                assert view["autosize"]["type"] == "fit-x", name
+                assert not any(k in view for k in charts.COMPOSITE), name
+
+
+# -- recovery in words --------------------------------------------------------------------------
+
+
+def words(median, never, weeks=104) -> results.RecoveryWords:
+    rec = {"median": median, "share_not_recovered": never}
+    return results.recovery_words(rec, weeks, "kept", "beta reputation")
+
+
+def test_a_rule_with_no_shortfall_says_so_in_words() -> None:
+    w = words(0, 0.14)  # the issue's beta reputation: most futures never fall short
+    assert w.value == "no shortfall"
+    assert w.note.startswith("in most futures; in 14% of futures it falls below 95%")
+    assert w.note.endswith("is not back within 104 weeks")
+    assert "never falls below 95%" in w.clause and "in 14% it does" in w.clause
+    for text in (w.value, w.note, w.clause):
+        assert not re.search(r"\b0 weeks\b|take 0|week 0\b", text)
+    none = words(0, 0.0)
+    assert none.value == "no shortfall" and "in no future" in none.note
+    assert "nothing to recover" in none.clause
+
+
+def test_the_comparison_sentence_follows_the_figures() -> None:
+    def summary(jobs: float, money: float, median, never: float) -> dict:
+        rec = {"median": median, "share_not_recovered": never}
+        diff = {"jobs": {"mean": jobs}, "earnings": {"mean": money}, "weeks_to_recover": rec}
+        return {"reference": "kept", "weeks": 104, "differences": {"beta reputation": diff}}
+
+    text = results.comparison_sentence(summary(-2.6, -3022.4, 0, 0.14), "beta reputation")
+    assert text.startswith("With **beta reputation** instead of **kept**, the freelancer has ")
+    assert "2.6 fewer jobs and \\$3,022 less in net earnings by week 104" in text
+    assert "never falls below 95% of beta reputation's; in 14% it does" in text
+    same = results.comparison_sentence(summary(-0.04, -0.3, 0, 0.0), "beta reputation")
+    assert "as many jobs and the same net earnings" in same and "fewer" not in same
+    assert "nothing to recover" in same
+    assert results._num(-0.04, "+.1f") == "+0.0" and results._money(-0.3) == "+$0"
+
+
+def test_recovery_words_follow_the_figures() -> None:
+    late = words(76, 0.32)
+    assert late.value == "76 weeks" and late.note == "32% of futures are not back within 104 weeks"
+    assert "by week 76" in late.clause and "in 32% of futures it is not back" in late.clause
+    assert words(1, 0.0).value == "1 week"
+    assert "every future is back" in words(5, 0.0).clause
+    most = words(None, 0.71)
+    assert most.value == "not within 104 weeks" and "71% of futures" in most.note
+    assert words(None, 0.999).note.startswith("over 99%")  # never "100%" unless all
+    assert words(3, 0.001).note.startswith("under 1%")  # never "0%" for a few futures
+
+
+def test_recovery_words_use_a_lasting_figure_when_the_summary_has_one() -> None:
+    rec = {
+        "first": {"median": 20, "share_not_recovered": 0.1},
+        "lasting": {"median": 60, "share_not_recovered": 0.3},
+    }
+    w = results.recovery_words(rec, 104, "kept", "excluded")
+    assert w.value == "60 weeks"  # the headline follows the lasting figure
+    assert (
+        w.note
+        == "30% of futures are not back for good within 104 weeks; first back by week 20 (median)"
+    )
+    assert "back for good to 95% of excluded's" in w.clause and "by week 60" in w.clause
+
+
+def test_the_compare_page_tells_recovery_as_the_figures_do() -> None:
+    at = app(arms="kept,beta reputation")
+    assert not at.exception
+    figures = dict((m.label, m.value) for m in at.metric)
+    text = " ".join(m.value for m in at.markdown)
+    rec = results.recovery_words(
+        sim.run(scenario_on_page(at)).summary()["differences"]["beta reputation"][
+            "weeks_to_recover"
+        ],
+        30,
+        "kept",
+        "beta reputation",
+    )
+    assert figures[results.RECOVERY_LABEL] == rec.value
+    assert rec.clause in text
+
+
+def test_each_view_on_screen_carries_only_the_data_it_draws() -> None:
+    """The browser updates every dataset a view carries on a redraw: one it does not draw is an
+    error ("Unrecognized data set")."""
+    for result in (nine_rules(), sim.run(sim.load_scenario(REFERENCE), paths=300, weeks=20)):
+        for name, spec in charts.build_specs(result).items():
+            for views in charts.screen_panels(spec):
+                for view in views:
+                    drawing = {k: v for k, v in view.items() if k != "datasets"}
+                    drawn = set(re.findall(r"'data': \{'name': '(\w+)'", str(drawing)))
+                    assert drawn and set(view["datasets"]) == drawn, name

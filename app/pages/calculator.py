@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 import sim
-from app import calculator, session
+from app import calculator, controls, session
 from sim.market import HiringMarket, build_market
 
 TABLE_KEY = "calculator-table"
+TOOLBAR_ROOM = 32  # px: with the gap between elements, the height of a table's toolbar
 HELP = (
     "One row per past contract, oldest first. Give its **stars**, or all six **criteria** "
     "(1-5; the contract's stars are their weighted mean, equal weights [A]), or both if they "
@@ -30,7 +31,7 @@ def _editor(sc: sim.Scenario) -> pd.DataFrame:
     frame = calculator.history_frame(sc)
     number = st.column_config.NumberColumn
     config = {
-        "client": st.column_config.TextColumn("client", required=True),
+        "client": st.column_config.TextColumn("client", required=True, pinned=True),
         "stars": number("stars", min_value=1.0, max_value=5.0, step=0.1, format="%.1f"),
         **{k: number(k, min_value=1.0, max_value=5.0, step=0.1) for k in calculator.CRITERIA},
         "value": number("value ($)", min_value=1.0, step=50.0, format="%.0f"),
@@ -42,7 +43,12 @@ def _editor(sc: sim.Scenario) -> pd.DataFrame:
         "client_suspended": st.column_config.CheckboxColumn("client suspended"),
     }
     return st.data_editor(
-        frame, key=TABLE_KEY, num_rows="dynamic", column_config=config, hide_index=True
+        frame,
+        key=TABLE_KEY,
+        num_rows="dynamic",
+        column_config=config,
+        hide_index=True,
+        placeholder="",  # a missing value is an empty cell, not "None"
     )
 
 
@@ -57,7 +63,7 @@ def render() -> None:
     st.caption(HELP)
     sc, problems = session.current()
     if sc is None:
-        st.error("The settings do not validate:\n\n" + session.problems_markdown(problems))
+        st.error("The settings do not validate:\n\n" + controls.problems_markdown(problems))
         return
     edited = _editor(sc)
     data = sc.model_dump(mode="json")
@@ -71,11 +77,14 @@ def render() -> None:
         mine, _market(sim.dumps_scenario(sc.model_copy(update={"history": ()})))
     )
     st.subheader("Today, under each rule")
+    st.space(TOOLBAR_ROOM)  # the table's toolbar shows above it on hover: not over the heading
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
+        placeholder="",  # the caption below calls them empty cells
         column_config={
+            "rule": st.column_config.TextColumn(pinned=True),
             "stars": st.column_config.NumberColumn(format="%.2f"),
             "JSS": st.column_config.NumberColumn("JSS (%)", format="%.0f"),
             "win probability": st.column_config.NumberColumn(format="percent"),

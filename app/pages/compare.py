@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 
 import streamlit as st
 
 import sim
-from app import results, session
-from app.charts import CHART_TITLES, PALETTE
+from app import charts, controls, results, session
+from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
 from app.results import Headline, View
 
-CHART_ROWS = (("stars", "jss"), ("win_prob", "earnings"), ("recovery", "ratings_needed"))
+CHART_ORDER = ("stars", "jss", "win_prob", "earnings", "recovery", "ratings_needed")
+# While a change is being computed: the figures and charts on screen are greyed and a bar runs
+# along the top of the page, from the moment the browser asks for the rerun (before the server
+# answers), instead of Streamlit's default (greyed only after ~0.7 s, fading in over a second,
+# with no indicator until the spinner shows at 0.5 s).
+WAITING = (
+    "[data-testid=stApp]:is([data-test-script-state=rerunRequested],"
+    "[data-test-script-state=running])"
+)
+BUSY_CSS = f"""<style>
+{WAITING} [data-testid=stMain] [data-testid=stElementContainer],
+[data-testid=stMain] [data-stale=true] {{
+  opacity: 0.4 !important; transition: none !important;
+}}
+{WAITING} [data-testid=stMain]::before {{
+  content: ""; position: fixed; top: 0; left: 0; right: 0; height: 4px; z-index: 1000100;
+  background: linear-gradient(90deg, transparent 0 30%, #4e79a7 30% 70%, transparent 70%)
+    0 0 / 200% 100%;
+  animation: repsim-busy 1s linear infinite;
+}}
+@keyframes repsim-busy {{
+  from {{ background-position: 100% 0; }} to {{ background-position: -100% 0; }}
+}}
+</style>"""
 
 
 def _slug(text: str) -> str:
@@ -32,37 +56,20 @@ def _metric(col: st.delta_generator.DeltaGenerator, h: Headline) -> None:
 
 
 def _swatch(view: View, arm: str) -> str:
-    colour = PALETTE[view.arms.index(arm) % len(PALETTE)]
-    return f'<span style="color:{colour}">■</span> **{arm}**'
+    """The rule's name after a square in its chart colour (the same on every chart)."""
+    colour = charts.arm_colours(view.arms)[arm]
+    # the name may come from an upload or an address: as text, never as HTML
+    return f'<span style="color:{colour}">■</span> **{html.escape(arm)}**'
 
 
 def _today(view: View) -> None:
     st.subheader("Today, under each rule")
     for arm in view.arms:
         with st.container(border=True):
+            st.markdown(_swatch(view, arm), unsafe_allow_html=True)
             figures = results.now_figures(view, arm)
-            cols = st.columns([1.1] + [1] * len(figures), vertical_alignment="center")
-            cols[0].markdown(_swatch(view, arm), unsafe_allow_html=True)
-            for col, h in zip(cols[1:], figures, strict=True):
+            for col, h in zip(st.columns(len(figures)), figures, strict=True):
                 _metric(col, h)
-
-
-def _sentence(view: View, arm: str) -> str:
-    """The comparison in words (dollars escaped: st.markdown reads $...$ as LaTeX)."""
-    d = view.summary["differences"][arm]
-    jobs, money = d["jobs"]["mean"] or 0.0, d["earnings"]["mean"] or 0.0
-    median = d["weeks_to_recover"]["median"]
-    recover = (
-        f"half the futures take {median:.0f} weeks or more to recover"
-        if median is not None
-        else f"most futures do not recover within {view.weeks} weeks"
-    )
-    return (
-        f"With **{arm}** instead of **{view.reference}**, the freelancer has "
-        f"{abs(jobs):.1f} {'more' if jobs >= 0 else 'fewer'} jobs and "
-        f"\\${abs(money):,.0f} {'more' if money >= 0 else 'less'} in net earnings by week "
-        f"{view.weeks}, on average; {recover}."
-    )
 
 
 def _differences(view: View) -> None:
@@ -78,7 +85,7 @@ def _differences(view: View) -> None:
             cols = st.columns(3)
             for col, h in zip(cols, results.difference_figures(view, arm), strict=True):
                 _metric(col, h)
-            st.markdown(_sentence(view, arm))
+            st.markdown(results.comparison_sentence(view.summary, arm))
 
 
 def _export_buttons(view: View, name: str) -> None:
@@ -97,15 +104,50 @@ def _export_buttons(view: View, name: str) -> None:
             )
 
 
+def _draw(views: list[dict], name: str) -> None:
+    """One panel: its views top to bottom, each as wide as the column."""
+    for spec in views:
+        st.vega_lite_chart(spec=spec, width="stretch", theme=None, alt=CHART_TITLES[name])
+
+
+def _grid(view: View, name: str, panels: list[list[dict]]) -> None:
+    """Small multiples: one panel per rule against the reference, two to a row (one on a
+    phone, where columns stack)."""
+    title = charts.screen_title(view.specs[name])
+    with st.container(border=True):
+        if title is not None:
+            st.markdown(f"**{title[0]}**")
+            st.caption(title[1])
+        for first in range(0, len(panels), 2):
+            row = panels[first : first + 2]
+            for col, views in zip(st.columns(2), row, strict=False):
+                with col:
+                    _draw(views, name)
+        _export_buttons(view, name)
+
+
 def _charts(view: View) -> None:
-    for row in CHART_ROWS:
-        cols = st.columns(2)
-        for col, name in zip(cols, row, strict=True):
-            with col:
-                st.vega_lite_chart(
-                    spec=view.specs[name], width="content", theme=None, alt=CHART_TITLES[name]
-                )
-                _export_buttons(view, name)
+    """Single charts two to a row; a chart of small multiples takes a row of its own."""
+    pending: list[tuple[str, list[dict]]] = []
+
+    def flush() -> None:
+        if pending:
+            for col, (name, views) in zip(st.columns(2), pending, strict=False):
+                with col:
+                    _draw(views, name)
+                    _export_buttons(view, name)
+            pending.clear()
+
+    for name in CHART_ORDER:
+        panels = charts.screen_panels(view.specs[name])
+        if len(panels) > 1:
+            flush()
+            _grid(view, name, panels)
+        else:
+            pending.append((name, panels[0]))
+            if len(pending) == 2:
+                flush()
+    flush()
 
 
 def _files(view: View) -> None:
@@ -114,7 +156,7 @@ def _files(view: View) -> None:
     files = (
         ("Bands (CSV)", view.bands_csv, f"{stem}-bands.csv", "text/csv"),
         ("Summary (JSON)", view.summary_json, "summary.json", "application/json"),
-        ("Scenario (TOML)", lambda: view.toml, f"{stem}.toml", "application/toml"),
+        ("Scenario (TOML)", view.scenario_toml, f"{stem}.toml", "application/toml"),
     )
     cols = st.columns(len(files))
     for col, (label, data, file_name, mime) in zip(cols, files, strict=True):
@@ -129,6 +171,7 @@ def _files(view: View) -> None:
 
 
 def render() -> None:
+    st.html(BUSY_CSS)
     session.prepare()
     session.sidebar()
     for note in session.notices():
@@ -138,7 +181,7 @@ def render() -> None:
     if sc is None:
         st.error(
             "These settings do not make a valid scenario; change the control named below.\n\n"
-            + session.problems_markdown(problems)
+            + controls.problems_markdown(problems)
         )
         return
     st.markdown(f"**{sc.name}.** {sc.description}")

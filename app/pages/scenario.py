@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import sim
-from app import session
+from app import controls, session
 
 UPLOAD_KEY = "upload"
 SEEN = "upload-seen"  # the id of the last upload handled, so a rerun does not apply it again
@@ -21,15 +21,28 @@ def _handle_upload() -> None:
     st.session_state[ERRORS] = (file.name, problems)
     if base is not None:
         session.replace_base(base)
+        session.sync_url()  # the address reopens the upload, not the settings before it
+
+
+LIMIT = f"{session.MAX_UPLOAD // 1024} KB"
+# Streamlit's upload box states its limit in whole megabytes ("1MB per file"); ours is in KB:
+# the box shows our limit instead (the bytes are checked by session.uploaded_base)
+LIMIT_CSS = f"""<style>
+.st-key-{UPLOAD_KEY} [data-testid=stFileUploaderDropzoneInstructions] span {{display: none}}
+.st-key-{UPLOAD_KEY} [data-testid=stFileUploaderDropzoneInstructions] > div::after {{
+  content: "{LIMIT} per file • TOML"; font-size: 0.875rem; opacity: 0.6;
+}}
+</style>"""
 
 
 def _upload() -> None:
     st.subheader("Start from your own scenario")
+    st.html(LIMIT_CSS)
     st.file_uploader(
-        "Upload a scenario (TOML, at most 256 KB)",
+        f"Upload a scenario (TOML, at most {LIMIT})",
         type=["toml"],
         key=UPLOAD_KEY,
-        max_upload_size=1,  # megabytes; the 256 KB limit is checked on the bytes
+        max_upload_size=1,  # megabytes, the least Streamlit takes; the bytes are checked
         help="A file in the format of scenarios/*.toml. Unknown keys and bad values are reported "
         "by their dotted key; the current settings stay until a file is valid.",
     )
@@ -51,7 +64,7 @@ def render() -> None:
     sc, problems = session.current()
     st.subheader("The current settings")
     if sc is None:
-        st.error("The settings do not validate:\n\n" + session.problems_markdown(problems))
+        st.error("The settings do not validate:\n\n" + controls.problems_markdown(problems))
         return
     text = sim.dumps_scenario(sc)
     st.caption(
