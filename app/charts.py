@@ -53,7 +53,7 @@ CHART_TITLES = {
     "jss": "Job Success Score (%)",
     "win_prob": "Chance one proposal wins",
     "earnings": "Cumulative net earnings ($)",
-    "recovery": "Weeks until the win rate recovers",
+    "recovery": "Weeks until the win rate recovers for good",
     "ratings_needed": "Further 5-star ratings needed",
 }
 METRIC_FORMAT = {"stars": ".2f", "jss": ".0f", "win_prob": ".2%", "earnings": "$,.0f"}
@@ -349,8 +349,8 @@ def recovery_chart(source: Source, shape: Shape) -> alt.TopLevelMixin:
 
 
 RECOVERY_SUBTITLE = (
-    "back to 95% of the rule's after a shortfall",
-    "last bar: not back by week {weeks}",
+    "the week the reference's win rate is back for good to 95% of the rule's",
+    "last bar: not back for good by week {weeks}",
 )
 
 

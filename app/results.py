@@ -234,24 +234,22 @@ def _weeks(n: float) -> str:
 
 
 def recovery_words(rec: dict[str, Any], weeks: int, reference: str, arm: str) -> RecoveryWords:
-    """Words for `summary["differences"][arm]["weeks_to_recover"]`: its "median" (the week the
-    reference's win rate is back to 95% of the arm's after falling short; 0 when it never fell
-    short; None when most futures are not back by the horizon) and "share_not_recovered".
-
-    When the summary also holds a lasting figure (a "lasting" entry of the same form: the week
-    after which it stays back), the words follow it and the first return is noted."""
-    lasting = rec.get("lasting")
-    if isinstance(lasting, dict):
-        words = _recovery(lasting, weeks, reference, arm, "for good ")
-        first = rec.get("first")
-        if isinstance(first, dict) and first.get("median") not in (None, lasting.get("median")):
-            words = RecoveryWords(
-                words.value,
-                f"{words.note}; first back by week {first['median']:.0f} (median)",
-                words.clause,
-            )
-        return words
-    return _recovery(rec, weeks, reference, arm, "")
+    """Words for `summary["differences"][arm]["weeks_to_recover"]`: its "median" (the lasting
+    week: from then on the reference's win rate stays at 95% of the arm's or more; 0 when it
+    never fell short; None when most futures are not back for good by the horizon) and
+    "share_not_recovered", with the first week back under "first" (same form), noted when it
+    comes sooner."""
+    first = rec.get("first")
+    if not isinstance(first, dict):  # a summary with one recovery figure
+        return _recovery(rec, weeks, reference, arm, "")
+    words = _recovery(rec, weeks, reference, arm, "for good ")
+    if first.get("median") not in (None, rec.get("median")):
+        words = RecoveryWords(
+            words.value,
+            f"{words.note}; first back by week {first['median']:.0f} (median)",
+            words.clause,
+        )
+    return words
 
 
 def _recovery(

@@ -557,9 +557,11 @@ def test_recovery_words_follow_the_figures() -> None:
 
 
 def test_recovery_words_use_a_lasting_figure_when_the_summary_has_one() -> None:
+    # Result.summary()'s form: the lasting figure, and the first week back under "first"
     rec = {
+        "median": 60,
+        "share_not_recovered": 0.3,
         "first": {"median": 20, "share_not_recovered": 0.1},
-        "lasting": {"median": 60, "share_not_recovered": 0.3},
     }
     w = results.recovery_words(rec, 104, "kept", "excluded")
     assert w.value == "60 weeks"  # the headline follows the lasting figure
