@@ -13,7 +13,7 @@ from app.controls import CATALOG
 from sim import engine, reputation
 from sim.feedback import CRITERIA
 from sim.market import HiringMarket
-from sim.metrics import ratings_needed_today
+from sim.needed import ratings_needed_in_time, ratings_needed_today
 from sim.scenario import Arm
 
 __all__ = ["COLUMNS", "history_frame", "history_rows", "signals_today"]
@@ -94,6 +94,11 @@ def rules_for(sc: sim.Scenario) -> tuple[Any, ...]:
     return sc.arms + tuple(a for a in extra if a.name not in names)
 
 
+def _in_time(target: dict[str, Any] | None) -> str | None:
+    """ "6 by week 24": further 5-star contracts, one every contract_weeks, and the week."""
+    return None if target is None else f"{target['ratings']} by week {target['week']}"
+
+
 def _rounded(stars: float) -> float:
     return math.floor(stars * 100.0 + 0.5) / 100.0  # as displayed (and as the engine records)
 
@@ -107,6 +112,7 @@ def signals_today(sc: sim.Scenario, market: HiringMarket | None = None) -> pd.Da
     arms = rules_for(sc)
     wide = sc.model_copy(update={"arms": arms})  # no 12-arm limit: nothing is simulated
     needed = ratings_needed_today(wide)
+    timed = ratings_needed_in_time(wide)
     if market is not None and sc.hiring.known_win_rate is not None:
         market = None  # the intercept is solved on the first arm's week 0: let the engine do it
     rows = []
@@ -129,6 +135,8 @@ def signals_today(sc: sim.Scenario, market: HiringMarket | None = None) -> pd.Da
                 "ratings to 4.9": by.get("4.9"),
                 "ratings to 4.95": by.get("4.95"),
                 "ratings to JSS 90": table["jss"].get("90"),
+                "in time: to 4.8": _in_time(timed[arm.name]["targets"]["stars 4.8"]),
+                "in time: to JSS 90": _in_time(timed[arm.name]["targets"]["jss 90"]),
                 "win probability": today.win_prob,
             }
         )

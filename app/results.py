@@ -152,9 +152,8 @@ def now_figures(view: View, arm: str) -> list[Headline]:
     stars, jss = start["stars"]["q50"], start["jss"]["q50"]
     rising, top = start["rising_talent"]["mean"] or 0.0, start["top_rated"]["mean"] or 0.0
     badge = "Rising Talent" if rising >= 0.5 else "Top Rated" if top >= 0.5 else "no badge"
-    needed = view.summary["ratings_needed"].get(arm, {})
-    to_48 = needed.get("mean", {}).get("4.8")
-    to_90 = needed.get("jss", {}).get("90")
+    timed = view.summary.get("ratings_needed_in_time", {}).get(arm, {})
+    targets = timed.get("targets", {})
     return [
         Headline("Stars now", "no stars yet" if stars is None else f"{stars:.2f}"),
         Headline(
@@ -168,12 +167,37 @@ def now_figures(view: View, arm: str) -> list[Headline]:
             help="Today's win probability for one proposal under this rule.",
         ),
         Headline(
-            "5-star ratings to reach 4.8",
-            "unreachable" if to_48 is None else f"{to_48:.0f}",
-            "" if to_90 is None else f"{to_90:.0f} to reach a 90% JSS",
-            "Closed form: further 5-star contracts (dollar-weighted mean) from today.",
+            "5-star contracts to 4.8",
+            _in_time(targets.get("stars 4.8"), view.weeks),
+            f"to a 90% JSS: {_in_time(targets.get('jss 90'), view.weeks)}",
+            _in_time_help(timed, view.weeks),
         ),
     ]
+
+
+def _in_time(target: dict[str, Any] | None, weeks: int) -> str:
+    """ "6, by week 24" for a target reached with 6 further 5-star contracts in week 24."""
+    if target is None:
+        return f"not by week {weeks}"
+    if target["ratings"] == 0:
+        return "already there"
+    return f"{target['ratings']}, by week {target['week']}"
+
+
+def _in_time_help(timed: dict[str, Any], weeks: int) -> str:
+    every = timed.get("contract_weeks", 4.0)
+    text = (
+        f"Further 5-star contracts, one ending every {every:g} weeks, each from a new client, "
+        "until the stars (by this rule's own aggregator) reach 4.8, and the JSS 90%; the week "
+        "counts from today."
+    )
+    leaves = {w: at for w, at in timed.get("disputed_leaves_window", {}).items() if at is not None}
+    if leaves:
+        text += " The disputed feedback stops counting in the JSS's " + ", ".join(
+            f"{w}-week window in week {at}" for w, at in leaves.items()
+        )
+        text += "."
+    return text
 
 
 def difference_figures(view: View, arm: str) -> list[Headline]:

@@ -93,7 +93,10 @@ def render() -> None:
     st.caption(
         "Empty cells: no stars or no Job Success Score shown yet (a JSS needs 2 contracts from 2 "
         "clients in a window), or a target out of reach. Ratings needed count further 5-star "
-        "contracts under the rule's aggregator (the mean where no closed form exists)."
+        "contracts under the rule's aggregator (the mean where no closed form exists), as if "
+        "they all ended today; *in time* has one end every `market.contract_weeks` weeks and "
+        "lets old feedback leave the JSS windows: how many, and the week (empty: not within the "
+        "horizon)."
     )
 
 
