@@ -305,16 +305,16 @@ class ReputationModel(mesa.Model):
                         own[w] += 1  # a future contract: a client of its own
                     else:
                         history[w].add(f.client)
-        score = [
-            min(max(100.0 * net[w] / total[w], 0.0), 100.0) if contracts[w] else None
-            for w in range(nw)
-        ]  # None: no counted feedback in the window
-        ok = [
-            contracts[w] >= p.min_contracts and own[w] + len(history[w]) >= p.min_clients
-            for w in range(nw)
-        ]
-        shown = self.best_window([s if q else None for s, q in zip(score, ok, strict=True)])
-        return shown, (self.best_window(score) if math.isnan(shown) else shown)
+        scores: list[float | None] = []  # None: the window does not qualify
+        implied: list[float | None] = []  # None: no counted feedback in the window
+        for w in range(nw):
+            score = min(max(100.0 * net[w] / total[w], 0.0), 100.0) if contracts[w] else None
+            implied.append(score)
+            clients = own[w] + len(history[w])
+            ok = contracts[w] >= p.min_contracts and clients >= p.min_clients
+            scores.append(score if ok else None)
+        shown = self.best_window(scores)
+        return shown, (self.best_window(implied) if math.isnan(shown) else shown)
 
     def best_window(self, scores: list[float | None]) -> float:
         """The highest of the qualifying (not None) windows' and trending scores, whole percent;
