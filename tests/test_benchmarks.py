@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers import ROOT, reference_data
 
@@ -66,6 +67,33 @@ def test_model_agrees_with_engine_within_sampling_error(model, engine_stats):
             assert abs(z) < compare.Z_MAX, (model, arm, fig, ours[0], engine_stats[arm][fig][0])
     # the rule matters: excluding the retaliatory rating wins clearly more work
     assert stats["excluded"]["jobs_difference"][0] > 3.0
+
+
+# week 0 is the same on every path (nothing won yet): each model's win probability must be the
+# engine's, to the 1e-4 numba records it in. The defaults test the experience term (five-star-
+# equivalent reviews); a bonus for the top JSS band tests the band clients judge when no JSS is
+# shown (excluded: one 5-star feedback implies 100) and a Rising Talent bonus the badge.
+WEEK0_HIRING = [{}, {"b_jss": [0.5, -0.3, -0.6, -1.0], "b_rising_talent": 0.2}]
+
+
+@pytest.mark.parametrize("hiring", WEEK0_HIRING, ids=["defaults", "top-band-bonus"])
+@pytest.mark.parametrize("model", ["numba", "mesa"])
+def test_model_week_zero_win_probability_is_the_engines(model, hiring):
+    if os.environ.get("REPSIM_REQUIRE_BENCH") == "1":
+        __import__(compare.NEEDS[model])
+    else:
+        pytest.importorskip(compare.NEEDS[model])
+    module = __import__(f"{model}_model")
+    data = reference_data()
+    data["run"] = {**data["run"], "weeks": 3}
+    data["hiring"] = hiring
+    sc = sim.Scenario.model_validate(data)
+    res = sim.run(sc, paths=16)
+    out = module.run(sc, 16, seed=7)
+    for arm in res.arms:
+        engine = res.bands(arm, "win_prob")["mean"][0]
+        ours = out[arm]["bands"]["win_prob"][0]
+        assert ours == pytest.approx(np.full(6, engine), abs=0.51e-4), (model, arm)
 
 
 def test_models_refuse_settings_they_do_not_implement():
