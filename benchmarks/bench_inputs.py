@@ -52,6 +52,8 @@ class ModelInputs:
     gross: float
     net: float
     star_edges: np.ndarray  # cumsum(quality)[:4]: stars = 1 + #(u >= edge)
+    harsh_share: float  # a contract's client is harsh with this probability
+    harsh_shift: int  # stars a harsh client takes off the drawn stars, down to 1
     p_end: float  # weekly chance a contract ends (geometric duration, mean contract_weeks)
     feedback_rate: float
     value_weighted: bool
@@ -76,8 +78,8 @@ class ModelInputs:
     # hiring: utility and the market's q(V) table
     b_stars: float
     stars_half: float
-    b_reviews: float
-    b_jss: np.ndarray  # (5,) by band, 0.0 for "no JSS"
+    b_reviews: float  # times ln(1 + e), e = sum of (stars - 1) / 4 over the counted feedback
+    b_jss: np.ndarray  # (5,) by the band clients judge, 0.0 for none (no feedback in a window)
     b_badge: np.ndarray  # (3,) none, Rising Talent, Top Rated
     price_term: float  # b_price * ln(rate / market rate)
     market_mean: float
@@ -91,6 +93,11 @@ class ModelInputs:
 def unsupported(sc: sim.Scenario) -> list[str]:
     """Settings of `sc` that the benchmark models do not implement (empty: all supported)."""
     out = [f"arm {a.name}: rule {a.rule}" for a in sc.arms if a.rule not in SUPPORTED_RULES]
+    out += [
+        f"arm {a.name}: scope {a.scope}"
+        for a in sc.arms
+        if a.rule in SUPPORTED_RULES and getattr(a, "scope", "all") != "all"
+    ]
     out += [
         f"arm {a.name}: aggregator {sc.aggregator_of(a)}"
         for a in sc.arms
@@ -124,6 +131,8 @@ def model_inputs(sc: sim.Scenario) -> ModelInputs:
         gross=plan.gross,
         net=plan.net,
         star_edges=np.cumsum(np.asarray(f.quality, dtype=np.float64))[:4],
+        harsh_share=m.harsh_client_share,
+        harsh_shift=m.harsh_client_shift,
         p_end=1.0 / m.contract_weeks,
         feedback_rate=sc.signals.feedback_rate,
         value_weighted=sc.signals.weighting == "value",

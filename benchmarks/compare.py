@@ -340,8 +340,11 @@ def markdown(r: dict[str, Any], level: int = 2) -> list[str]:
         "process, imports included; run = its growth during the timed runs.",
         "",
         "numba and Mesa implement what the reference scenario uses: the rules keep and "
-        "exclude_flagged (any delay), the mean aggregator (dollar or count weights), the Job "
-        "Success Score over its windows and trending, badges, the hiring market's q(V) table "
+        "exclude_flagged (any delay, scope all), the mean aggregator (dollar or count weights), "
+        "harsh clients (a share of contracts whose client takes stars off), the Job Success Score "
+        "over its windows and trending and the band clients judge (the shown score, else the one "
+        "the feedback implies), badges (Top Rated counting Rising Talent weeks), the hiring "
+        "utility with experience as five-star-equivalent reviews and the market's q(V) table "
         "(built once by `sim.market`), geometric contract durations, the feedback rate and delay, "
         "and fees. They draw their own random numbers (numba: a numpy Generator passed into the "
         "compiled loop; Mesa: `model.random`), shared by the arms of a path as in the engine: "

@@ -17,10 +17,11 @@ from sim.reputation import NO_BADGE, RISING_TALENT, TOP_RATED
 class Contract:
     """A won contract's attributes, drawn once per ordinal and shared by the arms."""
 
-    stars: int
+    stars: int  # what she earns, after a harsh client's shift
     duration: int
     left: bool
     delay: int
+    harsh: bool  # the client's type
 
 
 @dataclass(slots=True)
@@ -44,12 +45,14 @@ class ArmState:
     counted: list[Feedback]
     sum_w: float = 0.0
     sum_wx: float = 0.0
+    sum_e: float = 0.0  # five-star-equivalent reviews: sum of (stars - 1) / 4
     slots: list[int | None] = field(default_factory=list)  # contract ordinal per slot
     ends: list[int] = field(default_factory=list)  # end week per slot
     pending: list[tuple[int, int]] = field(default_factory=list)  # (arrival week, ordinal)
     next_ordinal: int = 0
     first_start: int = -1
-    jss: float = math.nan
+    jss: float = math.nan  # shown
+    judged_jss: float = math.nan  # what clients judge: the shown JSS, else the implied one
     at90: list[bool] = field(default_factory=list)
     earned: list[float] = field(default_factory=list)  # gross by week, a ring of 52
     earned_sum: float = 0.0
@@ -93,6 +96,7 @@ class Freelancer(mesa.Agent):
             counted=counted,
             sum_w=sum(f.weight for f in counted),
             sum_wx=sum(f.weight * f.stars for f in counted),
+            sum_e=sum((f.stars - 1.0) / 4.0 for f in counted),
             slots=[None] * p.capacity,
             ends=[-1] * p.capacity,
             earned=[0.0] * 52,
@@ -103,14 +107,17 @@ class Freelancer(mesa.Agent):
         m, rnd = self.model, self.model.random.random
         while len(self.contracts) <= k:
             u = rnd()
-            self.contracts.append(
-                Contract(
-                    stars=1 + sum(u >= e for e in m.star_edges),
-                    duration=min(duration_weeks(rnd(), m.p.p_end), m.p.weeks + 1),
-                    left=rnd() < m.p.feedback_rate,
-                    delay=min(int(rnd() * (m.p.delay_max + 1)), m.p.delay_max),
-                )
+            stars = 1 + sum(u >= e for e in m.star_edges)
+            c = Contract(
+                stars=stars,
+                duration=min(duration_weeks(rnd(), m.p.p_end), m.p.weeks + 1),
+                left=rnd() < m.p.feedback_rate,
+                delay=min(int(rnd() * (m.p.delay_max + 1)), m.p.delay_max),
+                harsh=rnd() < m.p.harsh_share,
             )
+            if c.harsh:  # a harsh client takes harsh_shift stars off, down to 1
+                c.stars = max(stars - m.p.harsh_shift, 1)
+            self.contracts.append(c)
         return self.contracts[k]
 
     def step(self) -> None:
@@ -139,6 +146,7 @@ class Freelancer(mesa.Agent):
                 if f.flagged:
                     arm.sum_w -= f.weight
                     arm.sum_wx -= f.weight * f.stars
+                    arm.sum_e -= (f.stars - 1.0) / 4.0
             arm.counted = [f for f in arm.counted if not f.flagged]
         due = [k for week, k in arm.pending if week == t]
         if due:
@@ -152,27 +160,28 @@ class Freelancer(mesa.Agent):
             )
             arm.sum_w += w
             arm.sum_wx += w * c.stars
+            arm.sum_e += (c.stars - 1.0) / 4.0
 
     def utility(self, arm: ArmState, t: int) -> float:
         """Step 4: stars, JSS (every update_weeks), badge, and the hiring utility V."""
         m, p = self.model, self.model.p
         if t % p.update_weeks == 0:
-            arm.jss = m.job_success(arm.counted, t)
+            arm.jss, arm.judged_jss = m.job_success(arm.counted, t)
         badge = self.badge(arm, t)
         n = len(arm.counted)
         arm.stars = arm.sum_wx / arm.sum_w if n else math.nan
         arm.badge = badge
-        v = p.b_reviews * math.log1p(n) + p.price_term
+        v = p.b_reviews * math.log1p(arm.sum_e) + p.price_term
         if p.use_stars and n:
             trust = n / (n + p.stars_half) if p.stars_half > 0 else 1.0
             v += p.b_stars * trust * (arm.sum_wx / arm.sum_w - p.market_mean)
         if p.use_jss:
-            v += m.b_jss[m.band(arm.jss)] + m.b_badge[badge]
+            v += m.b_jss[m.band(arm.judged_jss)] + m.b_badge[badge]
         return v
 
     def badge(self, arm: ArmState, t: int) -> int:
         has = not math.isnan(arm.jss)
-        good = has and arm.jss >= 90
+        good = not has or arm.jss >= 90  # JSS >= 90 or Rising Talent (no JSS)
         if t == 0:
             arm.at90 = [good] * 16  # weeks before week 0 take week 0's status
         else:
@@ -275,8 +284,10 @@ class ReputationModel(mesa.Model):
             return 4
         return 0 if jss >= 90 else 1 if jss >= 80 else 2 if jss >= 75 else 3
 
-    def job_success(self, counted: list[Feedback], t: int) -> float:
-        """The shown Job Success Score over the counted feedback (NaN: no window qualifies)."""
+    def job_success(self, counted: list[Feedback], t: int) -> tuple[float, float]:
+        """(shown, judged) Job Success Score over the counted feedback: the shown one (NaN: no
+        window qualifies) and the one clients judge, the shown one else the same score over any
+        window holding counted feedback (NaN: none does)."""
         p, lengths = self.p, self.windows
         nw = len(lengths)
         total, net, contracts, own = [0.0] * nw, [0.0] * nw, [0] * nw, [0] * nw
@@ -294,17 +305,25 @@ class ReputationModel(mesa.Model):
                         own[w] += 1  # a future contract: a client of its own
                     else:
                         history[w].add(f.client)
-        scores: list[float | None] = []
+        scores: list[float | None] = []  # None: the window does not qualify
+        implied: list[float | None] = []  # None: no counted feedback in the window
         for w in range(nw):
+            score = min(max(100.0 * net[w] / total[w], 0.0), 100.0) if contracts[w] else None
+            implied.append(score)
             clients = own[w] + len(history[w])
             ok = contracts[w] >= p.min_contracts and clients >= p.min_clients
-            ok = ok and total[w] > 0
-            scores.append(min(max(100.0 * net[w] / total[w], 0.0), 100.0) if ok else None)
-        shown = [scores[i] for i in self.best_of if scores[i] is not None]
+            scores.append(score if ok else None)
+        shown = self.best_window(scores)
+        return shown, (self.best_window(implied) if math.isnan(shown) else shown)
+
+    def best_window(self, scores: list[float | None]) -> float:
+        """The highest of the qualifying (not None) windows' and trending scores, whole percent;
+        NaN when none qualifies."""
+        best = [scores[i] for i in self.best_of if scores[i] is not None]
         trend = [scores[i] for i in self.trending]
         if all(s is not None for s in trend):
-            shown.append(sum(trend) / len(trend))
-        return math.floor(max(shown) + 0.5) if shown else math.nan
+            best.append(sum(trend) / len(trend))
+        return math.floor(max(best) + 0.5) if best else math.nan
 
 
 def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:

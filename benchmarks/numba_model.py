@@ -24,24 +24,46 @@ def _win_prob(v: float, start: float, scale: float, q: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def _draw_contract(rng, table: np.ndarray, k: int, edges, p_end, rate, delay_max, weeks) -> None:
-    """Contract ordinal k's stars, duration, feedback left and delay from four uniforms."""
+def _draw_contract(rng, table: np.ndarray, k: int, edges, p_end, rate, delay_max, weeks, harsh):
+    """Contract ordinal k's stars, duration, feedback left, delay and client type from five
+    uniforms; a harsh client takes `shift` stars off, down to 1."""
+    share, shift = harsh
     u = rng.random()
     stars = 1
     for e in edges:
         stars += u >= e
-    table[k, C_STARS] = stars
     d = 1
     if p_end < 1.0:
         d = 1 + math.floor(math.log1p(-rng.random()) / math.log1p(-p_end))
     table[k, C_DURATION] = min(d, weeks + 1)
     table[k, C_LEFT] = rng.random() < rate
     table[k, C_DELAY] = min(int(rng.random() * (delay_max + 1)), delay_max)
+    if rng.random() < share:
+        stars = max(stars - shift, 1)
+    table[k, C_STARS] = stars
 
 
 @njit(cache=True)
-def _job_success(t, n_fb, fb_on, fb_end, fb_jw, fb_out, fb_client, p, scratch) -> float:
-    """The shown JSS over the counted feedback (NaN when no window qualifies)."""
+def _best_window(score, ok, best_of, trending) -> float:
+    """The highest qualifying window or trending score, whole percent (NaN: none qualifies)."""
+    best = -np.inf
+    for w in best_of:
+        if ok[w]:
+            best = max(best, score[w])
+    trend_ok, trend = True, 0.0
+    for w in trending:
+        trend_ok = trend_ok and ok[w]
+        trend += score[w]
+    if trend_ok:
+        best = max(best, trend / trending.size)
+    return math.floor(best + 0.5) if best > -np.inf else np.nan
+
+
+@njit(cache=True)
+def _job_success(t, n_fb, fb_on, fb_end, fb_jw, fb_out, fb_client, p, scratch):
+    """(shown, judged) JSS over the counted feedback: the shown one (NaN when no window
+    qualifies), and the one clients judge: the shown one, else the same score over any window
+    holding counted feedback (NaN when none does)."""
     windows, best_of, trending, min_c, min_cl = p
     total, net, score, contracts, clients, ok, seen = scratch
     nw = windows.size
@@ -66,19 +88,14 @@ def _job_success(t, n_fb, fb_on, fb_end, fb_jw, fb_out, fb_client, p, scratch) -
                     seen[w, c] = True
                     clients[w] += 1
     for w in range(nw):
+        score[w] = min(max(100.0 * net[w] / total[w], 0.0), 100.0) if total[w] > 0 else 0.0
         ok[w] = contracts[w] >= min_c and clients[w] >= min_cl and total[w] > 0
-        score[w] = min(max(100.0 * net[w] / total[w], 0.0), 100.0) if ok[w] else 0.0
-    best = -np.inf
-    for w in best_of:
-        if ok[w]:
-            best = max(best, score[w])
-    trend_ok, trend = True, 0.0
-    for w in trending:
-        trend_ok = trend_ok and ok[w]
-        trend += score[w]
-    if trend_ok:
-        best = max(best, trend / trending.size)
-    return math.floor(best + 0.5) if best > -np.inf else np.nan
+    shown = _best_window(score, ok, best_of, trending)
+    if not math.isnan(shown):
+        return shown, shown
+    for w in range(nw):
+        ok[w] = contracts[w] > 0
+    return shown, _best_window(score, ok, best_of, trending)
 
 
 @njit(cache=True)
@@ -93,9 +110,10 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     """Final jobs and contract-weeks per arm and path, (arms, paths) each, and the weekly
     distribution of every figure sim.run reports, as counts by week and code (`bands`)."""
     weeks, cap, slots, delay_max, n_arms, tenure0, update, use_stars, use_jss, value_w = ints[0]
-    h_clients = ints[1]
+    h_clients, harsh_shift = ints[1]
     gross, p_end, rate, success_at, fail_below, b_stars, half, b_reviews, price, mm = reals[0]
-    start, scale = reals[1]
+    start, scale, harsh_share = reals[1]
+    harsh = (harsh_share, harsh_shift)
     exclude_week, edges, h_stars, h_value, h_end, h_flagged, h_client, hist_earned = arrays[0]
     b_jss, b_badge, q_grid = arrays[1]
     n_hist = h_stars.size
@@ -121,6 +139,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     fb_client = np.zeros((n_arms, n_max), np.int64)
     n_fb = np.zeros(n_arms, np.int64)
     sum_w, sum_wx, n_rev = np.zeros(n_arms), np.zeros(n_arms), np.zeros(n_arms, np.int64)
+    sum_e = np.zeros(n_arms)  # five-star-equivalent reviews: sum of (stars - 1) / 4
     slot_end = np.zeros((n_arms, cap), np.int64)
     slot_ord = np.zeros((n_arms, cap), np.int64)
     pend_at = np.zeros((n_arms, cap * (delay_max + 1)), np.int64)
@@ -130,6 +149,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     jobs, cw = np.zeros(n_arms, np.int64), np.zeros(n_arms, np.int64)
     first_start = np.zeros(n_arms, np.int64)
     jss = np.zeros(n_arms)
+    judged = np.zeros(n_arms)  # the JSS clients judge (shown, else implied)
     at90 = np.zeros((n_arms, 16), np.bool_)
     at90_n = np.zeros(n_arms, np.int64)
     earned = np.zeros((n_arms, 52))
@@ -146,10 +166,12 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
         for a in range(n_arms):  # history feedback counts at the start
             sum_w[a] = 0.0
             sum_wx[a] = 0.0
+            sum_e[a] = 0.0
             for i in range(n_hist):
                 w = h_value[i] if value_w else 1.0
                 sum_w[a] += w
                 sum_wx[a] += w * h_stars[i]
+                sum_e[a] += (h_stars[i] - 1.0) * 0.25
                 fb_on[a, i] = True
                 fb_end[a, i] = h_end[i]
                 fb_jw[a, i] = 1.5 if h_value[i] > 1000 else 1.25 if h_value[i] > 250 else 1.0
@@ -183,6 +205,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                             w = h_value[i] if value_w else 1.0
                             sum_w[a] -= w
                             sum_wx[a] -= w * h_stars[i]
+                            sum_e[a] -= (h_stars[i] - 1.0) * 0.25
                             n_rev[a] -= 1
                 # 3. feedback arrives
                 i = 0
@@ -196,6 +219,7 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                     w = value if value_w else 1.0
                     sum_w[a] += w
                     sum_wx[a] += w * stars
+                    sum_e[a] += (stars - 1) * 0.25
                     n_rev[a] += 1
                     f = n_fb[a]
                     fb_on[a, f] = True
@@ -209,12 +233,12 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                     pend_k[a, i] = pend_k[a, n_pend[a]]
                 # 4. signals
                 if t % update == 0:
-                    jss[a] = _job_success(
+                    jss[a], judged[a] = _job_success(
                         t, n_fb[a], fb_on[a], fb_end[a], fb_jw[a], fb_out[a], fb_client[a],
                         jss_params, scratch,
                     )  # fmt: skip
                 has = not math.isnan(jss[a])
-                good = has and jss[a] >= 90
+                good = not has or jss[a] >= 90  # JSS >= 90 or Rising Talent (no JSS)
                 if t == 0:
                     at90[a, :] = good
                     at90_n[a] = 16 * good
@@ -231,12 +255,12 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                     badge = TOP_RATED if top and tenure_ok else NO_BADGE
                 badges[a] = badge
                 n = n_rev[a]
-                v = b_reviews * math.log1p(n) + price
+                v = b_reviews * math.log1p(sum_e[a]) + price
                 if use_stars and n > 0:
                     trust = n / (n + half) if half > 0 else 1.0
                     v += b_stars * trust * (sum_wx[a] / sum_w[a] - mm)
                 if use_jss:
-                    v += b_jss[_band(jss[a])] + b_badge[badge]
+                    v += b_jss[_band(judged[a])] + b_badge[badge]
                 q[a] = _win_prob(v, start, scale, q_grid)
                 sending = sending or active[a] < cap
             # 5. proposals: one uniform per slot, shared by the arms
@@ -257,7 +281,9 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                     if slot_end[a, j] < 0:
                         k = next_ord[a]
                         while drawn <= k:
-                            _draw_contract(rng, table, drawn, edges, p_end, rate, delay_max, weeks)
+                            _draw_contract(
+                                rng, table, drawn, edges, p_end, rate, delay_max, weeks, harsh
+                            )
                             drawn += 1
                         slot_end[a, j] = t + table[k, C_DURATION]
                         slot_ord[a, j] = k
@@ -294,11 +320,11 @@ def pack(m: ModelInputs) -> tuple:
     ints = (
         m.weeks, m.capacity, m.slots, m.delay_max, len(m.arms), m.tenure0, m.update_weeks,
         int(m.use_stars), int(m.use_jss), int(m.value_weighted),
-    ), m.h_clients  # fmt: skip
+    ), (m.h_clients, m.harsh_shift)  # fmt: skip
     reals = (
         m.gross, m.p_end, m.feedback_rate, m.success_at, m.fail_below, m.b_stars, m.stars_half,
         m.b_reviews, m.price_term, m.market_mean,
-    ), (m.grid_start, m.grid_scale)  # fmt: skip
+    ), (m.grid_start, m.grid_scale, m.harsh_share)  # fmt: skip
     history = (
         m.exclude_week, m.star_edges, m.h_stars, m.h_value, m.h_end, m.h_flagged, m.h_client,
         m.hist_earned,
