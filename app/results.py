@@ -168,11 +168,21 @@ def now_figures(view: View, arm: str) -> list[Headline]:
         ),
         Headline(
             "5-star contracts to 4.8",
-            _in_time(targets.get("stars 4.8"), view.weeks),
-            f"to a 90% JSS: {_in_time(targets.get('jss 90'), view.weeks)}",
+            _contracts(targets.get("stars 4.8"), view.weeks),
+            f"{_when(targets.get('stars 4.8'))}to a 90% JSS: "
+            f"{_in_time(targets.get('jss 90'), view.weeks)}",
             _in_time_help(timed, view.weeks),
         ),
     ]
+
+
+def _contracts(target: dict[str, Any] | None, weeks: int) -> str:
+    """How many further 5-star contracts reach the target (short: a metric's value)."""
+    return f"not by wk {weeks}" if target is None else f"{target['ratings']}"
+
+
+def _when(target: dict[str, Any] | None) -> str:
+    return "" if target is None or target["ratings"] == 0 else f"by week {target['week']}; "
 
 
 def _in_time(target: dict[str, Any] | None, weeks: int) -> str:
