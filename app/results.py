@@ -309,7 +309,7 @@ def _recovery(
         )
     if median is None:
         return RecoveryWords(
-            f"not within {horizon}",
+            f"> {horizon}",  # short: a metric value (the note says it in words)
             f"{share_words(never)} of futures are not back {stays}within {horizon}",
             f"in {share_words(never)} of futures {ref_rate} {short} and is not back {stays}"
             f"within {horizon}",

@@ -553,7 +553,7 @@ def test_recovery_words_follow_the_figures() -> None:
     assert words(1, 0.0).value == "1 week"
     assert "every future is back" in words(5, 0.0).clause
     most = words(None, 0.71)
-    assert most.value == "not within 104 weeks" and "71% of futures" in most.note
+    assert most.value == "> 104 weeks" and "71% of futures" in most.note
     assert words(None, 0.999).note.startswith("over 99%")  # never "100%" unless all
     assert words(3, 0.001).note.startswith("under 1%")  # never "0%" for a few futures
 
