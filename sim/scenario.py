@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._input import MAX_FILE_BYTES, InputProblem, parse_toml, read_capped, to_json
 from .feedback import CRITERIA, check_stars_agree, contract_score
 
 __all__ = [
@@ -61,7 +63,10 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # NaN and infinities are refused in every number field (allow_inf_nan), whatever the source
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -463,6 +468,24 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+# strict-mode type errors, worded as `--set` words them
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in TOML (true, "20", 2.5), cut short."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
@@ -470,8 +493,10 @@ def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "tuple_type" and isinstance(err.get("input"), dict):
         return "expected an array of tables: write [[name]] for each entry, not [name]"
     value = err.get("input")
-    if isinstance(value, float) and math.isnan(value):
-        return "must be a number (got nan)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number (got {value})"
+    if err["type"] in _EXPECTED and not isinstance(value, dict | list):
+        return f"expected {_EXPECTED[err['type']]}, got {_shown(value)}"
     if err["type"] == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", err["input"])
         return f"unknown rule {tag!r}; expected one of {', '.join(RULE_NAMES)}"
@@ -508,22 +533,47 @@ def problems_from(error: ValidationError, source: str = "") -> list[tuple[str, s
     return out
 
 
+SINGLE_ARM = (
+    "give at least two rules to compare: the first is the reference, each other one is "
+    "compared with it"
+)
+
+
 def validate_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
-    """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key."""
+    """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key.
+
+    Strict, like `--set`: no booleans or strings where numbers belong, no floats where integers
+    do, no NaN or infinity; nesting deeper than a scenario has is refused before validating; a
+    single arm is refused (there is nothing to compare it with).
+    """
     try:
-        return Scenario.model_validate(data)
+        text = to_json(data)
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
+    problems: list[tuple[str, str, str]] = []
+    try:
+        sc = Scenario.model_validate_json(text, strict=True)
     except ValidationError as e:
-        raise ScenarioError(problems_from(e, source)) from None
+        problems += problems_from(e, source)
+    arms = data.get("arms") if isinstance(data, Mapping) else None
+    arm_problem = any(key.startswith("arms") for _, key, _ in problems)
+    if isinstance(arms, list | tuple) and len(arms) == 1 and not arm_problem:
+        problems.append((source, "arms", f"{SINGLE_ARM} (got 1)"))
+    if problems:
+        raise ScenarioError(problems)
+    return sc
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file; problems name the file and the dotted key."""
-    path = Path(path)
+    """Read and validate a scenario TOML file; problems name the file and the dotted key.
+
+    Only a regular file of at most `MAX_FILE_BYTES` is read (never a device or a FIFO).
+    """
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ScenarioError([(source, "", f"cannot read the file ({e.strerror or e})")]) from None
+        raw = read_capped(path)
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
     return loads_scenario(raw, source)
 
 
@@ -534,10 +584,14 @@ def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ScenarioError([(source, "", "not UTF-8 text")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([(source, "", f"over the {MAX_FILE_BYTES // 1024} KB limit")])
     try:
-        data = tomllib.loads(raw)
+        data = parse_toml(raw)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError([(source, "", f"not valid TOML: {e}")]) from None
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
     return validate_scenario(data, source)
 
 
