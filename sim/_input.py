@@ -122,4 +122,15 @@ def to_json(data: Any) -> str:
     """Checked data as JSON for pydantic's strict JSON mode (arrays for tuples, NaN kept so that
     the schema can refuse it by key)."""
     check_plain(data)
-    return json.dumps(data, allow_nan=True)
+    try:
+        return json.dumps(data, allow_nan=True, default=_jsonable)
+    except (TypeError, ValueError) as e:
+        raise InputProblem("", f"not scenario data ({e})") from None
+
+
+def _jsonable(x: Any) -> Any:
+    """Validated settings objects (a caller may mix them into plain data) as their JSON data."""
+    dump = getattr(x, "model_dump", None)
+    if dump is None:
+        raise InputProblem("", f"{type(x).__name__} is not a scenario value")
+    return dump(mode="json")
