@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import json
@@ -126,26 +127,26 @@ def test_1_the_page_with_a_huge_contract_number_is_fine():
 # -- 2: a dead worker is detected, the pool rebuilt, the run retried -----------------------------
 
 
-def _kill_one(healing: pool.HealingPool) -> int:
-    executor = healing.executor()
-    victim = next(iter(executor._processes.values()))
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.join(10)
-    return victim.pid
+def _pool_workers() -> list[psutil.Process]:
+    """The dashboard pools' worker processes: children of this process's forkserver."""
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if "forkserver" in " ".join(child.cmdline()):
+                return child.children()
+    return []
 
 
 def test_2_a_killed_worker_heals_and_the_next_run_succeeds():
     sc = sim.validate_scenario(small_data(paths=1024), "t")
     expected = sim.run(sc).summary()
-    small = runner.pool("small")
-    if small is None:
-        pytest.skip("this machine cannot start two worker processes")
-    assert runner.run(sc).summary() == expected  # the pool is up and warm
-    rebuilds = small.rebuilds
-    _kill_one(small)
-    assert not runner.healthy()
-    assert runner.run(sc).summary() == expected
-    assert small.rebuilds == rebuilds + 1 and runner.healthy()
+    assert results.run_in_parallel(sc).summary() == expected  # the pool is up and warm
+    workers = _pool_workers()
+    if not workers:
+        pytest.skip("this machine runs the dashboard without worker processes")
+    os.kill(workers[0].pid, signal.SIGKILL)  # what the OOM killer does
+    psutil.wait_procs(workers[:1], timeout=10)
+    assert results.run_in_parallel(sc).summary() == expected
+    assert results.run_in_parallel(sc).summary() == expected
 
 
 def test_2_a_worker_killed_during_a_run_is_retried_once():
@@ -197,33 +198,37 @@ def test_4_the_page_refuses_a_shared_10_million_path_scenario():
 
 
 def test_4_a_small_run_does_not_wait_for_a_big_one(monkeypatch):
-    """A big run holds the big pool (here: blocked until released); a default-size run from
-    another session completes meanwhile, on the small pool."""
-    release, started = threading.Event(), threading.Event()
-    real_on = runner._on
+    """While a big run (8.5 million arm-path-weeks) holds its workers, a default-size run from
+    another session completes, with the right figures. The big run is held by a task that keeps
+    its executor's workers busy; the small run is given far longer than it needs."""
+    big = sim.validate_scenario(small_data(paths=40_960, weeks=104), "t")
+    small = sim.validate_scenario(small_data(paths=1024, weeks=4), "t")
+    results.run_in_parallel(small)  # pools up
+    release, held = threading.Event(), threading.Event()
+    real_run = sim.run
 
-    def on(pool_, sc, workers):
-        if pool_ is runner.pool("big"):
-            started.set()
+    def run(sc, *args: Any, executor: Any = None, **kwargs: Any) -> Any:
+        if sc == big and executor is not None:
+            for _ in range(2):
+                executor.submit(time.sleep, 10)  # hold every worker of the pool it runs on
+            held.set()
             release.wait(60)
-        return real_on(pool_, sc, workers)
+        return real_run(sc, *args, executor=executor, **kwargs)
 
-    monkeypatch.setattr(runner, "_on", on)
-    monkeypatch.setattr(runner, "BIG_CELLS", 1_000)  # the "big" run stays small in memory
-    big = sim.validate_scenario(small_data(paths=2048, weeks=10), "t")
-    default = sim.validate_scenario(small_data(paths=512, weeks=1), "t")
-    monkeypatch.setattr(runner, "cells", lambda sc: 10**9 if sc is big else 1)
+    monkeypatch.setattr(sim, "run", run)
     done: list[Any] = []
-    worker = threading.Thread(target=lambda: done.append(runner.run(big)))
-    worker.start()
+    big_thread = threading.Thread(target=lambda: results.run_in_parallel(big))
+    big_thread.start()
     try:
-        assert started.wait(60)
-        assert runner.run(default).summary() == sim.run(default).summary()
-        assert not done, "the small run finished while the big one was still held"
+        assert held.wait(60)
+        small_thread = threading.Thread(target=lambda: done.append(results.run_in_parallel(small)))
+        small_thread.start()
+        small_thread.join(8)  # the small run needs well under a second
+        assert done, "the small run waited for the big one"
+        assert done[0].summary() == real_run(small).summary()
     finally:
         release.set()
-        worker.join(120)
-    assert done and done[0].summary() == sim.run(big).summary()
+        big_thread.join(120)
 
 
 # -- 5: single-arm scenarios: the same clear error in check, run and the dashboard ----------------
