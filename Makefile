@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SCENARIO ?= scenarios/second-job-retaliation.toml
 
-.PHONY: app test lint bench clean
+.PHONY: app test lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the reliability suite, longer: thousands of fuzzed files, --set values and URLs, signals at
+# random moments; prints its figures (also in /tmp/repsim-fuzz/*.json)
+soak: $(STAMP)
+	rm -rf /tmp/repsim-fuzz
+	REPSIM_SOAK=1 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_reliability.py $(PYTEST_ARGS)
+	@cat /tmp/repsim-fuzz/*.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write benchmarks/RESULTS.md

@@ -7,6 +7,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterator
@@ -99,11 +100,24 @@ def _walk(data: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
             stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_text(part: str) -> str:
+    """One key as TOML writes it: bare when it can be, else quoted with every control and
+    non-ASCII character escaped (so a message stays on one line and shows what was typed)."""
+    part = str(part)
+    return part if _BARE_KEY.fullmatch(part) else json.dumps(part)
+
+
 def dotted(path: tuple[str | int, ...]) -> str:
     """`("history", 1, "stars")` -> `history[1].stars`."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{key_text(part)}" if out else key_text(part)
     return out
 
 

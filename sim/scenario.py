@@ -21,7 +21,14 @@ from pydantic import (
     model_validator,
 )
 
-from ._input import MAX_FILE_BYTES, InputProblem, parse_toml, read_capped, to_json
+from ._input import (
+    MAX_FILE_BYTES,
+    InputProblem,
+    key_text,
+    parse_toml,
+    read_capped,
+    to_json,
+)
 from .feedback import CRITERIA, check_stars_agree, contract_score
 
 __all__ = [
@@ -464,7 +471,7 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
         elif i >= 2 and loc[i - 2] == "arms" and isinstance(loc[i - 1], int) and part in RULE_NAMES:
             continue  # discriminated-union tag, not a key the user wrote
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{key_text(part)}" if out else key_text(part)
     return out
 
 

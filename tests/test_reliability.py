@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import io
 import json
 import os
 import resource
@@ -424,6 +425,50 @@ def test_9_sigterm_is_handled_like_ctrl_c(tmp_path):
     assert proc.returncode == 143, err
     assert "terminated" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+SIGNAL_RUNS = 24 if os.environ.get("REPSIM_SOAK") else 3
+
+
+def test_9_signals_at_random_moments_leave_all_or_nothing(tmp_path):
+    """SIGINT, SIGTERM or SIGKILL at a random moment of a run (with --force over old results):
+    DIR holds the old results or the new ones, complete, never a part; after the next run, no
+    hidden folder is left."""
+    import random
+
+    if not REPSIM.exists():
+        pytest.skip("the repsim console script is not installed in this environment")
+    rng = random.Random(15)
+    outcomes: list[tuple[str, str]] = []
+    old = tmp_path / "out"
+    for i in range(SIGNAL_RUNS):
+        old.mkdir(exist_ok=True)
+        if not (old / "summary.json").exists():
+            (old / "summary.json").write_text('{"old": true}')
+        signum = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+        delay = rng.uniform(0.2, 3.0)  # before 0.2 s: the interpreter's own start-up
+        args = ["run", str(REFERENCE), "--paths", "20000", "--weeks", "52", "--formats", "json"]
+        more = ["--out", "out", "--force", "--workers", str(1 + i % 2)]
+        proc = _popen(tmp_path, *args, *more, program=[str(REPSIM)])
+        time.sleep(delay)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        files = sorted(p.name for p in old.iterdir())
+        summary = json.loads((old / "summary.json").read_text())
+        outcomes.append(("old" if "old" in summary else "new", signum.name))
+        if "old" not in summary:  # the new results: every file there
+            assert "manifest.json" in files and "bands.csv" in files, (signum, delay, files)
+        else:
+            assert files == ["summary.json"], (signum, delay, files)
+        if signum != signal.SIGKILL:
+            assert hidden(tmp_path) == [], (signum, delay)
+        cli.clean_leftovers(old, report=io.StringIO())  # what the next run does
+        assert hidden(tmp_path) == []
+    figures = Path(os.environ.get("REPSIM_FUZZ_FIGURES", "/tmp/repsim-fuzz"))
+    figures.mkdir(parents=True, exist_ok=True)
+    counts = {f"{kept} after {name}": outcomes.count((kept, name)) for kept, name in set(outcomes)}
+    (figures / "signals.json").write_text(json.dumps({"runs": len(outcomes), **counts}) + "\n")
 
 
 def _dead_pid() -> int:
