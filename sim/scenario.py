@@ -429,34 +429,10 @@ def job_ring_weeks(sc: Scenario, last_weeks: int = 0) -> int:
 
 
 def estimate_memory_bytes(sc: Scenario) -> int:
-    """Peak bytes a run is expected to need, counted generously: per-path results, the weekly
-    histograms, one chunk's working set and the sampled market. Checked before allocating."""
-    paths, weeks, arms = sc.run.paths, sc.run.weeks, len(sc.arms)
-    cap, slots = sc.freelancer.capacity, sc.freelancer.proposals_per_week
-    chunk = min(paths, sc.run.chunk_paths)
-    delay_cols = cap * (sc.signals.feedback_delay_weeks + 1)
-    per_path_kept = arms * 8 * 8  # six horizon values, contract-weeks and recovery per arm
-    # counts per week and bin (stars, jss, win_prob, active, jobs, earnings, badges), and the
-    # cumulative copy that bands() makes
-    bins = 501 + 101 + 10_001 + (cap + 1) + 2 * (cap * weeks + 1) + 4
-    histograms = arms * weeks * bins * 8 * 2
-    ring = max(job_ring_weeks(sc, getattr(a, "last_weeks", None) or 0) for a in sc.arms)
-    suspension = max(
-        [(a.delay_weeks + 1) * delay_cols * 8 for a in sc.arms if a.rule == "suspended_client"],
-        default=0,
-    )
-    per_chunk_path = (
-        weeks * max(slots, 1) * 4 * 2  # proposal uniforms (float32), drawn and laid out
-        + cap * weeks * 7 * 4  # contract uniforms by ordinal (7 float32 rows at most)
-        + arms * ring * (10 + 5) * 8  # end-week buckets (by star level at most), per arm
-        + arms * 5 * 10 * 8  # running sums per JSS window
-        + weeks * 24 * arms  # a chunk's weekly codes, kept for the histograms
-        + len(sc.history) * 8 * 4
-        + max((getattr(a, "last_n", None) or 0) for a in sc.arms) * 16
-        + suspension
-    )
-    market = sc.market.field_size * max(sc.market.competitors, 1) * 8 * 8
-    return int(paths * per_path_kept + histograms + chunk * per_chunk_path + market + 64 * 2**20)
+    """Peak bytes a run is expected to need (`sim.memory`); checked before allocating."""
+    from .memory import estimate_bytes
+
+    return estimate_bytes(sc)
 
 
 # -- files ---------------------------------------------------------------------------------
