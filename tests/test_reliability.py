@@ -680,4 +680,5 @@ def test_11_keys_in_problems_cannot_inject_markdown():
     text = '"x](https://evil.example/) `y" = 1\n'
     base, problems = session.uploaded_base("k.toml", (text + REFERENCE.read_text()).encode())
     assert base is None
-    assert session.problems_markdown(problems) == "- `x](https://evil.example/) y`: unknown key"
+    shown = session.problems_markdown(problems)
+    assert shown == '- `"x](https://evil.example/) y"`: unknown key'  # all inside one code span
