@@ -568,7 +568,7 @@ def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
         except UnicodeDecodeError:
             raise ScenarioError([(source, "", "not UTF-8 text")]) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([(source, "", f"over the {MAX_FILE_BYTES // 1024} KB limit")])
+        raise ScenarioError([(source, "", f"over the {MAX_FILE_BYTES / 2**20:.1f} MB limit")])
     try:
         data = parse_toml(raw)
     except tomllib.TOMLDecodeError as e:
