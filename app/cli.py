@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import sys
@@ -171,6 +172,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_LEFTOVER = re.compile(r"(?P<pid>[0-9]+)\.[A-Za-z0-9_]{8}\.(?P<kind>tmp|old)")
+
+
 def clean_leftovers(out: Path, report: TextIO | None = None) -> list[Path]:
     """Remove the temporary folders beside `out` that runs killed before their end left behind
     (their pid is gone), restoring `out` from a set-aside `.old` folder when `out` is missing;
@@ -182,13 +186,11 @@ def clean_leftovers(out: Path, report: TextIO | None = None) -> list[Path]:
     except OSError:
         return handled
     for path in candidates:
-        rest = path.name[len(out.name) + 2 :]
-        pid_text, _, tail = rest.partition(".")
-        if not (pid_text.isdigit() and tail.endswith((".tmp", ".old")) and path.is_dir()):
+        # exactly `.NAME.PID.RANDOM.tmp|old`: not the folders of another DIR named NAME.x
+        found = _LEFTOVER.fullmatch(path.name[len(out.name) + 2 :])
+        if found is None or not path.is_dir() or _alive(int(found["pid"])):
             continue
-        if _alive(int(pid_text)):
-            continue
-        if tail.endswith(".old") and not out.exists():
+        if found["kind"] == "old" and not out.exists():
             os.rename(path, out)
             print(
                 f"repsim: restored {out} from {path.name}, left by an interrupted run", file=report

@@ -483,12 +483,14 @@ def test_9_leftovers_of_killed_runs_are_removed_next_time(tmp_path, monkeypatch,
     (stale / "summary.json").write_text("{}")
     live = tmp_path / f".out.{os.getpid()}.zzzz9999.tmp"  # a run still going: left alone
     live.mkdir()
+    other = tmp_path / f".out.5.{_dead_pid()}.abcd1234.tmp"  # a run into out.5: not ours
+    other.mkdir()
     code, _, err = run_cli(
         tmp_path, monkeypatch, capsys, "run", str(REFERENCE), *SMALL, "--out", "out"
     )
     assert code == 0, err
     assert f"removed {stale.name}, left by an interrupted run" in err
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and other.exists()
     assert (tmp_path / "out" / "summary.json").is_file()
 
 
