@@ -446,8 +446,8 @@ def test_9_signals_at_random_moments_leave_all_or_nothing(tmp_path):
         if not (old / "summary.json").exists():
             (old / "summary.json").write_text('{"old": true}')
         signum = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-        delay = rng.uniform(0.2, 3.0)  # before 0.2 s: the interpreter's own start-up
-        args = ["run", str(REFERENCE), "--paths", "20000", "--weeks", "52", "--formats", "json"]
+        delay = rng.uniform(0.3, 6.0)  # before 0.3 s: the interpreter's own start-up
+        args = ["run", str(REFERENCE), "--paths", "10000", "--weeks", "52", "--formats", "json"]
         more = ["--out", "out", "--force", "--workers", str(1 + i % 2)]
         proc = _popen(tmp_path, *args, *more, program=[str(REPSIM)])
         time.sleep(delay)
