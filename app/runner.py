@@ -81,7 +81,7 @@ def pool(kind: str) -> HealingPool | None:
         if kind not in _pools:
             try:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["sim"])
+                ctx.set_forkserver_preload(["sim", "app._die_with_parent"])
             except (OSError, ValueError):
                 return None
             workers, warm = (WORKERS, _warm_up) if kind == "small" else (1, None)

@@ -562,6 +562,41 @@ def test_9_workers_die_with_their_parent(tmp_path):
                 child.kill()
 
 
+SERVER = """
+import sys, time
+import sim
+from app import runner
+sc = sim.Scenario.model_validate({"run": {"paths": 1024, "weeks": 4}})
+runner.run(sc)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_9_dashboard_workers_die_with_the_server(tmp_path):
+    """The dashboard's pool (a forkserver and its workers) goes when the server is SIGKILLed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    family: list[psutil.Process] = []
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        family = psutil.Process(proc.pid).children(recursive=True)
+        if runner is not None and runner.WORKERS < 2:
+            pytest.skip("this machine runs the dashboard without worker processes")
+        assert len(family) >= 3, "a forkserver and two workers"
+        proc.kill()
+        proc.wait(10)
+        _, alive = psutil.wait_procs(family, timeout=30)
+        assert not alive, f"outlived the server: {[p.pid for p in alive]}"
+    finally:
+        proc.kill()
+        for p in family:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+
+
 @pytest.mark.parametrize("delay", [0.3, 0.5, 0.8, 1.2])
 def test_9_an_early_ctrl_c_prints_no_traceback(tmp_path, delay):
     if not REPSIM.exists():
