@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SCENARIO ?= scenarios/second-job-retaliation.toml
 
-.PHONY: app test lint bench validate clean
+.PHONY: app test lint bench validate soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ test: $(STAMP) lint
 
 validate: $(STAMP)
 	$(BIN)/repsim validate --force --out docs/validation.md
+
+# the reliability suite, longer: thousands of fuzzed files, --set values and URLs, signals at
+# random moments; prints its figures (also in /tmp/repsim-fuzz/*.json)
+soak: $(STAMP)
+	rm -rf /tmp/repsim-fuzz
+	REPSIM_SOAK=1 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_reliability.py $(PYTEST_ARGS)
+	@cat /tmp/repsim-fuzz/*.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write benchmarks/RESULTS.md

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import errno
+import glob
 import hashlib
 import logging
 import os
 import platform
+import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -31,6 +36,7 @@ from app.files import (  # shared with the dashboard
     scenario_toml,
     summary_json,
 )
+from app.pool import worker_init
 from sim import ScenarioError
 from sim import sweep as sweeps
 
@@ -45,7 +51,7 @@ SHOWN_POINTS = 20
 LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None
 }
-EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 def _problem(source: str, key: str, message: str) -> ScenarioError:
@@ -102,16 +108,40 @@ def _umask() -> int:
     return mask
 
 
+class OutputError(Exception):
+    """The output folder cannot be written (disk full, permissions); names the folder."""
+
+
+MAX_NAME = 255 - 40  # the temporary folder's name adds a dot, the pid, a random part and .tmp
+MAX_PATH = 4000
+
+
+def _check_out_name(out: Path) -> None:
+    """Refuse an --out whose name the file system cannot hold beside our temporary folders."""
+    text = str(out)
+    if len(os.fsencode(text)) > MAX_PATH:
+        raise _problem("--out", text[:60] + "...", f"path too long (at most {MAX_PATH} bytes)")
+    for part in out.parts:
+        if len(os.fsencode(part)) > MAX_NAME:
+            raise _problem(
+                "--out", part[:60] + "...", f"folder name too long (at most {MAX_NAME} bytes)"
+            )
+
+
 def _holds(folder: Path, path: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
 def _check_out(out: Path, force: bool, keep: Sequence[Path] = ()) -> None:
     """Refuse a file, a non-empty folder without --force, or a folder that holds our inputs."""
-    if out.exists() and not out.is_dir():
-        raise _problem("--out", str(out), "is a file, not a folder")
-    if not (out.is_dir() and any(out.iterdir())):
-        return
+    _check_out_name(out)
+    try:
+        if out.exists() and not out.is_dir():
+            raise _problem("--out", str(out), "is a file, not a folder")
+        if not (out.is_dir() and any(out.iterdir())):
+            return
+    except OSError as e:
+        raise _problem("--out", str(out), f"cannot use this folder ({e.strerror})") from None
     if not force:
         raise _problem("--out", str(out), "exists and is not empty; pass --force to replace it")
     for path in (Path.cwd(), *keep):
@@ -121,32 +151,102 @@ def _check_out(out: Path, force: bool, keep: Sequence[Path] = ()) -> None:
 
 def _make_parents(parent: Path) -> list[Path]:
     """Create `parent` and missing ancestors; the ones created, outermost first."""
-    if parent.exists() and not parent.is_dir():
-        raise _problem("--out", str(parent), "is a file, not a folder")
-    missing = [p for p in (parent, *parent.parents) if not p.exists()][::-1]
     try:
+        if parent.exists() and not parent.is_dir():
+            raise _problem("--out", str(parent), "is a file, not a folder")
+        missing = [p for p in (parent, *parent.parents) if not p.exists()][::-1]
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise _problem("--out", str(parent), f"cannot create the folder ({e.strerror})") from None
     return missing
 
 
+def _temp_prefix(out: Path, pid: int | None = None) -> str:
+    """Temporary folders beside `out` are `.NAME.PID.RANDOM.tmp`: the pid tells a live run's
+    folder from one left by a killed run."""
+    return f".{out.name}.{os.getpid() if pid is None else pid}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+_LEFTOVER = re.compile(r"(?P<pid>[0-9]+)\.[A-Za-z0-9_]{8}\.(?P<kind>tmp|old)")
+
+
+def clean_leftovers(out: Path, report: TextIO | None = None) -> list[Path]:
+    """Remove the temporary folders beside `out` that runs killed before their end left behind
+    (their pid is gone), restoring `out` from a set-aside `.old` folder when `out` is missing;
+    report each on stderr. Folders of a live run are left alone. Returns the folders handled."""
+    report = sys.stderr if report is None else report
+    handled = []
+    try:
+        candidates = sorted(out.parent.glob(f".{glob.escape(out.name)}.*"))
+    except OSError:
+        return handled
+    for path in candidates:
+        # exactly `.NAME.PID.RANDOM.tmp|old`: not the folders of another DIR named NAME.x
+        found = _LEFTOVER.fullmatch(path.name[len(out.name) + 2 :])
+        if found is None or not path.is_dir() or _alive(int(found["pid"])):
+            continue
+        if found["kind"] == "old" and not out.exists():
+            os.rename(path, out)
+            print(
+                f"repsim: restored {out} from {path.name}, left by an interrupted run", file=report
+            )
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"repsim: removed {path}, left by an interrupted run", file=report)
+        handled.append(path)
+    return handled
+
+
 def _make_temp(out: Path) -> Path:
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(out), suffix=".tmp", dir=out.parent))
     except OSError as e:
         raise _problem("--out", str(out.parent), f"cannot write here ({e.strerror})") from None
     tmp.chmod(0o777 & ~_umask())
     return tmp
 
 
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE): readers see the old or
+    the new, never neither. False where the system or file system cannot; nothing changed then."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    done = renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
-    """Rename the finished folder to `out`; with --force the old one goes aside, then away."""
+    """Rename the finished folder to `out`; with --force the two are swapped in one step where
+    the system allows it (else the old one goes aside, then away), and the old one is deleted."""
     if not (out.is_dir() and any(out.iterdir())):
         os.replace(tmp, out)  # absent, or an empty folder
         return
     if not force:
         raise _problem("--out", str(out), "exists and is not empty; pass --force to replace it")
+    if exchange(tmp, out):
+        shutil.rmtree(tmp, ignore_errors=True)  # now the old results
+        return
     old = tmp.with_suffix(".old")
     os.rename(out, old)
     try:
@@ -160,6 +260,7 @@ def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
 @contextlib.contextmanager
 def staged(out: Path, force: bool, keep: Sequence[Path] = ()) -> Iterator[Path]:
     """A temporary folder beside `out`, renamed into place if the block succeeds, else removed."""
+    clean_leftovers(out)
     _check_out(out, force, keep)
     created = _make_parents(out.parent)
     tmp = None
@@ -177,16 +278,24 @@ def staged(out: Path, force: bool, keep: Sequence[Path] = ()) -> Iterator[Path]:
 
 
 class Folder:
-    """Writes files under a root and remembers each one's sha256 for the manifest."""
+    """Writes files under a root and remembers each one's sha256 for the manifest; a failed
+    write (a full disk) is an `OutputError` naming the output folder."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, shown: Path | None = None):
         self.root = root
+        self.shown = root if shown is None else shown
         self.hashes: dict[str, str] = {}
 
     def write(self, name: str, data: bytes) -> None:
         path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {self.shown}/{name}: {e.strerror or e}; nothing was written "
+                f"to {self.shown}"
+            ) from None
         self.hashes[name] = hashlib.sha256(data).hexdigest()
 
 
@@ -348,7 +457,11 @@ def _load(args: argparse.Namespace, seed: bool = True) -> sim.Scenario:
 
 
 def _out(args: argparse.Namespace, suffix: str) -> Path:
-    return Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-{suffix}")
+    if args.out is None:
+        return Path(f"{Path(args.scenario).stem}-{suffix}")
+    if not args.out.strip():
+        raise _problem("--out", "", "is empty; give a folder (or leave --out out)")
+    return Path(args.out)
 
 
 def _simulate(sc: sim.Scenario, workers: int, progress: Any) -> sim.Result:
@@ -357,18 +470,28 @@ def _simulate(sc: sim.Scenario, workers: int, progress: Any) -> sim.Result:
         return sim.run(sc, progress=progress)
     per_worker = -(-sc.run.paths // workers)
     chunk = min(sc.run.chunk_paths, -(-per_worker // sim.engine.BLOCK) * sim.engine.BLOCK)
-    with ProcessPoolExecutor(workers) as pool:
+    # workers die with this process and leave Ctrl-C to it; on any failure they are stopped
+    # at once rather than left to finish their chunks
+    pool = ProcessPoolExecutor(workers, initializer=worker_init)
+    try:
         return sim.run(sc, progress=progress, executor=pool, chunk_paths=chunk)
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = _load(args)
     out = _out(args, "run")
+    _check_out_name(out)
     with staged(out, args.force, keep=[Path(args.scenario)]) as tmp:
         with Progress("simulating", "paths") as bar:
             res = _simulate(sc, args.workers, bar)
         summary = res.summary()
-        folder = Folder(tmp)
+        folder = Folder(tmp, out)
         folder.write("summary.json", summary_json(summary))
         folder.write("bands.csv", bands_csv(bands_frame(res)))
         folder.write("scenario.toml", scenario_toml(sc))
@@ -470,18 +593,30 @@ def write_sweep(
         write_charts(folder, {"sweep": chart}, [f for f in FORMATS if f in formats])
 
 
+def _point_size(points: Sequence[sweeps.Point]) -> str:
+    """Paths x weeks of the points as they run (a --set may change them)."""
+    sizes = sorted({(p.scenario.run.paths, p.scenario.run.weeks) for p in points})
+    if len(sizes) == 1:
+        paths, weeks = sizes[0]
+        return f"{paths:,} paths x {weeks} weeks"
+    paths = sorted({s[0] for s in sizes})
+    weeks = sorted({s[1] for s in sizes})
+    return f"{paths[0]:,}-{paths[-1]:,} paths x {weeks[0]}-{weeks[-1]} weeks"
+
+
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = _load(args, seed=False)
+    out = _out(args, "sweep")
+    _check_out_name(out)
     grid = _grid(args.set)
     points = sweeps.grid_points(sc, grid, seed=args.seed)
-    out = _out(args, "sweep")
     with (
         staged(out, args.force, keep=[Path(args.scenario)]) as tmp,
         executor_for(args.cluster, args.workers) as (executor, label),
     ):
         with Progress("sweeping", "points") as bar:
             results = sweeps.run_points(points, executor, bar)
-        folder = Folder(tmp)
+        folder = Folder(tmp, out)
         write_sweep(folder, results, points, args.formats)
         base_seed = sc.run.seed if args.seed is None else args.seed
         info = manifest(
@@ -494,9 +629,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
             files=dict(folder.hashes),
         )
         folder.write("manifest.json", json_bytes({**info, "seed": base_seed}))
-    print(
-        f"{sc.name}: {len(points)} points x {sc.run.paths:,} paths x {sc.run.weeks} weeks ({label})"
-    )
+    print(f"{sc.name}: {len(points)} points x {_point_size(points)} ({label})")
     for r in results[:SHOWN_POINTS]:
         print(describe_point(r, sc.run.weeks))
     if len(results) > SHOWN_POINTS:
@@ -653,23 +786,58 @@ def build_parser() -> Parser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the same clean-up, exit status 143."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated while a command runs (so staged
+    folders and worker pools are cleaned up); the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm),
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: exit 0 on success, 2 on invalid input, 1 on an unexpected failure."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    args = None
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:
-        return EXIT_OK if e.code is None else e.code if isinstance(e.code, int) else EXIT_INVALID
-    try:
-        return args.func(args, argv)
+        with _signals():
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit as e:
+                code = e.code
+                return EXIT_OK if code is None else code if isinstance(code, int) else EXIT_INVALID
+            return args.func(args, argv)
     except ScenarioError as e:
         print("\n".join(e.lines()), file=sys.stderr)
         return EXIT_INVALID
+    except Terminated:
+        print("repsim: terminated; nothing written", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("repsim: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OutputError as e:
+        print(f"repsim: {e}", file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as e:
-        if args.debug:
+        if args is not None and args.debug:
             traceback.print_exc()
         else:
             print(f"repsim: unexpected failure: {type(e).__name__}: {e}", file=sys.stderr)

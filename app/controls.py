@@ -448,8 +448,31 @@ def _pack(text: str) -> str:
     return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 
+MAX_PACKED = 256 * 1024  # bytes of scenario TOML a `scenario=` parameter may unpack to
+
+
 def _unpack(blob: str) -> str:
-    return zlib.decompress(base64.urlsafe_b64decode(blob.encode("ascii"))).decode("utf-8")
+    """The TOML of a `scenario=` parameter, decompressed no further than MAX_PACKED bytes."""
+    if len(blob) > MAX_PACKED:
+        raise ValueError(f"over {MAX_PACKED // 1024} KB")
+    inflate = zlib.decompressobj()
+    text = inflate.decompress(base64.urlsafe_b64decode(blob.encode("ascii")), MAX_PACKED)
+    if inflate.unconsumed_tail or not inflate.eof:
+        raise ValueError(f"unpacks to more than {MAX_PACKED // 1024} KB, or is cut short")
+    return text.decode("utf-8")
+
+
+def _in_range(value: Any, c: Control, default: Any) -> Any:
+    """A URL value within the control's range (widened to the base scenario's own value, as the
+    widget is), checked before anything is built from it."""
+    if c.lo is None or c.hi is None or not isinstance(value, int | float):
+        return value
+    lo, hi = c.lo, c.hi
+    if isinstance(default, int | float):
+        lo, hi = min(lo, default), max(hi, default)
+    if not lo <= value <= hi:
+        raise ValueError(f"out of range ({lo:g} to {hi:g})")
+    return value
 
 
 def _fmt(value: Any, c: Control) -> str:
@@ -506,6 +529,7 @@ def decode_query(params: dict[str, str]) -> tuple[Base, dict[str, Any], list[tup
         else:
             problems.append(("preset", f"unknown preset; expected one of {', '.join(PRESETS)}"))
     overrides: dict[str, Any] = {}
+    base_values = defaults(base.scenario())
     for key, text in params.items():
         if key in ("preset", "scenario"):
             continue
@@ -514,7 +538,7 @@ def decode_query(params: dict[str, str]) -> tuple[Base, dict[str, Any], list[tup
             problems.append((key, "unknown setting"))
             continue
         try:
-            overrides[key] = norm(_parse(text, c), c)
+            overrides[key] = _in_range(norm(_parse(text, c), c), c, base_values.get(key))
         except ValueError as e:
             problems.append((key, str(e)))
     return base, overrides, problems

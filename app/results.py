@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 import sim
-from app import files
+from app import files, runner
 from app.charts import build_specs
 
 __all__ = ["RUNS", "Headline", "View", "compute_view", "headline"]
 
 RUNS = {"count": 0}  # simulations run in this process: one per distinct scenario, thanks to caching
-WORKERS = min(2, os.cpu_count() or 1)
-_POOL: list[ProcessPoolExecutor] = []
-
-
-def _pool() -> ProcessPoolExecutor | None:
-    """One process pool for the app's lifetime; a forkserver, because forking a threaded server
-    process is unsafe. None where processes cannot be started (then runs are serial)."""
-    if WORKERS < 2:
-        return None
-    if not _POOL:
-        try:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["sim"])
-            _POOL.append(ProcessPoolExecutor(WORKERS, mp_context=ctx, initializer=_warm_up))
-        except (OSError, ValueError):
-            return None
-    return _POOL[0]
-
-
-def _warm_up() -> None:
-    """A small reference run in each new worker: a process's first run is ~0.15 s slower than
-    the next (first calls into numpy and the engine), a cost that would fall on a slider change."""
-    sim.run(sim.Scenario(), paths=sim.engine.BLOCK)
 
 
 def run_in_parallel(sc: sim.Scenario) -> sim.Result:
-    """`sim.run` with the paths split over the app's worker processes: the same result, sooner."""
-    pool = _pool()
-    if pool is None or sc.run.paths < 2 * sim.engine.BLOCK:
-        return sim.run(sc)
-    per_worker = -(-sc.run.paths // WORKERS)
-    chunk = min(sc.run.chunk_paths, -(-per_worker // sim.engine.BLOCK) * sim.engine.BLOCK)
-    return sim.run(sc, executor=pool, chunk_paths=chunk)
+    """`sim.run` on the app's self-healing worker pools (app/runner.py): the same result, sooner."""
+    return runner.run(sc)
 
 
 @dataclass(frozen=True)

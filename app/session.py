@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 import sim
-from app import controls, results
+from app import controls, results, runner
 from app.controls import CONTROLS, PRESETS, SECTIONS, Base, Control
 
 __all__ = [
@@ -160,16 +161,42 @@ def current() -> tuple[sim.Scenario | None, list[tuple[str, str, str]]]:
         return None, e.problems
 
 
+# the characters that can start a link, an image, an autolink, HTML, LaTeX, a colour or a
+# Material icon in Streamlit's markdown; "www." would be autolinked, so its dot is escaped too
+_ACTIVE = re.compile(r"([\\`*\[\]()<>!$~|:{}#@])|(?<=www)(\.)", re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """Untrusted text (a scenario's name or description, a key from a file) for st.markdown, shown
+    as typed: no link, image, autolink, HTML, colour or LaTeX can come of it."""
+    return _ACTIVE.sub(lambda m: "\\" + m.group(0), text)
+
+
 def problems_markdown(problems: list[tuple[str, str, str]]) -> str:
-    """One bullet per problem: the dotted key, then what is wrong."""
-    return "\n".join(f"- `{key or 'scenario'}`: {message}" for _, key, message in problems)
+    """One bullet per problem: the dotted key, then what is wrong (both shown as plain text)."""
+    return "\n".join(
+        f"- `{(key or 'scenario').replace('`', '')}`: {plain(message)}"
+        for _, key, message in problems
+    )
 
 
 # -- the cached run ----------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
 def view_for(toml: str) -> results.View:
+    """The run of a scenario, within the session budget (`runner.budget_problems`): a scenario
+    over it, from any source, raises `sim.ScenarioError` naming the key, before anything runs."""
+    problems = runner.budget_problems(sim.loads_scenario(toml, "settings"))
+    if problems:
+        raise sim.ScenarioError(problems)
+    return _cached_view(toml)
+
+
+# A View holds no per-path arrays: at most 12 arms x 6 metrics x 520 weeks of bands (and the
+# chart specs built from them), a few MB, and its TOML is at most controls.MAX_PACKED; so this
+# cache is bounded in bytes as well as entries (about 24 x 5 MB at the very worst).
+@st.cache_data(max_entries=24, show_spinner=False)
+def _cached_view(toml: str) -> results.View:
     """One run per distinct scenario: keyed on the canonical TOML, so equal settings share it."""
     return results.compute_view(toml)
 
@@ -253,7 +280,7 @@ def sidebar() -> None:
     with st.sidebar:
         _preset_picker()
         if sc.description:
-            st.caption(sc.description)
+            st.caption(plain(sc.description))
         for section in SECTIONS:
             shown = [c for c in CONTROLS if c.section == section and _applies(c, d)]
             box = st.expander(section) if section in ADVANCED else st.container()

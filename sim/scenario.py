@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -21,6 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from ._input import (
+    MAX_FILE_BYTES,
+    InputProblem,
+    key_text,
+    parse_toml,
+    read_capped,
+    to_json,
+)
 from .feedback import CRITERIA, check_stars_agree, contract_score
 
 __all__ = [
@@ -62,7 +71,10 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # NaN and infinities are refused in every number field (allow_inf_nan), whatever the source
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -490,34 +502,10 @@ def job_ring_weeks(sc: Scenario, last_weeks: int = 0) -> int:
 
 
 def estimate_memory_bytes(sc: Scenario) -> int:
-    """Peak bytes a run is expected to need, counted generously: per-path results, the weekly
-    histograms, one chunk's working set and the sampled market. Checked before allocating."""
-    paths, weeks, arms = sc.run.paths, sc.run.weeks, len(sc.arms)
-    cap, slots = sc.freelancer.capacity, sc.freelancer.proposals_per_week
-    chunk = min(paths, sc.run.chunk_paths)
-    delay_cols = cap * (sc.signals.feedback_delay_weeks + 1)
-    per_path_kept = arms * 8 * 8  # six horizon values, contract-weeks and recovery per arm
-    # counts per week and bin (stars, jss, win_prob, active, jobs, earnings, badges), and the
-    # cumulative copy that bands() makes
-    bins = 501 + 101 + 10_001 + (cap + 1) + 2 * (cap * weeks + 1) + 4
-    histograms = arms * weeks * bins * 8 * 2
-    ring = max(job_ring_weeks(sc, getattr(a, "last_weeks", None) or 0) for a in sc.arms)
-    suspension = max(
-        [(a.delay_weeks + 1) * delay_cols * 8 for a in sc.arms if a.rule == "suspended_client"],
-        default=0,
-    )
-    per_chunk_path = (
-        weeks * max(slots, 1) * 4 * 2  # proposal uniforms (float32), drawn and laid out
-        + cap * weeks * 7 * 4  # contract uniforms by ordinal (7 float32 rows at most)
-        + arms * ring * (10 + 5) * 8  # end-week buckets (by star level at most), per arm
-        + arms * 5 * 10 * 8  # running sums per JSS window
-        + weeks * 24 * arms  # a chunk's weekly codes, kept for the histograms
-        + len(sc.history) * 8 * 4
-        + max((getattr(a, "last_n", None) or 0) for a in sc.arms) * 16
-        + suspension
-    )
-    market = sc.market.field_size * max(sc.market.competitors, 1) * 8 * 8
-    return int(paths * per_path_kept + histograms + chunk * per_chunk_path + market + 64 * 2**20)
+    """Peak bytes a run is expected to need (`sim.memory`); checked before allocating."""
+    from .memory import estimate_bytes
+
+    return estimate_bytes(sc)
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -532,8 +520,26 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
         elif i >= 2 and loc[i - 2] == "arms" and isinstance(loc[i - 1], int) and part in RULE_NAMES:
             continue  # discriminated-union tag, not a key the user wrote
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{key_text(part)}" if out else key_text(part)
     return out
+
+
+# strict-mode type errors, worded as `--set` words them
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in TOML (true, "20", 2.5), cut short."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -543,8 +549,10 @@ def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "tuple_type" and isinstance(err.get("input"), dict):
         return "expected an array of tables: write [[name]] for each entry, not [name]"
     value = err.get("input")
-    if isinstance(value, float) and math.isnan(value):
-        return "must be a number (got nan)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number (got {value})"
+    if err["type"] in _EXPECTED and not isinstance(value, dict | list):
+        return f"expected {_EXPECTED[err['type']]}, got {_shown(value)}"
     if err["type"] == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", err["input"])
         return f"unknown rule {tag!r}; expected one of {', '.join(RULE_NAMES)}"
@@ -598,23 +606,48 @@ def with_current_names(data: Any) -> Any:
     return {**data, "arms": renamed}
 
 
+SINGLE_ARM = (
+    "give at least two rules to compare: the first is the reference, each other one is "
+    "compared with it"
+)
+
+
 def validate_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
-    """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key."""
+    """A `Scenario` from a mapping, or `ScenarioError` listing every problem with its key.
+
+    Strict, like `--set`: no booleans or strings where numbers belong, no floats where integers
+    do, no NaN or infinity; nesting deeper than a scenario has is refused before validating; a
+    single arm is refused (there is nothing to compare it with).
+    """
     data = with_current_names(data)
     try:
-        return Scenario.model_validate(data)
+        text = to_json(data)
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
+    problems: list[tuple[str, str, str]] = []
+    try:
+        sc = Scenario.model_validate_json(text, strict=True)
     except ValidationError as e:
-        raise ScenarioError(problems_from(e, source)) from None
+        problems += problems_from(e, source)
+    arms = data.get("arms") if isinstance(data, Mapping) else None
+    arm_problem = any(key.startswith("arms") for _, key, _ in problems)
+    if isinstance(arms, list | tuple) and len(arms) == 1 and not arm_problem:
+        problems.append((source, "arms", f"{SINGLE_ARM} (got 1)"))
+    if problems:
+        raise ScenarioError(problems)
+    return sc
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file; problems name the file and the dotted key."""
-    path = Path(path)
+    """Read and validate a scenario TOML file; problems name the file and the dotted key.
+
+    Only a regular file of at most `MAX_FILE_BYTES` is read (never a device or a FIFO).
+    """
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ScenarioError([(source, "", f"cannot read the file ({e.strerror or e})")]) from None
+        raw = read_capped(path)
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
     return loads_scenario(raw, source)
 
 
@@ -625,10 +658,14 @@ def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ScenarioError([(source, "", "not UTF-8 text")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([(source, "", f"over the {MAX_FILE_BYTES / 2**20:.1f} MB limit")])
     try:
-        data = tomllib.loads(raw)
+        data = parse_toml(raw)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError([(source, "", f"not valid TOML: {e}")]) from None
+    except InputProblem as e:
+        raise ScenarioError([(source, e.key, e.message)]) from None
     return validate_scenario(data, source)
 
 

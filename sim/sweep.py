@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import re
 import threading
 import tomllib
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._input import InputProblem, parse_toml
 from .scenario import Scenario, ScenarioError, arm_keys_for, validate_scenario
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "SerialExecutor",
     "format_key",
     "grid_points",
+    "grid_size",
     "headline",
     "parse_assignment",
     "parse_key",
@@ -118,16 +121,22 @@ def _parse_value(text: str, key: str) -> Any:
     if "\n" in text or "\r" in text:
         raise _problem(key, "a value must fit on one line")
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        return parse_toml(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         if _BARE.fullmatch(text):
             return text
-        raise _problem(key, f"{text!r} is not a TOML value") from None
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise _problem(key, f"{shown!r} is not a TOML value") from None
+    except InputProblem as e:
+        raise _problem(key, e.message) from None
 
 
 def parse_values(text: str, key: str = "") -> list[Any]:
     """`5,10` -> [5, 10]: comma-separated TOML values; an unquoted word is a string."""
-    return [_parse_value(part, key) for part in _split_top(text)]
+    parts = _split_top(text)
+    if len(parts) > MAX_POINTS:
+        raise _problem(key, f"{len(parts):,} values; at most {MAX_POINTS:,} points in all")
+    return [_parse_value(part, key) for part in parts]
 
 
 def parse_assignment(text: str) -> tuple[str, list[Any]]:
@@ -225,6 +234,11 @@ def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
     _lookup(data, path[:-1])[path[-1]] = copy.deepcopy(value)
 
 
+def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
+    """How many points the Cartesian grid has: the product of the value counts."""
+    return math.prod(len(values) for values in grid.values())
+
+
 def point_seeds(base_seed: int, n: int) -> list[int]:
     """One int seed in [0, 2**63) per point, from SeedSequence(base_seed).spawn(n)."""
     children = np.random.SeedSequence(base_seed).spawn(n)
@@ -240,11 +254,13 @@ def grid_points(
     `ScenarioError` listing every problem: unknown keys, wrong types, values out of range.
     """
     base = sc.model_dump(mode="json")
-    paths = _check_grid(base, grid)
     keys = list(grid)
+    size = grid_size(grid)  # from the value counts, before anything is built
+    if size > MAX_POINTS:
+        counts = " x ".join(f"{len(grid[k]):,}" for k in keys)
+        raise _problem("", f"{counts} = {size:,} points; at most {MAX_POINTS:,}")
+    paths = _check_grid(base, grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
-    if len(combos) > MAX_POINTS:
-        raise _problem("", f"{len(combos)} points; at most {MAX_POINTS}")
     seeds = point_seeds(sc.run.seed if seed is None else seed, len(combos))
     points, problems = [], []
     for i, (combo, point_seed) in enumerate(zip(combos, seeds, strict=True)):

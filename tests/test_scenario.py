@@ -259,7 +259,7 @@ def test_messages_a_person_can_act_on():
     data["freelancer"]["quality"] = [0.5, 0.5]
     data["arms"] = [{"name": "a", "rule": "forgive"}]
     found = dict(problems(data))
-    assert found["freelancer.hourly_rate"] == "must be a number (got nan)"
+    assert found["freelancer.hourly_rate"] == "must be a finite number (got nan)"
     assert found["freelancer.quality"] == "expected 5 values, got 2"
     assert "arms" not in found  # no follow-on "at least 1 item" when the item itself is wrong
     assert "unknown rule 'forgive'" in found["arms[0].rule"]

@@ -123,7 +123,7 @@ def test_too_many_points_is_refused(tiny, monkeypatch):
     found = problems(
         lambda: sw.grid_points(tiny, {"freelancer.capacity": [1, 2], "arms[1].delay_weeks": [0, 1]})
     )
-    assert found == [("", "4 points; at most 3")]
+    assert found == [("", "2 x 2 = 4 points; at most 3")]
 
 
 class LastFirst(Executor):

@@ -184,7 +184,7 @@ def render() -> None:
             + controls.problems_markdown(problems)
         )
         return
-    st.markdown(f"**{sc.name}.** {sc.description}")
+    st.markdown(f"**{session.plain(sc.name)}.** {session.plain(sc.description)}")
     with st.spinner(f"Simulating {sc.run.paths:,} futures over {sc.run.weeks} weeks…"):
         try:
             view = session.view_for(sim.dumps_scenario(sc))

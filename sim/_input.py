@@ -1,0 +1,150 @@
+"""Untrusted scenario input made safe to validate: capped file reads, nesting and type checks."""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import json
+import math
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "InputProblem",
+    "check_plain",
+    "parse_toml",
+    "read_capped",
+    "to_json",
+]
+
+MAX_FILE_BYTES = 1024 * 1024  # a scenario with the most history allowed is about 400 KB
+MAX_DEPTH = 8  # tables and arrays inside one another; a scenario needs 4 (history[i].criteria)
+
+
+class InputProblem(ValueError):
+    """One problem with the input as a whole or at a dotted key."""
+
+    def __init__(self, key: str, message: str):
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+def read_capped(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; `InputProblem` otherwise.
+
+    Opened without blocking (a FIFO would otherwise wait for a writer), checked to be a regular
+    file on the open descriptor, and read up to one byte past the limit, never further.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise InputProblem("", f"cannot read the file ({e.strerror or e})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputProblem("", "not a regular file (a scenario must be a .toml file)")
+        if info.st_size > limit:
+            raise InputProblem("", f"{_size(info.st_size)} is over the {_size(limit)} limit")
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as e:
+        if e.errno == errno.EISDIR:
+            raise InputProblem("", "is a folder, not a file") from None
+        raise InputProblem("", f"cannot read the file ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise InputProblem("", f"over the {_size(limit)} limit")
+    return b"".join(chunks)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{math.ceil(n / 1024)} KB"
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads` whose deep nesting is an `InputProblem`, never a RecursionError."""
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise InputProblem("", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
+    check_plain(data)
+    return data
+
+
+def _walk(data: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every (key path, value) in a nest of dicts and lists, iteratively (no recursion)."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        if len(path) > MAX_DEPTH:
+            continue  # reported by the caller; do not descend further
+        if isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(node.items()))
+        elif isinstance(node, list | tuple):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_text(part: str) -> str:
+    """One key as TOML writes it: bare when it can be, else quoted with every control and
+    non-ASCII character escaped (so a message stays on one line and shows what was typed)."""
+    part = str(part)
+    return part if _BARE_KEY.fullmatch(part) else json.dumps(part)
+
+
+def dotted(path: tuple[str | int, ...]) -> str:
+    """`("history", 1, "stars")` -> `history[1].stars`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{key_text(part)}" if out else key_text(part)
+    return out
+
+
+def check_plain(data: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and TOML dates or times, naming the first key."""
+    for path, node in _walk(data):
+        if len(path) > MAX_DEPTH:
+            raise InputProblem(
+                dotted(path[: MAX_DEPTH + 1]), f"nested too deeply (at most {MAX_DEPTH} levels)"
+            )
+        if isinstance(node, datetime.date | datetime.time):
+            raise InputProblem(dotted(path), "dates and times are not scenario settings")
+
+
+def to_json(data: Any) -> str:
+    """Checked data as JSON for pydantic's strict JSON mode (arrays for tuples, NaN kept so that
+    the schema can refuse it by key)."""
+    check_plain(data)
+    try:
+        return json.dumps(data, allow_nan=True, default=_jsonable)
+    except (TypeError, ValueError) as e:
+        raise InputProblem("", f"not scenario data ({e})") from None
+
+
+def _jsonable(x: Any) -> Any:
+    """Validated settings objects (a caller may mix them into plain data) as their JSON data."""
+    dump = getattr(x, "model_dump", None)
+    if dump is None:
+        raise InputProblem("", f"{type(x).__name__} is not a scenario value")
+    return dump(mode="json")
