@@ -253,7 +253,7 @@ def test_5_single_arm_is_a_clear_error_in_the_cli(tmp_path, monkeypatch, capsys,
 def test_5_single_arm_is_a_clear_error_on_the_dashboard(tmp_path):
     at = app_test(arms="kept")
     assert not at.exception
-    assert "`arms`: give at least two rules to compare" in page_errors(at)
+    assert "(`arms`): give at least two rules to compare" in page_errors(at)
     base, problems = session.uploaded_base("one.toml", _single_arm(tmp_path).read_bytes())
     assert base is None and problems[0][1:] == ("arms", problems[0][2])
     assert "at least two rules" in problems[0][2]
