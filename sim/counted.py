@@ -127,10 +127,11 @@ class CountedFeedback:
         np.add.at(self.cnt5.reshape(-1), at5, sign)
         np.add.at(self.wsum5.reshape(-1), at5, sign * w)
         self.touched[idx] = True
-        np.add.at(self.totals[0], idx, sign)
-        np.add.at(self.totals[1], idx, sign * w)
-        np.add.at(self.totals[2], idx, sign * w * (level + 1))
-        np.add.at(self.totals[3], idx, sign * (level + 1.0))
+        # reviews, weight, weight x stars, stars: one scatter-add over the four rows
+        stars = level + 1.0
+        at = (np.arange(4)[:, None] * self.n + idx).ravel()
+        totals = np.stack([np.full(idx.size, sign), sign * w, sign * w * stars, sign * stars])
+        np.add.at(self.totals.reshape(-1), at, totals.ravel())
         if self.dsum5 is not None:  # beta: unit evidence, discounted by age
             np.add.at(self.dsum5.reshape(-1), at5, sign * self.forgetting ** (t - end))
         if self.value_buckets is not None:

@@ -183,9 +183,13 @@ class Signals:
         fails = (contracts < j.min_contracts) | (clients < j.min_clients) | ~(total > 0)
         shown = _best_window(score - fails * 1000.0, p.windows, j)
         # what clients judge when none is shown: the same score over any window holding counted
-        # feedback (model.md, "Winning work")
-        implied = _best_window(score - (contracts < 1) * 1000.0, p.windows, j)
-        return shown, np.where(np.isnan(shown), implied, shown)
+        # feedback (model.md, "Winning work"), worked out only where none is shown
+        judged = shown.copy()
+        none = np.flatnonzero(np.isnan(shown))
+        if none.size:
+            empty = contracts.take(none, axis=1) < 1
+            judged[none] = _best_window(score.take(none, axis=1) - empty * 1000.0, p.windows, j)
+        return shown, judged
 
     # -- the week's signals and win probability -------------------------------------------------
     def signals(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
