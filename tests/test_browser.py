@@ -571,6 +571,12 @@ def test_upload_box_states_the_256_kb_limit(page, server) -> None:
     page.goto(f"{server}/scenario?run.paths=300")
     box = page.get_by_test_id("stFileUploaderDropzoneInstructions")
     box.wait_for(timeout=60_000)
+    # the page's style arrives with the same run as the box; on a busy machine a moment later
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'[data-testid=stFileUploaderDropzoneInstructions]').innerText.includes('MB')",
+        timeout=30_000,
+    )
     assert "MB" not in box.inner_text()  # Streamlit's "1MB per file" is not shown
     shown = page.evaluate(
         "getComputedStyle(document.querySelector("
