@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,3 +27,22 @@ def small(data: dict[str, Any] | None = None, paths: int = 512, weeks: int = 40,
     data = reference_data() if data is None else copy.deepcopy(data)
     data["run"] = {**data.get("run", {}), "paths": paths, "weeks": weeks, **run}
     return sim.Scenario.model_validate(data)
+
+
+def repsim(*args: str, cwd: Path, timeout: float = 120, **kw: Any) -> subprocess.CompletedProcess:
+    """`repsim ARGS` in a subprocess of this interpreter, from the source tree."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden entries of a folder: temporary or set-aside folders a failed write would leave."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))

@@ -14,30 +14,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from helpers import REFERENCE, ROOT
+from helpers import REFERENCE, ROOT, leftovers, repsim
 
 from app import cli
 
 SMALL = ["--paths", "300", "--weeks", "20"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host
-
-
-def repsim(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Temporary or set-aside folders the staged writes would leave after a failure."""
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 def tree(folder: Path, skip: tuple[str, ...] = ("manifest.json",)) -> dict[str, bytes]:

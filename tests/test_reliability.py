@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 import pytest
 import tomli_w
-from helpers import REFERENCE, ROOT, reference_data
+from helpers import REFERENCE, ROOT, leftovers, reference_data, repsim
 from streamlit.testing.v1 import AppTest
 
 import sim
@@ -53,23 +53,6 @@ def run_cli(tmp_path: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, 
     code = cli.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def subprocess_cli(*args: str, cwd: Path, timeout: float = 60, **kw: Any):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kw,
-    )
-
-
-def hidden(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 def app_test(**params: str) -> AppTest:
@@ -407,9 +390,9 @@ def _popen(tmp_path: Path, *args: str, program: list[str] | None = None) -> subp
 
 def _wait_for_staging(tmp_path: Path, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
-    while not hidden(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
+    while not leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    assert hidden(tmp_path), "the temporary folder appears beside --out"
+    assert leftovers(tmp_path), "the temporary folder appears beside --out"
 
 
 def test_9_sigterm_is_handled_like_ctrl_c(tmp_path):
@@ -462,9 +445,9 @@ def test_9_signals_at_random_moments_leave_all_or_nothing(tmp_path):
         else:
             assert files == ["summary.json"], (signum, delay, files)
         if signum != signal.SIGKILL:
-            assert hidden(tmp_path) == [], (signum, delay)
+            assert leftovers(tmp_path) == [], (signum, delay)
         cli.clean_leftovers(old, report=io.StringIO())  # what the next run does
-        assert hidden(tmp_path) == []
+        assert leftovers(tmp_path) == []
     figures = Path(os.environ.get("REPSIM_FUZZ_FIGURES", "/tmp/repsim-fuzz"))
     figures.mkdir(parents=True, exist_ok=True)
     counts = {f"{kept} after {name}": outcomes.count((kept, name)) for kept, name in set(outcomes)}
@@ -524,7 +507,7 @@ def test_9_force_keeps_the_old_results_in_place_until_the_new_are_complete(
     assert code == 0, err
     assert not moved_away, "DIR was renamed away: a window with no results under DIR"
     assert "old" not in json.loads((out / "summary.json").read_text())
-    assert hidden(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 def test_9_exchange_swaps_two_folders(tmp_path):
@@ -617,7 +600,7 @@ def _limit_memory() -> None:
 
 
 def test_10_check_refuses_a_device(tmp_path):
-    proc = subprocess_cli("check", "/dev/zero", cwd=tmp_path, timeout=60, preexec_fn=_limit_memory)
+    proc = repsim("check", "/dev/zero", cwd=tmp_path, timeout=60, preexec_fn=_limit_memory)
     assert proc.returncode == 2, proc.stderr
     assert "/dev/zero: not a regular file" in proc.stderr
 
@@ -625,7 +608,7 @@ def test_10_check_refuses_a_device(tmp_path):
 def test_10_check_refuses_a_fifo_without_hanging(tmp_path):
     fifo = tmp_path / "scenario.toml"
     os.mkfifo(fifo)
-    proc = subprocess_cli("check", str(fifo), cwd=tmp_path, timeout=30)
+    proc = repsim("check", str(fifo), cwd=tmp_path, timeout=30)
     assert proc.returncode == 2 and f"{fifo}: not a regular file" in proc.stderr
 
 
