@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import sim
 from app.pool import HealingPool
@@ -94,6 +94,13 @@ def healthy() -> bool:
     return all(p.healthy for p in list(_pools.values()))
 
 
+# Linux sends PR_SET_PDEATHSIG when the *thread* that started a process ends, and Streamlit
+# gives each script run a thread of its own: a forkserver started from a script run died with
+# that run, and every later run paid for a new forkserver and warm workers (about 3 s). The
+# pools are therefore driven from these long-lived threads, which start every process.
+_owners = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repsim-pools")
+
+
 def _on(pool_: HealingPool, sc: sim.Scenario, workers: int) -> sim.Result:
     per_worker = -(-sc.run.paths // workers)
     chunk = min(sc.run.chunk_paths, -(-per_worker // sim.engine.BLOCK) * sim.engine.BLOCK)
@@ -101,7 +108,7 @@ def _on(pool_: HealingPool, sc: sim.Scenario, workers: int) -> sim.Result:
     def go(executor: ProcessPoolExecutor) -> sim.Result:
         return sim.run(sc, executor=executor, chunk_paths=chunk)
 
-    return pool_.call(go)
+    return _owners.submit(pool_.call, go).result()
 
 
 def run(sc: sim.Scenario) -> sim.Result:

@@ -702,3 +702,25 @@ def test_11_keys_in_problems_cannot_inject_markdown():
     assert base is None
     shown = session.problems_markdown(problems)
     assert shown == '- `"x](https://evil.example/) y"`: unknown key'  # all inside one code span
+
+
+def test_the_dashboard_pool_outlives_the_script_run_that_started_it():
+    """Linux's PR_SET_PDEATHSIG follows the *thread* that started a process, and Streamlit runs
+    each script run in a thread of its own: a forkserver started from a script run died with
+    it, so every slider change paid for a new forkserver and warm workers (about 3 s)."""
+    sc = sim.with_run(sim.load_scenario(REFERENCE), paths=1024, weeks=10)
+
+    def in_a_thread_of_its_own(scenario: sim.Scenario) -> None:
+        thread = threading.Thread(target=results.run_in_parallel, args=(scenario,))
+        thread.start()
+        thread.join()
+
+    in_a_thread_of_its_own(sc)
+    pool = runner.pool("small")
+    assert pool is not None  # two cores: the dashboard runs on its pool
+    before = {pid: p.is_alive() for pid, p in pool.executor()._processes.items()}
+    time.sleep(0.5)  # a killed forkserver takes its workers with it within moments
+    in_a_thread_of_its_own(sim.with_run(sc, seed=2))
+    after = dict(pool.executor()._processes.items())
+    assert before and all(before.values())
+    assert set(after) == set(before) and all(p.is_alive() for p in after.values())
