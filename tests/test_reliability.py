@@ -25,7 +25,7 @@ from helpers import REFERENCE, ROOT, leftovers, reference_data, repsim
 from streamlit.testing.v1 import AppTest
 
 import sim
-from app import cli, controls, results, session
+from app import cli, controls, results, session, staging
 
 try:
     from app import pool, runner
@@ -444,7 +444,7 @@ def test_9_signals_at_random_moments_leave_all_or_nothing(tmp_path):
             assert files == ["summary.json"], (signum, delay, files)
         if signum != signal.SIGKILL:
             assert leftovers(tmp_path) == [], (signum, delay)
-        cli.clean_leftovers(old, report=io.StringIO())  # what the next run does
+        staging.clean_leftovers(old, report=io.StringIO())  # what the next run does
         assert leftovers(tmp_path) == []
     figures = Path(os.environ.get("REPSIM_FUZZ_FIGURES", "/tmp/repsim-fuzz"))
     figures.mkdir(parents=True, exist_ok=True)
@@ -479,7 +479,7 @@ def test_9_a_swap_cut_short_is_restored(tmp_path, capsys):
     old = tmp_path / f".out.{_dead_pid()}.abcd1234.old"  # killed between its two renames
     old.mkdir()
     (old / "summary.json").write_text('{"old": true}')
-    assert cli.clean_leftovers(tmp_path / "out") == [old]
+    assert staging.clean_leftovers(tmp_path / "out") == [old]
     assert "restored" in capsys.readouterr().err
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == {"old": True}
     assert not old.exists()
@@ -514,7 +514,7 @@ def test_9_exchange_swaps_two_folders(tmp_path):
     b.mkdir()
     (a / "x").write_text("a")
     (b / "x").write_text("b")
-    if not cli.exchange(a, b):
+    if not staging.exchange(a, b):
         pytest.skip("this file system cannot swap folders in one step")
     assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
 
