@@ -435,6 +435,33 @@ def _default_arms() -> tuple[Any, ...]:
     )
 
 
+class Uncertainty(_Model):
+    """Assumption uncertainty: whether the run draws the assumptions, and ranges that differ from
+    sim.assumptions' (narrowed or widened; a key is the setting's dotted path)."""
+
+    on: bool = Field(
+        False, description="each block of paths draws its own assumptions from the ranges"
+    )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="'hiring.b_top_rated' = [low, high], for example"
+    )
+
+    @field_validator("ranges")
+    @classmethod
+    def _known_and_ordered(
+        cls, r: dict[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
+        from .assumptions import ASSUMPTIONS  # the registry lists the keys; it imports nothing
+
+        known = {a.key for a in ASSUMPTIONS}
+        for key, (low, high) in r.items():
+            if key not in known:
+                raise ValueError(f"{key!r}: not an assumption with a range (see docs/model.md)")
+            if low > high:
+                raise ValueError(f"{key!r}: low {low:g} is above high {high:g}")
+        return dict(sorted(r.items()))
+
+
 class Scenario(_Model):
     """A complete, validated question: a freelancer's history, the market, the arms to compare."""
 
@@ -448,6 +475,7 @@ class Scenario(_Model):
     hiring: Hiring = Hiring()
     market: Market = Market()
     jss: JSSSettings = JSSSettings()
+    uncertainty: Uncertainty = Uncertainty()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -1,0 +1,322 @@
+"""The plausible range of every assumed ([A]) and derived ([D]) setting, with its reason.
+
+A key is the setting's dotted scenario path (`hiring.b_top_rated`); `hiring.b_jss` is a multiplier
+of the scenario's own band terms (0 ignores the JSS, 2 doubles every penalty), which keeps the
+bands ordered whatever the draw, and `freelancer.quality` is the five-star share of ordinary
+clients' ratings (the other four shares rescaled in proportion). `varied` marks the assumptions
+about the world that the run draws per block of paths when uncertainty is on; the others are her
+own facts (rate, hours) or a rule's parameters (a policy choice, not an uncertainty) or only used
+by one aggregator, and keep their value. `sign` is the documented direction of the headline cost
+(kept minus the compared rule's earnings shortfall) as the value rises: +1, -1, or 0 where the
+model does not fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ASSUMPTIONS", "Assumption", "by_key", "ranges", "varied"]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One setting's plausible range and why."""
+
+    key: str
+    low: float
+    high: float
+    reason: str
+    tag: str  # "A" assumed, "D" derived from a published figure, "L,D", "L,A"
+    integer: bool = False
+    varied: bool = True
+    sign: int = 0
+
+
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    # -- her offer: facts she knows; documented, never drawn ------------------------------------
+    Assumption(
+        "freelancer.hourly_rate", 5, 200, "her own rate; set it, do not vary it", "A", varied=False
+    ),
+    Assumption(
+        "freelancer.hours_per_week",
+        5,
+        40,
+        "her own hours per contract; set it, do not vary it",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "freelancer.capacity",
+        1,
+        3,
+        "contracts of 10-40 h a week: one to three at once for one person",
+        "A",
+        integer=True,
+        sign=+1,
+    ),
+    Assumption(
+        "freelancer.proposals_per_week",
+        5,
+        20,
+        "Connects cost money; active freelancers report 5-20 proposals a week",
+        "A",
+        integer=True,
+    ),
+    Assumption(
+        "freelancer.quality",
+        0.85,
+        0.95,
+        "five-star share of ordinary clients' ratings, around the field's 88% (Filippas 2022)",
+        "L,D",
+    ),
+    # -- how clients read the profile -----------------------------------------------------------
+    Assumption(
+        "hiring.b_stars",
+        0.3,
+        0.9,
+        "Yoganarasimhan 2013's 0.57 per star, about half again either way across markets",
+        "D",
+    ),
+    Assumption(
+        "hiring.b_stars_half_at_reviews",
+        0,
+        10,
+        "0: stars count fully; Resnick et al. 2006's sceptical buyers discount a few reviews",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "hiring.b_reviews",
+        0.07,
+        0.2,
+        "0.136 per ln(1 + reviews) from the published experience effect, half to 1.5 times",
+        "D",
+    ),
+    Assumption(
+        "hiring.b_jss",
+        0.0,
+        2.0,
+        "multiplier of the band terms: 0 ignores the JSS, 2 puts the band under 75 at -2",
+        "A",
+        sign=+1,
+    ),
+    Assumption(
+        "hiring.b_top_rated",
+        0.35,
+        1.0,
+        "ln 2 (the platform's 'twice as likely'), from half that to about e-fold",
+        "A",
+    ),
+    Assumption(
+        "hiring.b_rising_talent",
+        0.0,
+        0.3,
+        "0 keeps signals monotone; up to the old +0.3 (a badge worth a third of a star)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "hiring.b_price",
+        -2.0,
+        -0.5,
+        "price elasticity of hiring; matters only when her rate differs from the market's",
+        "A",
+        varied=False,
+    ),
+    # -- the competitor field and the clients ----------------------------------------------------
+    Assumption(
+        "market.competitors",
+        10,
+        50,
+        "applicants per job: the platform reports 10-50 proposals on typical small jobs",
+        "A",
+        integer=True,
+    ),
+    Assumption(
+        "market.hire_share",
+        0.3,
+        0.7,
+        "share of posted jobs that end in a hire; reported between a third and two thirds",
+        "A",
+    ),
+    Assumption(
+        "market.competitor_stars_sd",
+        0.1,
+        0.3,
+        "spread of the field's stars around 4.85 (Filippas et al. 2022's inflated ratings)",
+        "L,A",
+        varied=False,
+    ),
+    Assumption(
+        "market.competitor_reviews_median",
+        3,
+        30,
+        "reviews of a typical competing applicant: new to established",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.competitor_reviews_sigma",
+        0.5,
+        1.5,
+        "log-normal spread of competitors' review counts",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.competitor_top_rated_share",
+        0.15,
+        0.45,
+        "Top Rated among competitors at JSS >= 90 (the platform: about 10% of all freelancers)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.competitor_price_sigma",
+        0.15,
+        0.5,
+        "spread of competitors' ln(rate) on one job",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.market_rate",
+        5,
+        200,
+        "the rate of her market; set it with her own, do not vary it",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.contract_weeks",
+        2,
+        8,
+        "mean contract length: small fixed-price jobs to multi-month hourly contracts",
+        "A",
+        sign=+1,
+    ),
+    Assumption(
+        "market.client_suspension_rate",
+        0.0,
+        0.02,
+        "share of future clients suspended; the platform publishes no rate",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.client_ratings_given_mean",
+        2,
+        15,
+        "clients' earlier rated contracts: one-off buyers to repeat hirers",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.harsh_client_share",
+        0.0,
+        0.05,
+        "clients who rate everyone low; 2% matches the field's share of sub-3 ratings",
+        "A",
+    ),
+    Assumption(
+        "market.harsh_client_shift",
+        1,
+        3,
+        "stars a harsh client takes off what the work earned",
+        "A",
+        integer=True,
+        varied=False,
+    ),
+    Assumption(
+        "market.harsh_client_mean",
+        2.3,
+        3.3,
+        "harsh clients' average rating given, around the flagged-client threshold of 3",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.client_mean_given",
+        4.6,
+        4.9,
+        "other clients' average rating given, around the field's 4.8",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.harsh_client_mean_received",
+        2.3,
+        3.3,
+        "feedback harsh clients receive from freelancers",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "market.client_mean_received",
+        4.6,
+        4.9,
+        "feedback other clients receive from freelancers",
+        "A",
+        varied=False,
+    ),
+    # -- the JSS and the aggregators' own settings -------------------------------------------------
+    Assumption(
+        "jss.success_at",
+        4.0,
+        5.0,
+        "stars counted as a success; the platform does not publish its threshold",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "jss.fail_below",
+        3.0,
+        4.5,
+        "stars counted as a failure; unpublished (at most success_at)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "signals.prior_mean",
+        4.0,
+        4.8,
+        "Bayesian average's prior stars: the platform's mean or a little below",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "signals.prior_weight",
+        1,
+        20,
+        "Bayesian average's prior, in ratings",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "signals.positive_at",
+        3.5,
+        4.5,
+        "Wilson bound: stars counted as positive",
+        "A",
+        varied=False,
+    ),
+)
+
+_BY_KEY = {a.key: a for a in ASSUMPTIONS}
+
+
+def by_key(key: str) -> Assumption:
+    """The assumption with this dotted key (KeyError if none)."""
+    return _BY_KEY[key]
+
+
+def varied() -> tuple[Assumption, ...]:
+    """The assumptions the run draws when uncertainty is on, in registry order."""
+    return tuple(a for a in ASSUMPTIONS if a.varied)
+
+
+def ranges(sc) -> dict[str, tuple[float, float]]:  # sc: sim.Scenario (not imported: no cycle)
+    """Every assumption's (low, high) for this scenario: the registry's, where its
+    ``[uncertainty] ranges`` table does not narrow or widen it."""
+    own = sc.uncertainty.ranges
+    return {a.key: tuple(own.get(a.key, (a.low, a.high))) for a in ASSUMPTIONS}

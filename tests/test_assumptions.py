@@ -1,0 +1,61 @@
+"""Every assumed or derived setting has a documented plausible range (sim.assumptions)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import sim
+from sim.assumptions import ASSUMPTIONS, ranges
+from sim.scenario import Freelancer, Hiring, JSSSettings, Market, Signals
+
+SECTIONS = {
+    "freelancer": Freelancer,
+    "hiring": Hiring,
+    "market": Market,
+    "signals": Signals,
+    "jss": JSSSettings,
+}
+# tuples and tables documented in docs/model.md as a whole rather than drawn as one number
+NOT_ONE_NUMBER = {"market.competitor_jss_bands", "signals.criteria_weights"}
+
+
+def tagged_settings() -> set[str]:
+    keys = set()
+    for section, model in SECTIONS.items():
+        for name, field in model.model_fields.items():
+            if re.match(r"\[(A|D|L, ?A|L, ?D)\b", field.description or ""):
+                keys.add(f"{section}.{name}")
+    return keys
+
+
+def test_every_assumed_or_derived_setting_has_a_range():
+    missing = tagged_settings() - {a.key for a in ASSUMPTIONS} - NOT_ONE_NUMBER
+    assert not missing
+
+
+def test_ranges_are_ordered_hold_the_default_and_give_a_reason():
+    sc = sim.Scenario()
+    for a in ASSUMPTIONS:
+        assert a.low <= a.high and a.reason and a.tag
+        section, name = a.key.split(".")
+        default = getattr(getattr(sc, section), name)
+        if a.key == "hiring.b_jss":
+            default = 1.0  # a multiplier of the scenario's own band terms
+        elif a.key == "freelancer.quality":
+            default = default[4]  # the five-star share
+        assert a.low <= default <= a.high, a.key
+
+
+def test_a_scenario_narrows_a_range_and_unknown_or_inverted_ranges_are_errors():
+    sc = sim.validate_scenario({"uncertainty": {"ranges": {"hiring.b_top_rated": [0.5, 0.6]}}})
+    assert ranges(sc)["hiring.b_top_rated"] == (0.5, 0.6)
+    assert ranges(sc)["hiring.b_stars"] == (0.3, 0.9)
+    for bad, words in (
+        ({"hiring.nope": [0, 1]}, "not an assumption"),
+        ({"hiring.b_stars": [1, 0]}, "above high"),
+    ):
+        with pytest.raises(sim.ScenarioError, match=words) as e:
+            sim.validate_scenario({"uncertainty": {"ranges": bad}}, "case.toml")
+        assert e.value.problems[0][:2] == ("case.toml", "uncertainty.ranges")
