@@ -30,6 +30,7 @@ from app.files import (  # shared with the dashboard
     summary_json,
 )
 from app.pool import worker_init
+from app.report_command import add_parser as add_report_parser
 from app.staging import (
     Folder,
     OutputError,
@@ -536,6 +537,8 @@ def build_parser() -> Parser:
     p.add_argument("--fast", action="store_true", help="only the fast checks (as in make test)")
     p.add_argument("--debug", **debug)
     p.set_defaults(func=cmd_validate)
+
+    add_report_parser(sub, debug, _int_in)
 
     p = sub.add_parser("app", help="open the dashboard")
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario to open")

@@ -1,0 +1,894 @@
+"""The case report: a few pages a support agent or a lawyer can read without the tool (PDF, HTML).
+
+The content is built once as a list of plain blocks (headings, paragraphs, tables, charts, code)
+and typeset twice: by Typst (the `typst` Python binding: compiled in-process, no browser or
+system library, SVG charts embedded as vectors, only its own embedded fonts so the same input
+gives the same bytes on any machine) and as one self-contained HTML file (inline CSS and SVG).
+Every piece of text, the user's included, reaches Typst as JSON data read by a fixed template,
+never as markup, and reaches HTML through `html.escape`: a scenario name cannot inject either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import sim
+from app.docs import DOCS
+from sim import assumptions as assumption_registry
+from sim import dispute, platform_facts
+
+__all__ = [
+    "ASSUMPTION_RANGE_PENDING",
+    "REPORT_CHARTS",
+    "Case",
+    "case_html",
+    "case_pdf",
+    "make_case",
+    "money",
+]
+
+REPORT_CHARTS = ("stars", "jss", "win_prob", "earnings")
+SECTIONS = ("freelancer", "signals", "hiring", "market", "jss")
+TAG = re.compile(r"^\[([A-Z](?:, ?[A-Z])*)\]\s*")
+# issue 12 adds the range over futures and assumptions; until then this is what the cell says
+ASSUMPTION_RANGE_PENDING = "not in this run"
+PENDING_NOTE = (
+    "'Not in this run': the range over futures and assumptions needs a run that draws the "
+    "assumptions from their ranges (the project's assumption-uncertainty work); this report "
+    "leaves its place."
+)
+CRITERION_NAMES = {
+    "skills": "Skills",
+    "quality": "Quality of work",
+    "availability": "Availability",
+    "schedule": "Adherence to schedule",
+    "communication": "Communication",
+    "cooperation": "Cooperation",
+}
+LIBRARIES = ("numpy", "scipy", "pydantic", "altair", "vl-convert-python", "typst")
+
+
+def money(x: float | None) -> str:
+    """$1,234 or -$60 (whole dollars); "n/a" for None."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{'-' if round(x) < 0 else ''}${abs(x):,.0f}"
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+@dataclass
+class Case:
+    """Everything the report states: the scenario, its run's summary and chart specs, the
+    dispute helper's inputs and simulation, and the command that reproduces it."""
+
+    sc: sim.Scenario
+    summary: dict[str, Any]
+    specs: dict[str, Any]
+    dispute_inputs: dispute.DisputeInputs | None = None
+    avoided: dispute.Avoided | None = None
+    command: Sequence[str] = ()
+    # issue 12: per compared rule, (low, high) of the earnings difference over futures and
+    # assumptions; None until the run draws assumptions
+    assumption_ranges: dict[str, tuple[float, float]] | None = None
+    charts: Sequence[str] = REPORT_CHARTS
+    _svgs: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def today(self) -> dt.date | None:
+        """The scenario's date of "today" where it has one (issue 13's history editor adds it)."""
+        value = getattr(self.sc, "today", None)
+        return value if isinstance(value, dt.date) else None
+
+    def svg(self, name: str) -> str:
+        """The chart as SVG text (vl-convert), without an XML declaration."""
+        if name not in self._svgs:
+            from app.export import chart_bytes
+
+            text = chart_bytes(self.specs[name], "svg").decode("utf-8")
+            self._svgs[name] = re.sub(r"^<\?xml[^>]*>\s*", "", text)
+        return self._svgs[name]
+
+    def values(self) -> tuple[dispute.HorizonValue, ...]:
+        if self.avoided is None or self.dispute_inputs is None:
+            return ()
+        return dispute.value_of_reporting(self.avoided, self.dispute_inputs, self.sc)
+
+
+# -- blocks ---------------------------------------------------------------------------------
+
+
+def _runs(*parts: str | tuple[str, bool]) -> list[dict[str, Any]]:
+    """Text runs: a plain string, or (text, bold)."""
+    out = []
+    for p in parts:
+        text, bold = (p, False) if isinstance(p, str) else p
+        out.append({"text": text, "bold": bold})
+    return out
+
+
+def _para(*parts: str | tuple[str, bool], size: str = "normal") -> dict[str, Any]:
+    return {"kind": "para", "runs": _runs(*parts), "size": size}
+
+
+def _heading(text: str, level: int = 1) -> dict[str, Any]:
+    return {"kind": "heading", "level": level, "text": text}
+
+
+def _table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[float] | None = None,
+    size: str = "small",
+) -> dict[str, Any]:
+    return {
+        "kind": "table",
+        "columns": list(columns),
+        "rows": [[str(c) for c in r] for r in rows],
+        "widths": list(widths or [1.0] * len(columns)),
+        "size": size,
+    }
+
+
+def _list(items: Sequence[Sequence[str | tuple[str, bool]]], size: str = "normal") -> dict:
+    return {"kind": "list", "items": [_runs(*i) for i in items], "size": size}
+
+
+def _weeks_text(w: int | float | None) -> str:
+    return "n/a" if w is None else f"{w:g} week" + ("" if w == 1 else "s")
+
+
+def _date_of(case: Case, weeks_from_today: float) -> str:
+    today = case.today
+    if today is None:
+        return ""
+    return (today + dt.timedelta(weeks=float(weeks_from_today))).isoformat()
+
+
+def _facts(case: Case) -> list[dict[str, Any]]:
+    sc = case.sc
+    stars = sc.history_stars()
+    rows = []
+    for i, (h, s) in enumerate(zip(sc.history, stars, strict=True)):
+        if h.criteria is not None:
+            crit = ", ".join(f"{CRITERION_NAMES[k]} {v:g}" for k, v in h.criteria.items())
+        else:
+            crit = "not given"
+        record = []
+        if h.client_ratings_given:
+            if h.client_mean_given is not None:
+                record.append(f"gave {h.client_mean_given:g} on average")
+            if h.client_mean_received is not None:
+                record.append(f"received {h.client_mean_received:g}")
+            record.append(f"over {h.client_ratings_given} contracts")
+        if h.client_suspended:
+            record.append("suspended")
+        ended = f"{h.ended_weeks_ago} weeks ago"
+        if case.today is not None:
+            ended += f" ({_date_of(case, -h.ended_weeks_ago)})"
+        rows.append(
+            [
+                str(i + 1),
+                h.client,
+                ended,
+                money(h.value),
+                "no feedback" if math.isnan(s) else f"{s:.2f}",
+                crit,
+                "yes" if h.flagged else "",
+                ", ".join(record) or "not known",
+            ]
+        )
+    blocks: list[dict[str, Any]] = [
+        _heading("1. The facts of the case"),
+        _para(
+            "Her contracts on the platform, oldest first, as the scenario records them. Stars are "
+            "the contract's feedback (the mean of the six criteria under the weights below where "
+            "the criteria are given)."
+        ),
+        _table(
+            ["#", "Client", "Ended", "Value", "Stars", "Criteria", "Disputed", "Client's record"],
+            rows,
+            [0.3, 1.3, 1.0, 0.8, 0.7, 2.6, 0.7, 1.4],
+        ),
+    ]
+    flagged = [(i, h) for i, h in enumerate(sc.history) if h.flagged]
+    weights = sc.signals.criteria_weights
+    for i, h in flagged:
+        blocks.append(_heading(f"The disputed feedback: contract {i + 1} ({h.client})", 2))
+        if h.criteria is None:
+            blocks.append(
+                _para(f"Stars {stars[i]:.2f}; the six criteria are not recorded in the scenario.")
+            )
+            continue
+        blocks.append(
+            _table(
+                ["Criterion", "Given", "Weight"],
+                [[CRITERION_NAMES[k], f"{v:g}", f"{weights[k]:g}"] for k, v in h.criteria.items()]
+                + [["Contract score (weighted mean)", f"{stars[i]:.2f}", ""]],
+                [2.0, 1.0, 1.0],
+            )
+        )
+    if not flagged:
+        blocks.append(_para("No contract is marked as disputed (flagged) in this scenario."))
+    today = case.today
+    blocks.append(
+        _para(
+            "Dates: "
+            + (
+                f"'today' in this report is {today.isoformat()}; weeks are counted from it."
+                if today is not None
+                else "the scenario records no calendar date for 'today'; every time is given "
+                "in weeks from the day the scenario describes."
+            ),
+            size="small",
+        )
+    )
+    return blocks
+
+
+def _ci(pair: Sequence[float | None]) -> str:
+    return f"{money(pair[0])} to {money(pair[1])}"
+
+
+def _costs(case: Case) -> list[dict[str, Any]]:
+    s = case.summary
+    ref, weeks, paths = s["reference"], s["weeks"], s["paths"]
+    blocks: list[dict[str, Any]] = [
+        _heading("2. What it costs"),
+        _para(
+            ("Futures. ", True),
+            f"The simulator plays out {paths:,} possible futures of her next {weeks} weeks: which "
+            "proposals win, how long contracts last, what later clients rate. Each rule below "
+            f"is compared with '{ref}' on the same futures, so the difference is due to the rule "
+            "alone. Each figure is given three ways: the mean over futures with its 90% Monte "
+            "Carlo interval (how precisely the simulation pins the mean down), the range that "
+            "holds 9 futures of 10 (5-95% over futures: how much her own luck can vary), and the "
+            "range over futures and the model's assumptions together.",
+        ),
+    ]
+    rows = []
+    sentences = []
+    for arm, d in s["differences"].items():
+        e, j, rec = d["earnings"], d["jobs"], d["weeks_to_recover"]
+        over = (case.assumption_ranges or {}).get(arm)
+        rows.append(
+            [
+                arm,
+                money(e["mean"]),
+                _ci(e["ci90"]),
+                f"{money(e['p05'])} to {money(e['p95'])}",
+                _ci(over) if over else ASSUMPTION_RANGE_PENDING,
+                "n/a" if j["mean"] is None else f"{j['mean']:+.1f}",
+                "never (median)" if rec["median"] is None else f"week {rec['median']:.0f}",
+                f"{rec['share_not_recovered']:.0%}",
+            ]
+        )
+        mean = e["mean"] or 0.0
+        verb = "costs" if mean >= 0 else "saves"
+        sentences.append(
+            [
+                f"Against '{arm}', keeping the rule '{ref}' {verb} her ",
+                (money(abs(mean)), True),
+                f" of net earnings by week {weeks} on average ({_ci(e['ci90'])} at 90% "
+                f"confidence; in 9 futures of 10 between {money(e['p05'])} and "
+                f"{money(e['p95'])}), and "
+                + ("n/a" if j["mean"] is None else f"{abs(j['mean']):.1f}")
+                + " jobs.",
+            ]
+        )
+    blocks.append(_list(sentences))
+    blocks.append(
+        _table(
+            [
+                "Rule",
+                f"Earnings, rule minus {ref}: mean",
+                "90% Monte Carlo interval",
+                "5-95% over futures",
+                "5-95% over futures and assumptions",
+                "Jobs",
+                "Win rate back to 95% for good",
+                "Futures not back",
+            ],
+            rows,
+            [1.1, 1.0, 1.3, 1.3, 1.0, 0.5, 0.9, 0.7],
+        )
+    )
+    if case.assumption_ranges is None:
+        blocks.append(_para(PENDING_NOTE, size="small"))
+    now = []
+    for arm, a in s["arms"].items():
+        st, jss = a["start"]["stars"]["q50"], a["start"]["jss"]["q50"]
+        now.append(
+            [
+                arm,
+                "no stars yet" if st is None else f"{st:.2f}",
+                "none yet" if jss is None else f"{jss:.0f}%",
+                f"{a['start']['win_prob']['mean']:.2%}",
+                money(a["final"]["earnings"]["mean"]),
+            ]
+        )
+    blocks.append(_heading("What clients see today, by rule", 2))
+    blocks.append(
+        _table(
+            ["Rule", "Stars", "Job Success Score", "Chance one proposal wins", "Net earnings"],
+            now,
+            [1.4, 0.8, 1.0, 1.2, 1.2],
+        )
+    )
+    blocks.append(
+        _para(
+            "A Job Success Score of 0% is not a typo: with one success and one failure among "
+            "two rated contracts, the platform's published shape gives 100 x (1 - 1) / 2 = 0, "
+            "and the score is shown as soon as two contracts from two clients have feedback. "
+            f"'Net earnings' is the mean over futures by week {weeks}, after the platform fee.",
+            size="small",
+        )
+    )
+    return blocks
+
+
+def _charts(case: Case) -> list[dict[str, Any]]:
+    from app.charts import CHART_TITLES
+
+    items = [
+        {"key": f"chart-{name}", "caption": CHART_TITLES.get(name, name)}
+        for name in case.charts
+        if name in case.specs
+    ]
+    return [
+        _heading("3. The charts"),
+        _para(
+            "Week by week over the futures: the line is the median, the bands hold half and 9 of "
+            "10 futures.",
+            size="small",
+        ),
+        {"kind": "figures", "items": items, "columns": 2},
+    ]
+
+
+def _windows(case: Case) -> list[dict[str, Any]]:
+    s = case.summary
+    timed = s.get("ratings_needed_in_time", {})
+    ref = s["reference"]
+    leaves = timed.get(ref, {}).get("disputed_leaves_window", {})
+    rows = []
+    for window, week in sorted(leaves.items(), key=lambda kv: -int(kv[0])):
+        when = "does not count there now" if week is None else f"week {week}"
+        date = "" if week is None else _date_of(case, week)
+        rows.append([f"last {window} weeks", when + (f" ({date})" if date else "")])
+    blocks = [
+        _heading("4. When the feedback stops counting"),
+        _para(
+            "The Job Success Score is computed over the last 104, 52 and 26 weeks, and a trending "
+            "score over 26 and 13; the best is shown. With the feedback kept, it leaves each "
+            "window in the week below (from today). The stars count it for as long as it stays "
+            "on the profile."
+        ),
+    ]
+    if rows:
+        blocks.append(_table(["JSS window", "The disputed feedback stops counting"], rows, [1, 2]))
+    else:
+        blocks.append(_para("No disputed feedback counts in any JSS window of this scenario."))
+    targets = timed.get(ref, {}).get("targets", {})
+    if targets:
+        t_rows = []
+        for key, found in targets.items():
+            t_rows.append(
+                [
+                    _target_words(key),
+                    "not within the horizon"
+                    if found is None
+                    else f"{found['ratings']} five-star contracts, week {found['week']}",
+                ]
+            )
+        blocks.append(
+            _para(
+                f"With '{ref}', further five-star contracts (one every "
+                f"{case.sc.market.contract_weeks:g} weeks, each from a new client) bring her back:",
+                size="small",
+            )
+        )
+        blocks.append(_table(["Target", "Needed"], t_rows, [1, 2]))
+    return blocks
+
+
+def _target_words(key: str) -> str:
+    """ "stars 4.8" -> "stars to 4.8"; "jss 90" -> "JSS to 90%"."""
+    what, target = key.split(" ", 1)
+    return f"JSS to {target}%" if what == "jss" else f"stars to {target}"
+
+
+def _dispute(case: Case) -> list[dict[str, Any]]:
+    inputs = case.dispute_inputs
+    values = case.values()
+    sc = case.sc
+    blocks: list[dict[str, Any]] = [_heading("5. Is reporting the feedback worth it?")]
+    if inputs is None or not values:
+        blocks.append(
+            _para(
+                "Not computed: the scenario marks no disputed feedback to report."
+                if not any(h.flagged for h in sc.history)
+                else "Not computed for this report."
+            )
+        )
+    else:
+        label = dispute.removed_label(inputs.wait_weeks)
+        rate = sc.freelancer.hourly_rate if inputs.hourly_rate is None else inputs.hourly_rate
+        blocks.append(
+            _para(
+                "Reporting takes her time for certain; with the chance the report is upheld, the "
+                f"feedback is {label} (the platform's wait), from the stars and the Job Success "
+                "Score. Expected value of reporting = chance upheld x the net earnings the "
+                "removal recovers - her time. Cost avoided and value are means over the same "
+                f"{case.avoided.paths:,} futures, comparing 'if the rating stays' "
+                f"with 'if it is {label}'."
+            )
+        )
+        blocks.append(
+            _table(
+                ["Input", "Value", "Why"],
+                [
+                    [
+                        "Chance the report is upheld",
+                        f"{inputs.chance_upheld:.0%}",
+                        dispute.CHANCE_UPHELD_REASON,
+                    ],
+                    ["Wait for the decision", _weeks_text(inputs.wait_weeks), dispute.WAIT_REASON],
+                    [
+                        "Her time",
+                        f"{inputs.hours:g} h x ${rate:,.2f} = {money(inputs.time_cost(sc))}",
+                        dispute.HOURS_REASON,
+                    ],
+                ],
+                [1.2, 1.2, 4.0],
+            )
+        )
+        rows = []
+        for v in values:
+            rows.append(
+                [
+                    f"{v.weeks} weeks",
+                    money(v.avoided_mean),
+                    f"{money(v.avoided_range[0])} to {money(v.avoided_range[1])}",
+                    money(v.value),
+                    _ci(v.value_ci90),
+                    f"{money(v.value_range[0])} to {money(v.value_range[1])}",
+                    ASSUMPTION_RANGE_PENDING
+                    if v.value_assumption_range is None
+                    else _ci(v.value_assumption_range),
+                ]
+            )
+        blocks.append(
+            _table(
+                [
+                    "By",
+                    "Cost avoided if upheld: mean",
+                    "5-95% over futures",
+                    "Expected value of reporting",
+                    "90% Monte Carlo interval",
+                    "5-95% over futures",
+                    "5-95% over futures and assumptions",
+                ],
+                rows,
+                [0.7, 1.0, 1.3, 1.0, 1.3, 1.3, 1.0],
+            )
+        )
+        last = values[-1]
+        blocks.append(
+            _para(
+                f"In plain words: by week {last.weeks}, reporting is worth ",
+                (money(last.value), True),
+                f" to her on average ({dispute.removed_label(inputs.wait_weeks)} with a "
+                f"{inputs.chance_upheld:.0%} chance, against {money(last.time_cost)} of her time)"
+                + (
+                    "; it is worth more than it costs."
+                    if last.value > 0
+                    else "; on these figures it costs more than it is expected to recover."
+                ),
+            )
+        )
+    blocks.append(_heading("The platform's facts that bear on the decision", 2))
+    fee = platform_facts.conversion_fee(sc.freelancer.hourly_rate)
+    fee_forum = platform_facts.conversion_fee(
+        sc.freelancer.hourly_rate, platform_facts.CONVERSION_FEE_SHARE_FORUM
+    )
+    items = []
+    for f in platform_facts.FACTS:
+        extra = ""
+        if f.key == "conversion_fee":
+            extra = (
+                f" At her ${sc.freelancer.hourly_rate:,.2f} an hour: "
+                f"{platform_facts.CONVERSION_FEE_SHARE:.0%} x ${sc.freelancer.hourly_rate:,.2f}"
+                f" x {platform_facts.CONVERSION_HOURS:,} h = {money(fee)} ({money(fee_forum)} "
+                "at the forum's 13.5%)."
+            )
+        items.append([(f.title + ". ", True), f.text + extra + f" ({f.source_line()})"])
+    blocks.append(_list(items, size="small"))
+    return blocks
+
+
+def assumption_rows(case: Case) -> list[list[str]]:
+    """Every tagged setting of the scenario ([A], [D], [L], [P]) with its value, the range
+    sim.assumptions gives it (or "-"), and its source; then the dispute helper's inputs."""
+    sc = case.sc
+    ranges = assumption_registry.ranges(sc)
+    rows = []
+
+    def add(key: str, value: Any, description: str | None) -> None:
+        text = description or ""
+        tag = TAG.match(text)
+        if tag is None and key not in ranges:
+            return
+        source = text[tag.end() :] if tag else ""
+        label = tag.group(1).replace(" ", "") if tag else ""
+        if key in ranges:
+            low, high = ranges[key]
+            rng = f"{low:g} to {high:g}"
+            a = assumption_registry.by_key(key)
+            label = label or a.tag
+            source = f"{source}; range: {a.reason}" if source else a.reason
+        else:
+            rng = "-"
+        rows.append([key, _value(value), rng, label, source])
+
+    for section in SECTIONS:
+        model = getattr(sc, section)
+        for name, info in type(model).model_fields.items():
+            add(f"{section}.{name}", getattr(model, name), info.description)
+    for i, arm in enumerate(sc.arms):
+        for name, info in type(arm).model_fields.items():
+            if name in ("name", "rule", "aggregator"):
+                continue
+            add(f"arms[{i}].{name} ({arm.name})", getattr(arm, name), info.description)
+    inputs = case.dispute_inputs
+    if inputs is not None:
+        lo, hi = dispute.CHANCE_UPHELD_RANGE
+        rows.append(
+            [
+                "dispute.chance_upheld",
+                f"{inputs.chance_upheld:g}",
+                f"{lo:g} to {hi:g}",
+                "A",
+                TAG.sub("", dispute.CHANCE_UPHELD_REASON),
+            ]
+        )
+        rows.append(
+            ["dispute.wait_weeks", f"{inputs.wait_weeks}", "-", "P", dispute.WAIT_REASON[4:]]
+        )
+        lo, hi = dispute.HOURS_RANGE
+        rows.append(
+            [
+                "dispute.hours",
+                f"{inputs.hours:g}",
+                f"{lo:g} to {hi:g}",
+                "A",
+                TAG.sub("", dispute.HOURS_REASON),
+            ]
+        )
+    return rows
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, tuple | list):
+        return ", ".join(_value(x) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_value(x)}" for k, x in v.items())
+    return "none" if v is None else str(v)
+
+
+def _assumptions(case: Case) -> list[dict[str, Any]]:
+    return [
+        _heading("6. Every assumption, its value, range and source"),
+        _para(
+            "Tags: [P] the platform's own documentation; [L] a published paper; [D] derived by us "
+            "from a published figure; [A] our assumption. The range is the plausible span the "
+            "project gives each [A] and [D] setting (sim/assumptions.py).",
+            size="small",
+        ),
+        _table(
+            ["Setting", "Value", "Range", "Tag", "Source or reason"],
+            assumption_rows(case),
+            [1.7, 0.9, 0.7, 0.35, 3.6],
+            size="tiny",
+        ),
+    ]
+
+
+def failing_validation_rows() -> list[tuple[str, str]]:
+    """(check id, one-line reason) of each row of docs/validation.md that does not pass."""
+    path = DOCS / "validation.md"
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    part = text.split("## Rows that do not pass", 1)
+    if len(part) < 2:
+        return []
+    body = part[1].split("\n## ", 1)[0]
+    out = []
+    for m in re.finditer(r"^### `([^`]+)`: ([a-z ]+)\n\n(.+)$", body, flags=re.M):
+        out.append((f"{m.group(1)} ({m.group(2)})", m.group(3).strip()))
+    return out
+
+
+def _limits() -> list[dict[str, Any]]:
+    from app.docs import LIMITS
+
+    items = []
+    for line in LIMITS.strip().splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            items.append([line[2:].replace("**", "")])
+        elif items and line and not line.startswith("**"):
+            items[-1][0] += " " + line.replace("**", "")
+    blocks = [_heading("7. The model's known limits"), _list(items, size="small")]
+    failing = failing_validation_rows()
+    if failing:
+        blocks.append(
+            _para(
+                "Published effects the model does not reproduce (docs/validation.md):",
+                size="small",
+            )
+        )
+        blocks.append(_list([[(k + ": ", True), v] for k, v in failing], size="small"))
+    return blocks
+
+
+def _reproduce(case: Case) -> list[dict[str, Any]]:
+    s = case.summary
+    command = " ".join(case.command) if case.command else "(not recorded)"
+    rows = [
+        ["repsim version", sim.__version__],
+        ["Seed", str(s["seed"])],
+        ["Futures (paths) x weeks", f"{s['paths']:,} x {s['weeks']}"],
+        ["Scenario sha256", s["scenario_sha256"]],
+        ["Command", command],
+        ["Libraries", ", ".join(f"{d} {_version(d)}" for d in LIBRARIES)],
+    ]
+    if case.avoided is not None:
+        rows.insert(3, ["Dispute helper", f"{case.avoided.paths:,} futures, same seed"])
+    return [
+        _heading("8. Reproducibility"),
+        _para(
+            "The same scenario, seed and repsim version give the same figures and the same file, "
+            "byte for byte. The scenario is reproduced in full in the appendix: save it as a "
+            ".toml file and run the command.",
+            size="small",
+        ),
+        _table(["", ""], rows, [1, 4]),
+    ]
+
+
+def blocks(case: Case) -> list[dict[str, Any]]:
+    """The report's content, in order, as plain blocks."""
+    sc = case.sc
+    subtitle = (
+        "A case report made with repsim, a reputation impact simulator: what one disputed "
+        "feedback costs a freelancer, and whether reporting it is worth it."
+    )
+    out: list[dict[str, Any]] = [
+        {"kind": "title", "text": f"Case report: {sc.name}", "sub": subtitle},
+    ]
+    if sc.description:
+        out.append(_para(sc.description))
+    out += _facts(case)
+    out += _costs(case)
+    out += _charts(case)
+    out += _windows(case)
+    out += _dispute(case)
+    out += _assumptions(case)
+    out += _limits()
+    out += _reproduce(case)
+    out.append({"kind": "pagebreak"})
+    out.append(_heading("Appendix: the scenario as run (TOML)"))
+    out.append({"kind": "code", "text": sim.dumps_scenario(sc), "columns": 2})
+    return out
+
+
+def make_case(
+    sc: sim.Scenario,
+    dispute_inputs: dispute.DisputeInputs | None = None,
+    command: Sequence[str] = (),
+    progress: Any = None,
+) -> Case:
+    """Run the scenario and the dispute helper (when it has disputed feedback) for a report."""
+    from app.charts import build_specs
+
+    result = sim.run(sc, progress=progress)
+    inputs = dispute_inputs or dispute.DisputeInputs()
+    avoided = None
+    if any(h.flagged for h in sc.history):
+        avoided = dispute.simulate_avoided(sc, inputs.checked().wait_weeks)
+    else:
+        inputs = None
+    return Case(sc, result.summary(), build_specs(result), inputs, avoided, tuple(command))
+
+
+# -- Typst ------------------------------------------------------------------------------------
+
+TEMPLATE = r"""
+#let d = json(bytes(sys.inputs.data))
+#set document(title: d.title, author: "repsim", date: if d.date == none { none } else {
+  datetime(year: d.date.at(0), month: d.date.at(1), day: d.date.at(2))
+})
+#set page(paper: "a4", margin: (x: 15mm, top: 14mm, bottom: 16mm), footer: context {
+  set text(7pt, fill: luma(90))
+  d.footer
+  h(1fr)
+  [page #counter(page).display() of #counter(page).final().first()]
+})
+#set text(font: "Libertinus Serif", size: 9.5pt, lang: "en", hyphenate: false)
+#set par(leading: 0.5em, spacing: 0.75em)
+#show heading.where(level: 1): it => block(above: 1.0em, below: 0.5em, text(12.5pt, it.body))
+#show heading.where(level: 2): it => block(above: 0.8em, below: 0.4em, text(10.5pt, it.body))
+#set table(stroke: 0.4pt + luma(170), inset: (x: 3pt, y: 2.2pt))
+#show table.cell.where(y: 0): set text(weight: "bold")
+#show figure.caption: set text(8pt)
+#let sizes = (normal: 9.5pt, small: 8pt, tiny: 6.6pt)
+#let runs(rs) = rs.map(r => if r.bold { strong(r.text) } else { r.text }).join()
+#for b in d.blocks {
+  if b.kind == "title" {
+    block(below: 0.3em, text(17pt, weight: "bold", b.text))
+    block(below: 0.8em, text(9pt, fill: luma(70), b.sub))
+  } else if b.kind == "heading" {
+    heading(level: b.level, b.text)
+  } else if b.kind == "para" {
+    block(text(sizes.at(b.size), runs(b.runs)))
+  } else if b.kind == "list" {
+    text(sizes.at(b.size), list(spacing: 0.5em, ..b.items.map(runs)))
+  } else if b.kind == "table" {
+    text(sizes.at(b.size), table(
+      columns: b.widths.map(w => w * 1fr),
+      table.header(..b.columns),
+      ..b.rows.flatten(),
+    ))
+  } else if b.kind == "figures" {
+    grid(columns: (1fr,) * b.columns, column-gutter: 10pt, row-gutter: 8pt,
+      ..b.items.map(f => figure(
+        image(bytes(sys.inputs.at(f.key)), format: "svg", width: 100%),
+        caption: f.caption, numbering: none)))
+  } else if b.kind == "code" {
+    text(font: "DejaVu Sans Mono", size: 6pt, columns(b.columns, gutter: 12pt,
+      raw(b.text, block: true)))
+  } else if b.kind == "pagebreak" {
+    pagebreak()
+  }
+}
+"""
+
+
+def _document(case: Case) -> dict[str, Any]:
+    today = case.today
+    s = case.summary
+    return {
+        "title": f"Case report: {case.sc.name}",
+        "date": None if today is None else [today.year, today.month, today.day],
+        "footer": f"repsim {sim.__version__} · seed {s['seed']} · scenario sha256 "
+        f"{s['scenario_sha256'][:16]}",
+        "blocks": blocks(case),
+    }
+
+
+def case_pdf(case: Case) -> bytes:
+    """The report as PDF bytes: the same case gives the same bytes (no clock time: the
+    document's date is the scenario's `today`, or none)."""
+    import typst
+
+    doc = _document(case)
+    inputs = {"data": json.dumps(doc, ensure_ascii=False)}
+    for block in doc["blocks"]:
+        if block["kind"] == "figures":
+            for item in block["items"]:
+                inputs[item["key"]] = case.svg(item["key"].removeprefix("chart-"))
+    return typst.compile(
+        TEMPLATE.encode("utf-8"), format="pdf", sys_inputs=inputs, ignore_system_fonts=True
+    )
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+CSS = """
+body { font-family: Georgia, 'Libertinus Serif', serif; font-size: 10.5pt; color: #111;
+  max-width: 190mm; margin: 1.5em auto; padding: 0 1em; line-height: 1.35; }
+h1.title { font-size: 1.7em; margin-bottom: 0.2em; }
+p.sub { color: #444; margin-top: 0; }
+h2 { font-size: 1.25em; margin: 1.2em 0 0.4em; break-after: avoid; }
+h3 { font-size: 1.05em; margin: 1em 0 0.3em; break-after: avoid; }
+table { border-collapse: collapse; width: 100%; margin: 0.4em 0 0.8em; }
+th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+tr { break-inside: avoid; }
+.small { font-size: 0.85em; } .tiny { font-size: 0.72em; }
+.figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
+figure { margin: 0; break-inside: avoid; } figure svg { width: 100%; height: auto; }
+figcaption { font-size: 0.8em; text-align: center; }
+pre { font-size: 7.5pt; columns: 2; column-gap: 16px; white-space: pre-wrap;
+  word-break: break-all; }
+footer { color: #555; font-size: 0.8em; border-top: 1px solid #ccc; margin-top: 2em; }
+@page { size: A4; margin: 14mm; }
+@media print { body { margin: 0; max-width: none; } .pagebreak { break-before: page; } }
+"""
+
+
+def _html_runs(runs: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<strong>{html.escape(r['text'])}</strong>" if r["bold"] else html.escape(r["text"])
+        for r in runs
+    )
+
+
+def _svg_sized(svg: str) -> str:
+    """The chart's SVG scaled to its column: a viewBox from its own width and height."""
+    m = re.match(r'<svg[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"', svg)
+    if m and "viewBox" not in svg[: svg.find(">")]:
+        svg = svg.replace("<svg", f'<svg viewBox="0 0 {m.group(1)} {m.group(2)}"', 1)
+    return svg
+
+
+def case_html(case: Case) -> bytes:
+    """The report as one self-contained HTML file (inline CSS and SVG, no external reference)."""
+    doc = _document(case)
+    parts = []
+    for b in doc["blocks"]:
+        k = b["kind"]
+        if k == "title":
+            parts.append(f'<h1 class="title">{html.escape(b["text"])}</h1>')
+            parts.append(f'<p class="sub">{html.escape(b["sub"])}</p>')
+        elif k == "heading":
+            tag = "h2" if b["level"] == 1 else "h3"
+            parts.append(f"<{tag}>{html.escape(b['text'])}</{tag}>")
+        elif k == "para":
+            parts.append(f'<p class="{b["size"]}">{_html_runs(b["runs"])}</p>')
+        elif k == "list":
+            items = "".join(f"<li>{_html_runs(i)}</li>" for i in b["items"])
+            parts.append(f'<ul class="{b["size"]}">{items}</ul>')
+        elif k == "table":
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in b["columns"])
+            body = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                for row in b["rows"]
+            )
+            parts.append(
+                f'<table class="{b["size"]}"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>"
+            )
+        elif k == "figures":
+            figs = "".join(
+                f"<figure>{_svg_sized(case.svg(i['key'].removeprefix('chart-')))}"
+                f"<figcaption>{html.escape(i['caption'])}</figcaption></figure>"
+                for i in b["items"]
+            )
+            parts.append(f'<div class="figures">{figs}</div>')
+        elif k == "code":
+            parts.append(f"<pre>{html.escape(b['text'])}</pre>")
+        elif k == "pagebreak":
+            parts.append('<div class="pagebreak"></div>')
+    title = html.escape(doc["title"])
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{CSS}</style></head><body>"
+        + "\n".join(parts)
+        + f"<footer>{html.escape(doc['footer'])}</footer></body></html>\n"
+    )
+    return page.encode("utf-8")
