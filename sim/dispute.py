@@ -243,7 +243,8 @@ def value_of_reporting(
         d = avoided.values[i]
         mean = float(d.mean())
         half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else 0.0
-        lo, hi = (float(x) for x in np.quantile(d, [0.05, 0.95]))
+        # the summary's quantile (sim.metrics): a value some future actually has
+        lo, hi = (float(x) for x in np.quantile(d, [0.05, 0.95], method="inverted_cdf"))
         out.append(
             HorizonValue(
                 weeks=weeks,
