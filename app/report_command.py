@@ -112,6 +112,8 @@ def _targets(args: argparse.Namespace) -> dict[str, Path]:
     if args.out is not None and not args.out.strip():
         raise _problem("--out", "is empty; give the report's file name (or leave --out out)")
     out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-case.pdf")
+    if out.is_dir() or not out.name:
+        raise _problem("--out", "is a folder; give the report's file name", str(out))
     if out.suffix.lower() in (".pdf", ".html"):
         stem = out.with_suffix("")
     else:
