@@ -27,7 +27,7 @@ __all__ = [
 
 HELP_CENTRE = "platform help centre (not linked)"
 FORUM = "community forum thread (not linked)"
-CITED_IN = "the project's MODEL.md, 2026-11-29"
+CITED_IN = "the project's MODEL.md (2026-11-29)"
 
 REPORT_BUSINESS_DAYS = 7  # a report is decided in about 7 business days
 ARBITRATION_FEE = 291.0  # dollars per party
@@ -53,7 +53,7 @@ class Fact:
     def source_line(self) -> str:
         """`source: ... · checked: ...` in plain words."""
         where = f"{self.source}, {self.url}" if self.url else self.source
-        when = self.checked or f"not recorded (as cited in {self.cited_in})"
+        when = self.checked or f"not recorded; cited in {self.cited_in}"
         return f"source: {where} · date checked: {when}"
 
 

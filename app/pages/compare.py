@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, controls, results, session
+from app import charts, controls, dispute_view, results, session
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
@@ -158,8 +158,10 @@ def _files(view: View) -> None:
         ("Summary (JSON)", view.summary_json, "summary.json", "application/json"),
         ("Scenario (TOML)", view.scenario_toml, f"{stem}.toml", "application/toml"),
     )
-    cols = st.columns(len(files))
-    for col, (label, data, file_name, mime) in zip(cols, files, strict=True):
+    cols = st.columns(len(files) + 1)
+    with cols[-1]:
+        dispute_view.report_button(view, stem)
+    for col, (label, data, file_name, mime) in zip(cols, files, strict=False):
         col.download_button(
             label, data=data, file_name=file_name, mime=mime, key=f"file-{file_name}",
             on_click="ignore",
@@ -199,6 +201,7 @@ def render() -> None:
     _today(view)
     if len(view.arms) > 1:
         _differences(view)
+    dispute_view.render(sc, view)
     _charts(view)
     _files(view)
     st.caption(

@@ -1,0 +1,179 @@
+"""The dispute panel of the Compare page: the platform's facts, then whether reporting the
+feedback is worth her time (sim.dispute), and the "Case report (PDF)" download."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+import sim
+from app import report
+from app.report_command import reproduce_command
+from app.results import View
+from sim import dispute, platform_facts
+
+__all__ = ["case_pdf_bytes", "render", "report_button"]
+
+KEYS = {"chance": "dispute-chance", "wait": "dispute-wait", "hours": "dispute-hours"}
+
+
+def _money(text: str) -> str:
+    return text.replace("$", "\\$")  # Markdown would read "$...$" as LaTeX
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _avoided(toml: str, wait: int) -> dispute.Avoided:
+    """One simulation per scenario and wait; the chance and her time are arithmetic on it."""
+    return dispute.simulate_avoided(sim.loads_scenario(toml, "settings"), wait)
+
+
+def _inputs() -> dispute.DisputeInputs:
+    """The inputs as last set on the page (the defaults before)."""
+    s = st.session_state
+    return dispute.DisputeInputs(
+        chance_upheld=s.get(KEYS["chance"], round(dispute.CHANCE_UPHELD * 100)) / 100,
+        wait_weeks=int(s.get(KEYS["wait"], dispute.WAIT_WEEKS)),
+        hours=float(s.get(KEYS["hours"], dispute.HOURS)),
+    )
+
+
+def _facts(sc: sim.Scenario) -> None:
+    rate = sc.freelancer.hourly_rate
+    fee = platform_facts.conversion_fee(rate)
+    forum = platform_facts.conversion_fee(rate, platform_facts.CONVERSION_FEE_SHARE_FORUM)
+    st.markdown("**The platform's facts that bear on reporting it**")
+    facts = platform_facts.FACTS
+    for i, f in enumerate(facts):
+        if i % 2 == 0:  # two by two on a desktop, in order one under the other on a phone
+            cols = st.columns(2)
+        text = f"**{f.title}.** {f.text}"
+        if f.key == "conversion_fee":
+            text += (
+                f" At your ${rate:,.2f} an hour: "
+                f"{platform_facts.CONVERSION_FEE_SHARE:.0%} × ${rate:,.2f} × "
+                f"{platform_facts.CONVERSION_HOURS:,} h = **{report.money(fee)}** "
+                f"({report.money(forum)} at the forum's 13.5%)."
+            )
+        with cols[i % 2].container(border=True):
+            st.markdown(_money(text))
+            st.caption(_money(f.source_line()))
+
+
+def _table(values: tuple[dispute.HorizonValue, ...]) -> pd.DataFrame:
+    m = report.money
+    return pd.DataFrame(
+        {
+            "By week": [v.weeks for v in values],
+            "Expected value of reporting": [m(v.value) for v in values],
+            "90% interval of that mean": [
+                f"{m(v.value_ci90[0])} to {m(v.value_ci90[1])}" for v in values
+            ],
+            "In 9 futures of 10": [
+                f"{m(v.value_range[0])} to {m(v.value_range[1])}" for v in values
+            ],
+            "Recovered if upheld (mean)": [m(v.avoided_mean) for v in values],
+        }
+    )
+
+
+def render(sc: sim.Scenario, view: View) -> None:
+    """The facts panel, the three inputs and the expected value of reporting, per horizon."""
+    st.subheader("Is reporting it worth your time?")
+    _facts(sc)
+    if not any(h.flagged for h in sc.history):
+        st.info(
+            "No contract is marked as the disputed one (flagged), so there is nothing to report. "
+            "Mark it in the scenario's history to see what reporting it is worth."
+        )
+        return
+    cols = st.columns(3)
+    cols[0].slider(
+        "Chance the report is upheld (%)",
+        0,
+        100,
+        round(dispute.CHANCE_UPHELD * 100),
+        step=5,
+        key=KEYS["chance"],
+        help=_money(dispute.CHANCE_UPHELD_REASON),
+    )
+    cols[1].number_input(
+        "Weeks until it is decided",
+        0,
+        52,
+        dispute.WAIT_WEEKS,
+        step=1,
+        key=KEYS["wait"],
+        help=_money(dispute.WAIT_REASON),
+    )
+    cols[2].number_input(
+        "Hours it takes you",
+        0.0,
+        100.0,
+        dispute.HOURS,
+        step=0.5,
+        key=KEYS["hours"],
+        help=_money(dispute.HOURS_REASON),
+    )
+    inputs = _inputs()
+    with st.spinner("Simulating the removal after the wait…"):
+        avoided = _avoided(view.toml, inputs.wait_weeks)
+    values = dispute.value_of_reporting(avoided, inputs, sc)
+    last = values[-1]
+    label = dispute.removed_label(inputs.wait_weeks)
+    m = report.money
+    verdict = (
+        "worth more than it costs you" if last.value > 0 else "not worth your time on these figures"
+    )
+    st.markdown(
+        _money(
+            f"By week {last.weeks}, reporting the feedback is worth **{m(last.value)}** to you on "
+            f"average ({verdict}): a {inputs.chance_upheld:.0%} chance that it is **{label}**, "
+            f"which recovers {m(last.avoided_mean)} of net earnings on average compared with "
+            f"**if the rating stays** (between {m(last.avoided_range[0])} and "
+            f"{m(last.avoided_range[1])} in 9 futures of 10), against {m(last.time_cost)} of "
+            f"your time ({inputs.hours:g} h at ${sc.freelancer.hourly_rate:,.2f})."
+        )
+    )
+    st.dataframe(
+        _table(values),
+        hide_index=True,
+        width="stretch",
+        column_config={"By week": st.column_config.NumberColumn(pinned=True)},
+    )
+    st.caption(
+        f"A future is one simulated course of your next {view.weeks} weeks; both cases run on "
+        f"the same {avoided.paths:,} futures. Expected value = chance upheld × what the removal "
+        "recovers − your time. The range over the model's assumptions is not in this run."
+    )
+
+
+def case_pdf_bytes(toml: str, summary: dict, specs: dict, inputs: dispute.DisputeInputs) -> bytes:
+    """The case report of the page's run, as `repsim report` makes it from the same scenario."""
+    sc = sim.loads_scenario(toml, "settings")
+    avoided = _avoided(toml, inputs.wait_weeks) if any(h.flagged for h in sc.history) else None
+    case = report.Case(
+        sc,
+        summary,
+        specs,
+        inputs if avoided is not None else None,
+        avoided,
+        tuple(reproduce_command(inputs)),
+    )
+    return report.case_pdf(case)
+
+
+def report_button(view: View, file_stem: str) -> None:
+    """The "Case report (PDF)" download, built when clicked."""
+    st.download_button(
+        "Case report (PDF)",
+        data=functools.partial(case_pdf_bytes, view.toml, view.summary, view.specs, _inputs()),
+        file_name=f"{file_stem}-case-report.pdf",
+        mime="application/pdf",
+        key="file-case-report",
+        on_click="ignore",
+        help="Two to four pages to attach to a support ticket or hand to counsel: the facts, "
+        "what it costs with its ranges, the charts, the dispute figures, every assumption and "
+        "how to reproduce it.",
+    )
