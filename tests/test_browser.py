@@ -584,3 +584,61 @@ def test_upload_box_states_the_256_kb_limit(page, server) -> None:
     )
     assert "256 KB per file" in shown
     assert "256 KB" in page.get_by_test_id("stFileUploader").inner_text()
+
+
+DISPUTE_SHOTS = {1400: ROOT / "docs" / "dispute.png", 390: ROOT / "docs" / "dispute-390.png"}
+
+
+@pytest.mark.parametrize("width", sorted(DISPUTE_SHOTS))
+def test_dispute_panel_screenshot(browser, server, width: int) -> None:
+    """docs/dispute.png and docs/dispute-390.png: the platform's facts, the three inputs and
+    the expected value of reporting, from its heading to its last line."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        open_app(page, server + "/")
+        height = page.evaluate(
+            "document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight"
+        )
+        page.set_viewport_size({"width": width, "height": height + 80})
+        page.wait_for_timeout(1000)
+        top = page.get_by_text("Is reporting it worth your time?").bounding_box()
+        end = page.get_by_text("A future is one simulated course").bounding_box()
+        assert top is not None and end is not None
+        clip = {"x": 0, "y": top["y"] - 10, "width": width}
+        clip["height"] = end["y"] + end["height"] + 10 - clip["y"]
+        page.screenshot(path=str(DISPUTE_SHOTS[width]), clip=clip)
+        text = page.get_by_test_id("stMain").inner_text()
+        assert "removed after 2 weeks" in text and "if the rating stays" in text
+        assert "$4,992" in text  # the conversion fee at her $20 an hour
+        assert text.count("source: platform help centre (not linked)") == 4
+    finally:
+        context.close()
+
+
+def test_case_report_download_is_the_pdf_repsim_report_writes(page, server, tmp_path) -> None:
+    """The "Case report (PDF)" button gives, byte for byte, what `repsim report` writes for the
+    scenario TOML downloaded beside it, with the dispute inputs set on the page."""
+    open_app(page, f"{server}/?run.paths=600&run.weeks=30&run.seed=5")
+    slider = page.get_by_test_id("stSlider").filter(has_text="Chance the report is upheld")
+    slider.get_by_role("slider").focus()
+    page.keyboard.press("ArrowRight")  # 50% -> 55%
+    page.wait_for_function(f"{IDLE}", timeout=120_000)
+    page.wait_for_timeout(500)
+    assert "a 55% chance" in page.get_by_test_id("stMain").inner_text()
+    name, pdf = _download(page, "Case report (PDF)")
+    assert name.endswith("-case-report.pdf") and pdf.startswith(b"%PDF-")
+    toml_name, toml = _download(page, "Scenario (TOML)")
+    scenario = tmp_path / toml_name
+    scenario.write_bytes(toml)
+    repsim = Path(sys.executable).parent / "repsim"
+    out = tmp_path / "case.pdf"
+    done = subprocess.run(
+        [str(repsim), "report", str(scenario), "--chance", "0.55", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == pdf
+    no_exception(page)
