@@ -180,7 +180,7 @@ def _facts(case: Case) -> list[dict[str, Any]]:
             record.append(f"over {h.client_ratings_given} contracts")
         if h.client_suspended:
             record.append("suspended")
-        ended = f"{h.ended_weeks_ago} weeks ago"
+        ended = "this week" if h.ended_weeks_ago == 0 else f"{_weeks_text(h.ended_weeks_ago)} ago"
         if case.today is not None:
             ended += f" ({_date_of(case, -h.ended_weeks_ago)})"
         rows.append(
@@ -281,16 +281,14 @@ def _costs(case: Case) -> list[dict[str, Any]]:
             ]
         )
         mean = e["mean"] or 0.0
-        verb = "costs" if mean >= 0 else "saves"
+        jobs = j["mean"] or 0.0
         sentences.append(
             [
-                f"Against '{arm}', keeping the rule '{ref}' {verb} her ",
-                (money(abs(mean)), True),
-                f" of net earnings by week {weeks} on average ({_ci(e['ci90'])} at 90% "
-                f"confidence; in 9 futures of 10 between {money(e['p05'])} and "
-                f"{money(e['p95'])}), and "
-                + ("n/a" if j["mean"] is None else f"{abs(j['mean']):.1f}")
-                + " jobs.",
+                f"Under '{ref}' rather than '{arm}' she earns ",
+                (f"{money(abs(mean))} {'less' if mean >= 0 else 'more'}", True),
+                f" net by week {weeks} on average ({_ci(e['ci90'])} at 90% confidence; in 9 "
+                f"futures of 10 between {money(e['p05'])} and {money(e['p95'])}) and wins "
+                f"{abs(jobs):.1f} {'fewer' if jobs >= 0 else 'more'} jobs.",
             ]
         )
     blocks.append(_list(sentences))
@@ -353,13 +351,14 @@ def _charts(case: Case) -> list[dict[str, Any]]:
         if name in case.specs
     ]
     return [
-        _heading("3. The charts"),
-        _para(
-            "Week by week over the futures: the line is the median, the bands hold half and 9 of "
-            "10 futures.",
-            size="small",
-        ),
-        {"kind": "figures", "items": items, "columns": 2},
+        {
+            "kind": "figures",
+            "title": "3. The charts",
+            "note": "Week by week over the futures: the line is the median, the bands hold half "
+            "and 9 of 10 futures.",
+            "items": items,
+            "columns": 2,
+        }
     ]
 
 
@@ -675,8 +674,52 @@ def _reproduce(case: Case) -> list[dict[str, Any]]:
             ".toml file and run the command.",
             size="small",
         ),
-        _table(["", ""], rows, [1, 4]),
+        _table(["What", "Value"], rows, [1, 4]),
     ]
+
+
+def _brief(case: Case) -> list[dict[str, Any]]:
+    """Three lines up front: what it costs, what reporting is worth, when it stops counting."""
+    s = case.summary
+    ref, weeks = s["reference"], s["weeks"]
+    items = []
+    for arm, d in list(s["differences"].items())[:1]:
+        e = d["earnings"]
+        mean = e["mean"] or 0.0
+        items.append(
+            [
+                ("What it costs: ", True),
+                f"under '{ref}' rather than '{arm}' she earns {money(abs(mean))} "
+                f"{'less' if mean >= 0 else 'more'} net by week {weeks} on average (in 9 "
+                f"futures of 10 between {money(e['p05'])} and {money(e['p95'])}).",
+            ]
+        )
+    values = case.values()
+    if values and case.dispute_inputs is not None:
+        v = values[-1]
+        items.append(
+            [
+                ("Reporting it: ", True),
+                f"worth {money(v.value)} to her by week {v.weeks} on average, with a "
+                f"{v.chance_upheld:.0%} chance that it is "
+                f"{dispute.removed_label(case.dispute_inputs.wait_weeks)}, against "
+                f"{money(v.time_cost)} of her time.",
+            ]
+        )
+    leaves = s.get("ratings_needed_in_time", {}).get(ref, {}).get("disputed_leaves_window", {})
+    known = {int(w): k for w, k in leaves.items() if k is not None}
+    if known:
+        longest = max(known)
+        date = _date_of(case, known[longest])
+        items.append(
+            [
+                ("When it stops counting: ", True),
+                f"kept, it leaves the Job Success Score's longest window ({longest} weeks) in "
+                f"week {known[longest]}" + (f" ({date})" if date else "") + "; the stars "
+                "count it for as long as it stays on the profile.",
+            ]
+        )
+    return [_heading("In brief", 2), _list(items)] if items else []
 
 
 def blocks(case: Case) -> list[dict[str, Any]]:
@@ -691,6 +734,7 @@ def blocks(case: Case) -> list[dict[str, Any]]:
     ]
     if sc.description:
         out.append(_para(sc.description))
+    out += _brief(case)
     out += _facts(case)
     out += _costs(case)
     out += _charts(case)
@@ -748,7 +792,7 @@ TEMPLATE = r"""
 #let runs(rs) = rs.map(r => if r.bold { strong(r.text) } else { r.text }).join()
 #for b in d.blocks {
   if b.kind == "title" {
-    block(below: 0.3em, text(17pt, weight: "bold", b.text))
+    block(below: 0.65em, text(17pt, weight: "bold", b.text))
     block(below: 0.8em, text(9pt, fill: luma(70), b.sub))
   } else if b.kind == "heading" {
     heading(level: b.level, b.text)
@@ -763,10 +807,14 @@ TEMPLATE = r"""
       ..b.rows.flatten(),
     ))
   } else if b.kind == "figures" {
+    block(breakable: false, {
+    heading(level: 1, b.title)
+    block(text(sizes.small, b.note))
     grid(columns: (1fr,) * b.columns, column-gutter: 10pt, row-gutter: 8pt,
       ..b.items.map(f => figure(
         image(bytes(sys.inputs.at(f.key)), format: "svg", width: 100%),
         caption: f.caption, numbering: none)))
+    })
   } else if b.kind == "code" {
     text(font: "DejaVu Sans Mono", size: 6pt, columns(b.columns, gutter: 12pt,
       raw(b.text, block: true)))
@@ -826,7 +874,8 @@ pre { font-size: 7.5pt; columns: 2; column-gap: 16px; white-space: pre-wrap;
   word-break: break-all; }
 footer { color: #555; font-size: 0.8em; border-top: 1px solid #ccc; margin-top: 2em; }
 @page { size: A4; margin: 14mm; }
-@media print { body { margin: 0; max-width: none; } .pagebreak { break-before: page; } }
+@media print { body { margin: 0; max-width: none; font-size: 9.5pt; }
+  .pagebreak { break-before: page; } }
 """
 
 
@@ -878,6 +927,8 @@ def case_html(case: Case) -> bytes:
                 f"<figcaption>{html.escape(i['caption'])}</figcaption></figure>"
                 for i in b["items"]
             )
+            parts.append(f"<h2>{html.escape(b['title'])}</h2>")
+            parts.append(f'<p class="small">{html.escape(b["note"])}</p>')
             parts.append(f'<div class="figures">{figs}</div>')
         elif k == "code":
             parts.append(f"<pre>{html.escape(b['text'])}</pre>")

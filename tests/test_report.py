@@ -170,3 +170,28 @@ def test_an_existing_report_is_kept_without_force(tmp_path: Path, capsys):
     assert cli.main([*args, "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF-")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_today_date_gives_calendar_dates_and_the_documents_date():
+    """Where the scenario has a `today` (issue 13's history editor adds it), contracts' end
+    dates, the weeks the feedback leaves each window and the PDF's date follow from it."""
+    import datetime as dt
+
+    from helpers import small
+
+    import sim
+
+    sc = small(paths=256, weeks=30)
+    res = sim.run(sc)
+    dated = sc.model_copy()
+    object.__setattr__(dated, "today", dt.date(2026, 11, 29))  # the field the editor adds
+    case = report.Case(dated, res.summary(), {}, charts=())
+    text = json.dumps(report.blocks(case))
+    assert "6 weeks ago (2026-10-18)" in text and "1 week ago (2026-11-22)" in text
+    assert "week 25 (2027-05-23)" in text  # leaves the 26-week window
+    assert "'today' in this report is 2026-11-29" in text
+    undated = report.Case(sc, res.summary(), {}, charts=())
+    assert "2026-10-18" not in json.dumps(report.blocks(undated))
+    pdf = report.case_pdf(case)
+    assert b"D:20261129" in pdf  # the document's date, not the clock's
+    assert b"D:20261129" not in report.case_pdf(undated)
