@@ -113,6 +113,7 @@ def render(sc: sim.Scenario, view: View) -> None:
         100.0,
         dispute.HOURS,
         step=0.5,
+        format="%.1f",
         key=KEYS["hours"],
         help=_money(dispute.HOURS_REASON),
     )
