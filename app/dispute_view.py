@@ -1,5 +1,7 @@
-"""The dispute panel of the Compare page: the platform's facts, then whether reporting the
-feedback is worth her time (sim.dispute), and the "Case report (PDF)" download."""
+"""The dispute panel (the Dispute page): the platform's facts, then whether reporting the
+feedback is worth her time (sim.dispute); and the "Case report (PDF)" download, which the
+Compare page shows too. The dispute simulation runs only on the Dispute page or when the report
+is downloaded, so it never slows the Compare page's redraw."""
 
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ from sim import dispute, platform_facts
 __all__ = ["case_pdf_bytes", "render", "report_button"]
 
 KEYS = {"chance": "dispute-chance", "wait": "dispute-wait", "hours": "dispute-hours"}
+STORE = "dispute-inputs"  # not a widget key: kept while other pages are shown
+DEFAULTS = {
+    "chance": round(dispute.CHANCE_UPHELD * 100),
+    "wait": dispute.WAIT_WEEKS,
+    "hours": dispute.HOURS,
+}
 
 
 def _money(text: str) -> str:
@@ -29,14 +37,23 @@ def _avoided(toml: str, wait: int) -> dispute.Avoided:
     return dispute.simulate_avoided(sim.loads_scenario(toml, "settings"), wait)
 
 
+def _stored() -> dict:
+    """The inputs as last set on the Dispute page (the defaults before); widgets' own state
+    is dropped by Streamlit while their page is not shown, this store is not."""
+    return {**DEFAULTS, **st.session_state.get(STORE, {})}
+
+
 def _inputs() -> dispute.DisputeInputs:
-    """The inputs as last set on the page (the defaults before)."""
-    s = st.session_state
+    s = _stored()
     return dispute.DisputeInputs(
-        chance_upheld=s.get(KEYS["chance"], round(dispute.CHANCE_UPHELD * 100)) / 100,
-        wait_weeks=int(s.get(KEYS["wait"], dispute.WAIT_WEEKS)),
-        hours=float(s.get(KEYS["hours"], dispute.HOURS)),
+        chance_upheld=s["chance"] / 100, wait_weeks=int(s["wait"]), hours=float(s["hours"])
     )
+
+
+def _keep() -> None:
+    st.session_state[STORE] = {
+        name: st.session_state[key] for name, key in KEYS.items() if key in st.session_state
+    }
 
 
 def _facts(sc: sim.Scenario) -> None:
@@ -88,33 +105,37 @@ def render(sc: sim.Scenario, view: View) -> None:
             "Mark it in the scenario's history to see what reporting it is worth."
         )
         return
+    stored = _stored()
+    for name, key in KEYS.items():
+        if key not in st.session_state:  # back on this page: the last values, not the defaults
+            st.session_state[key] = stored[name]
     cols = st.columns(3)
     cols[0].slider(
         "Chance the report is upheld (%)",
         0,
         100,
-        round(dispute.CHANCE_UPHELD * 100),
         step=5,
         key=KEYS["chance"],
+        on_change=_keep,
         help=_money(dispute.CHANCE_UPHELD_REASON),
     )
     cols[1].number_input(
         "Weeks until it is decided",
         0,
         52,
-        dispute.WAIT_WEEKS,
         step=1,
         key=KEYS["wait"],
+        on_change=_keep,
         help=_money(dispute.WAIT_REASON),
     )
     cols[2].number_input(
         "Hours it takes you",
         0.0,
         100.0,
-        dispute.HOURS,
         step=0.5,
         format="%.1f",
         key=KEYS["hours"],
+        on_change=_keep,
         help=_money(dispute.HOURS_REASON),
     )
     inputs = _inputs()

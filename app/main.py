@@ -17,6 +17,7 @@ from app import session
 PAGES = (
     ("pages/compare.py", "Compare", ":material/compare_arrows:"),
     ("pages/calculator.py", "Calculator", ":material/calculate:"),
+    ("pages/dispute.py", "Dispute", ":material/gavel:"),
     ("pages/scenario.py", "Scenario", ":material/description:"),
     ("pages/about.py", "About the model", ":material/info:"),
 )

@@ -20,7 +20,13 @@ from app.docs import markdown_money
 from app.export import chart_bytes
 
 MAIN = str(ROOT / "app" / "main.py")
-PAGES = ("pages/compare.py", "pages/calculator.py", "pages/scenario.py", "pages/about.py")
+PAGES = (
+    "pages/compare.py",
+    "pages/calculator.py",
+    "pages/dispute.py",
+    "pages/scenario.py",
+    "pages/about.py",
+)
 SMALL = {"run.paths": "300", "run.weeks": "30"}  # the point here is the wiring, not the figures
 
 

@@ -589,6 +589,15 @@ def test_upload_box_states_the_256_kb_limit(page, server) -> None:
 DISPUTE_SHOTS = {1400: ROOT / "docs" / "dispute.png", 390: ROOT / "docs" / "dispute-390.png"}
 
 
+def open_dispute(page, url: str) -> None:
+    """Load the Dispute page and wait for its table of values."""
+    page.goto(url)
+    page.wait_for_function(
+        f"{IDLE} && document.querySelectorAll('[data-testid=stDataFrame]').length === 1",
+        timeout=120_000,
+    )
+
+
 @pytest.mark.parametrize("width", sorted(DISPUTE_SHOTS))
 def test_dispute_panel_screenshot(browser, server, width: int) -> None:
     """docs/dispute.png and docs/dispute-390.png: the platform's facts, the three inputs and
@@ -596,7 +605,7 @@ def test_dispute_panel_screenshot(browser, server, width: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
     try:
-        open_app(page, server + "/")
+        open_dispute(page, server + "/dispute")
         height = page.evaluate(
             "document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight"
         )
@@ -618,19 +627,31 @@ def test_dispute_panel_screenshot(browser, server, width: int) -> None:
 
 def test_case_report_download_is_the_pdf_repsim_report_writes(page, server, tmp_path) -> None:
     """The "Case report (PDF)" button gives, byte for byte, what `repsim report` writes for the
-    scenario TOML downloaded beside it, with the dispute inputs set on the page."""
-    open_app(page, f"{server}/?run.paths=600&run.weeks=30&run.seed=5")
+    scenario TOML downloaded beside it, with the chance set on the Dispute page (kept when the
+    report is downloaded from the Compare page)."""
+    open_dispute(page, f"{server}/dispute?run.paths=600&run.weeks=30&run.seed=5")
     slider = page.get_by_test_id("stSlider").filter(has_text="Chance the report is upheld")
     slider.get_by_role("slider").focus()
     page.keyboard.press("ArrowRight")  # 50% -> 55%
-    page.wait_for_function(f"{IDLE}", timeout=120_000)
-    page.wait_for_timeout(500)
-    assert "a 55% chance" in page.get_by_test_id("stMain").inner_text()
+    page.wait_for_function(
+        f"{IDLE} && document.querySelector('[data-testid=stMain]').innerText"
+        ".includes('a 55% chance')",
+        timeout=120_000,
+    )
+    _, on_dispute = _download(page, "Case report (PDF)")
+    page.get_by_test_id("stSidebarNav").get_by_text("Compare").click()
+    wait_idle(page)
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=stDownloadButton]').length === {BUTTONS}",
+        timeout=120_000,
+    )
     name, pdf = _download(page, "Case report (PDF)")
     assert name.endswith("-case-report.pdf") and pdf.startswith(b"%PDF-")
+    assert pdf == on_dispute
     toml_name, toml = _download(page, "Scenario (TOML)")
     scenario = tmp_path / toml_name
     scenario.write_bytes(toml)
+    assert sim.loads_scenario(toml.decode()).run.paths == 600
     repsim = Path(sys.executable).parent / "repsim"
     out = tmp_path / "case.pdf"
     done = subprocess.run(

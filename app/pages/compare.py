@@ -201,7 +201,6 @@ def render() -> None:
     _today(view)
     if len(view.arms) > 1:
         _differences(view)
-    dispute_view.render(sc, view)
     _charts(view)
     _files(view)
     st.caption(
