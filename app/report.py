@@ -873,6 +873,8 @@ figcaption { font-size: 0.8em; text-align: center; }
 pre { font-size: 7.5pt; columns: 2; column-gap: 16px; white-space: pre-wrap;
   word-break: break-all; }
 footer { color: #555; font-size: 0.8em; border-top: 1px solid #ccc; margin-top: 2em; }
+@media (max-width: 600px) { table { display: block; overflow-x: auto; }
+  .figures { grid-template-columns: 1fr; } pre { columns: 1; } }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; font-size: 9.5pt; }
   .pagebreak { break-before: page; } }
