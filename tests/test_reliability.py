@@ -615,6 +615,34 @@ def test_10_check_refuses_an_oversized_file(tmp_path):
         sim.load_scenario(path)
 
 
+START_BASE = (
+    "import sys\nfrom app import session\n"
+    "base, notices = session.start_base(sys.argv[1:])\nprint(base.preset, notices)"
+)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "oversized"])
+def test_10_the_dashboards_command_line_file_is_read_with_a_cap(tmp_path, kind):
+    """`streamlit run app/main.py -- FILE`: /dev/zero, a FIFO or a huge file is refused at once,
+    naming the file, and the reference case is shown (before: read without a cap, or hung)."""
+    path = tmp_path / "scenario.toml"
+    if kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(REFERENCE.read_text() + "# " + "x" * 2**21 + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", START_BASE, str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    expected = "not a regular file" if kind != "oversized" else "over the 1.0 MB limit"
+    assert f"`{path}` could not be used ({path}: " in proc.stdout, proc.stdout
+    assert expected in proc.stdout, proc.stdout
+    assert proc.stdout.startswith(controls.DEFAULT_PRESET)
+
+
 def test_10_empty_out_is_refused(tmp_path, monkeypatch, capsys):
     code, _, err = run_cli(
         tmp_path, monkeypatch, capsys, "run", str(REFERENCE), *SMALL, "--out", ""
