@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 app: $(STAMP)
-	$(BIN)/streamlit run app/main.py -- $(SCENARIO)
+	$(BIN)/streamlit run app/serve.py -- $(SCENARIO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim app tests benchmarks

@@ -154,6 +154,26 @@ def test_2_a_worker_killed_during_a_run_is_retried_once():
         healing.shutdown()
 
 
+def test_2_the_health_check_reflects_a_dead_worker_and_heals_it():
+    """runner.broken() (what app/serve.py's /health answers) names the pool with a dead worker,
+    has it rebuilt in the background, and the next check and the next run find it whole."""
+    sc = sim.validate_scenario(small_data(paths=1024), "t")
+    expected = sim.run(sc).summary()
+    assert results.run_in_parallel(sc).summary() == expected
+    assert runner.broken() == [] and runner.healthy()
+    workers = _pool_workers()
+    assert workers, "the dashboard runs on worker processes on a machine with two cores"
+    os.kill(workers[0].pid, signal.SIGKILL)
+    psutil.wait_procs(workers[:1], timeout=10)
+    assert not runner.healthy()
+    assert runner.broken() == ["small"]  # and a rebuild is on its way
+    deadline = time.monotonic() + 60
+    while runner.broken(heal=False) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runner.broken() == [], "the pool was rebuilt without waiting for a run"
+    assert results.run_in_parallel(sc).summary() == expected
+
+
 # -- 3: the memory estimate: see test_memory.py ---------------------------------------------------
 
 
@@ -212,6 +232,61 @@ def test_4_a_small_run_does_not_wait_for_a_big_one(monkeypatch):
     finally:
         release.set()
         big_thread.join(120)
+
+
+def _big_run_in_thread(sc: sim.Scenario, ticket: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def go() -> None:
+        try:
+            with runner.watching(ticket):
+                out.append(runner.run(sc))
+        except BaseException as e:  # handed to the test
+            out.append(e)
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread, out
+
+
+def test_4_a_big_run_reports_progress_and_gives_the_same_result(monkeypatch):
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)  # every run is a big one
+    sc = sim.validate_scenario(small_data(paths=4096, weeks=20), "t")
+    seen: list[tuple[int, int]] = []
+    ticket = runner.Ticket(sc.run.paths)
+    monkeypatch.setattr(ticket, "progress", lambda d, t: (seen.append((d, t)), None)[1])
+    thread, out = _big_run_in_thread(sc, ticket)
+    thread.join(120)
+    assert out and isinstance(out[0], sim.Result), out
+    assert out[0].summary() == sim.run(sc).summary()
+    assert len(seen) == runner.BIG_CHUNKS / 2  # 16 chunks of 256 paths (the smallest chunk)
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and seen[-1] == (4096, 4096)
+
+
+def test_4_cancel_drops_a_big_runs_pending_chunks_and_frees_the_pool(monkeypatch):
+    """Cancel mid-run: the run raises Cancelled, the chunks not yet started are dropped (not
+    computed), and the big pool takes the next big run at once."""
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    sc = sim.validate_scenario(small_data(paths=32 * 512, weeks=52), "t")
+    ticket = runner.Ticket(sc.run.paths)
+    thread, out = _big_run_in_thread(sc, ticket)
+    deadline = time.monotonic() + 120
+    while ticket.done == 0 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert 0 < ticket.done < sc.run.paths, "cancelled in the middle of the run"
+    ticket.cancel()
+    thread.join(120)
+    assert out and isinstance(out[0], runner.Cancelled), out
+    assert len(ticket._futures) == runner.BIG_CHUNKS
+    dropped = sum(f.cancelled() for f in ticket._futures)
+    assert dropped >= runner.BIG_CHUNKS // 2, f"only {dropped} of 32 chunks were dropped"
+    small = sim.validate_scenario(small_data(paths=512, weeks=4), "t")
+    after = runner.Ticket(small.run.paths)
+    thread, out = _big_run_in_thread(small, after)
+    thread.join(120)
+    assert out and isinstance(out[0], sim.Result) and after.done == small.run.paths
+    assert out[0].summary() == sim.run(small).summary()
+    assert runner.broken() == []
 
 
 # -- 5: single-arm scenarios: the same clear error in check, run and the dashboard ----------------
