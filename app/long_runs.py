@@ -3,7 +3,9 @@
 A run over `runner.BIG_CELLS` arm-path-weeks (4x the default page) runs on a thread of its own
 while the page shows its progress, chunk by chunk, and a Cancel button. Cancel drops the chunks
 not yet started (the worker finishes the one in hand, about 1/32 of the run, and is free), and
-the page goes on showing the results it showed before. A finished big run is kept for the
+the page goes on showing the results it showed before. A big run that its session stops
+looking at for `runner.ABANDONED` seconds (the tab closed, another page shown) stops too.
+A finished big run is kept for the
 server (at most `KEEP`), so that coming back to it does not run it again.
 """
 
@@ -72,7 +74,8 @@ def _keep(view: results.View) -> None:
 
 def view_for(toml: str) -> results.View | None:
     """The view to show for these settings: a run as `session.view_for` does it, a big one with
-    progress and Cancel. After a Cancel: the previous view (None if there is none), under a note.
+    progress and Cancel (a run whose session has gone stops by itself: `runner.ABANDONED`).
+    After a Cancel: the previous view (None if there is none), under a note.
     Over the session budget: `sim.ScenarioError`, as `session.view_for`."""
     sc = sim.loads_scenario(toml, "settings")
     if runner.cells(sc) <= runner.BIG_CELLS:
@@ -100,15 +103,18 @@ def _big(toml: str, sc: sim.Scenario) -> results.View | None:
         job = None
     if job is None:
         ticket = runner.Ticket(sc.run.paths)
+        ticket.seen()
         job = Job(toml, ticket, _threads.submit(_compute, toml, ticket))
         st.session_state[JOB] = job
     if job.ticket.cancelled:
         return None
+    job.ticket.seen()
     st.html(CSS)
     box = st.container(key="repsim-progress")
     bar = box.progress(0.0, text=_text(job.ticket))
     box.button("Cancel", key="repsim-cancel", on_click=job.ticket.cancel, help=CANCEL_HELP)
     while True:
+        job.ticket.seen()  # a closed tab stops looking: its run stops (runner.ABANDONED)
         try:
             view = job.future.result(timeout=POLL)
             break

@@ -2,9 +2,10 @@
 
 Design (issue 15, finding 4): runs are sorted by size. A run up to `BIG_CELLS` arm-path-weeks
 (the default page is 2 million) goes to the *small* pool of `WORKERS` warm processes; a larger
-one goes to a separate *big* pool of one process, and only one big run is in flight at a time
-(others wait their turn behind a lock). A session's huge run therefore holds at most one core
-and never queues ahead of another session's default page, which keeps the small pool to itself;
+one goes to a separate *big* pool of one process at a lower CPU priority (nice +10), and only
+one big run is in flight at a time (others wait their turn behind a lock). A session's huge run
+therefore holds at most one core, yields it to small runs when the cores are busy, and never
+queues ahead of another session's default page, which keeps the small pool to itself;
 a fair queue over one pool was the alternative, but a chunk already running cannot be preempted,
 so a small run would still wait for the big run's chunks in flight. Nothing larger than the
 session budget (`BUDGET_CELLS`, `BUDGET_BYTES`) is run at all, whatever its source: widgets, URL
@@ -23,6 +24,7 @@ import contextvars
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import (
     CancelledError,
@@ -38,6 +40,7 @@ from app.pool import HealingPool
 from sim.scenario import estimate_memory_bytes
 
 __all__ = [
+    "ABANDONED",
     "BIG_CELLS",
     "BUDGET_BYTES",
     "BUDGET_CELLS",
@@ -54,6 +57,8 @@ WORKERS = min(2, os.cpu_count() or 1)
 BUDGET_CELLS = 100_000_000  # arm-path-weeks a dashboard run may take: ~50x the default page
 BUDGET_BYTES = 2 * 2**30  # estimated peak memory of one dashboard run
 BIG_CELLS = 8_000_000  # above this, a run goes to the big pool and shows progress and Cancel
+BIG_NICE = 10  # the big pool's worker's priority below the small pool's (Linux nice)
+ABANDONED = 10.0  # seconds without a look from its session after which a big run stops
 BIG_CHUNKS = 32  # a big run is cut into about this many chunks: progress steps, Cancel's delay
 
 _lock = threading.Lock()
@@ -100,6 +105,14 @@ def _warm_up() -> None:
     sim.run(sim.Scenario(), paths=sim.engine.BLOCK)
 
 
+def _yield_cpu() -> None:
+    """The big pool's worker runs at a lower priority (nice +10): when the cores are busy, the
+    small pool's workers (other sessions' default pages) get them first; idle, it runs at full
+    speed all the same."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(BIG_NICE)
+
+
 def pool(kind: str) -> HealingPool | None:
     """The `small` or `big` pool, started on first use; None where processes cannot start."""
     if WORKERS < 2:
@@ -111,7 +124,7 @@ def pool(kind: str) -> HealingPool | None:
                 ctx.set_forkserver_preload(["sim", "app._die_with_parent"])
             except (OSError, ValueError):
                 return None
-            workers, warm = (WORKERS, _warm_up) if kind == "small" else (1, None)
+            workers, warm = (WORKERS, _warm_up) if kind == "small" else (1, _yield_cpu)
             _pools[kind] = HealingPool(workers, mp_context=ctx, initializer=warm)
         return _pools[kind]
 
@@ -144,16 +157,27 @@ class Cancelled(Exception):
 
 class Ticket:
     """One run's progress and the means to stop it, shared by the session that shows it and the
-    thread that drives the run: `done` of `total` paths, `waiting` for the big pool's turn."""
+    thread that drives the run: `done` of `total` paths, `waiting` for the big pool's turn.
+
+    A session that shows the run calls `seen` as it does; once nobody has for `ABANDONED`
+    seconds (the tab was closed, the browser went away), the run stops as if cancelled.
+    """
 
     def __init__(self, total: int):
         self.total, self.done, self.waiting = total, 0, True
         self._stop = threading.Event()
         self._futures: list[Future[Any]] = []
         self._lock = threading.Lock()
+        self._seen: float | None = None  # None: nobody watches (a test, a script): never abandoned
+
+    def seen(self) -> None:
+        """The session is still showing this run."""
+        self._seen = time.monotonic()
 
     @property
     def cancelled(self) -> bool:
+        if self._seen is not None and time.monotonic() - self._seen > ABANDONED:
+            self.cancel()
         return self._stop.is_set()
 
     def cancel(self) -> None:

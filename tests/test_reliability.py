@@ -289,6 +289,30 @@ def test_4_cancel_drops_a_big_runs_pending_chunks_and_frees_the_pool(monkeypatch
     assert runner.broken() == []
 
 
+def test_4_the_big_pool_yields_the_cpu_to_the_small_one(monkeypatch):
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    sc = sim.validate_scenario(small_data(paths=512, weeks=4), "t")
+    assert runner.run(sc).summary() == sim.run(sc).summary()
+    processes = runner.pool("big").executor()._processes.values()
+    assert processes
+    ours = os.nice(0)
+    for p in processes:
+        assert psutil.Process(p.pid).nice() == min(19, ours + runner.BIG_NICE)
+
+
+def test_4_a_big_run_nobody_looks_at_stops(monkeypatch):
+    """A closed tab stops polling its big run's ticket: the run stops by itself."""
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    monkeypatch.setattr(runner, "ABANDONED", 0.5)
+    sc = sim.validate_scenario(small_data(paths=32 * 512, weeks=52), "t")
+    ticket = runner.Ticket(sc.run.paths)
+    ticket.seen()  # once, as the page does when it starts the run; never again
+    thread, out = _big_run_in_thread(sc, ticket)
+    thread.join(120)
+    assert out and isinstance(out[0], runner.Cancelled), out
+    assert ticket.done < sc.run.paths
+
+
 # -- 5: single-arm scenarios: the same clear error in check, run and the dashboard ----------------
 
 
