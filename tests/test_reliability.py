@@ -820,6 +820,22 @@ def sim_unescaped(text: str) -> str:
     return "".join(out)
 
 
+def test_11_every_dashboard_cache_is_bounded_in_bytes():
+    """A cached view holds no per-path arrays: the largest the widgets can ask for (all nine
+    rules over 520 weeks) is a few MB whatever the paths, its key (the scenario's TOML) is capped
+    at 256 KB, and each cache holds a bounded number of them."""
+    import pickle
+
+    from app import long_runs
+
+    widest = {"arms": list(controls.CATALOG), "run.weeks": 520, "run.paths": 256}
+    sc = controls.build_scenario(sim.load_scenario(REFERENCE), widest)
+    size = len(pickle.dumps(results.compute_view(sim.dumps_scenario(sc))))
+    assert size < 8 * 2**20, f"{size / 2**20:.1f} MiB"
+    assert session._cached_view._info.max_entries == 24 and long_runs.KEEP == 8
+    assert controls.MAX_PACKED == session.MAX_UPLOAD == 256 * 1024
+
+
 def test_11_keys_in_problems_cannot_inject_markdown():
     text = '"x](https://evil.example/) `y" = 1\n'
     base, problems = session.uploaded_base("k.toml", (text + REFERENCE.read_text()).encode())
