@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 app: $(STAMP)
-	$(BIN)/streamlit run app/main.py -- $(SCENARIO)
+	$(BIN)/streamlit run app/serve.py -- $(SCENARIO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim app tests benchmarks
@@ -32,7 +32,7 @@ validate: $(STAMP)
 # random moments; prints its figures (also in /tmp/repsim-fuzz/*.json)
 soak: $(STAMP)
 	rm -rf /tmp/repsim-fuzz
-	REPSIM_SOAK=1 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_reliability.py $(PYTEST_ARGS)
+	REPSIM_SOAK=1 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_reliability.py tests/test_browser_reliability.py $(PYTEST_ARGS)
 	@cat /tmp/repsim-fuzz/*.json
 
 bench: $(STAMP)

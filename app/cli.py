@@ -399,7 +399,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def dashboard_path() -> Path:
-    return Path(__file__).with_name("main.py")
+    return Path(__file__).with_name("serve.py")  # main.py, served with its /health route
 
 
 def cmd_app(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 import sim
+from sim._input import InputProblem, read_capped
 
 __all__ = [
     "CATALOG",
@@ -549,6 +550,9 @@ def base_from_path(path: str | Path) -> Base:
     p = Path(path)
     if p.resolve().parent == SCENARIOS.resolve() and p.stem in PRESETS:
         return Base(preset=p.stem)
-    text = p.read_text(encoding="utf-8")
-    sim.loads_scenario(text, str(p))
-    return Base(preset=None, toml=text)
+    try:  # a regular file of at most MAX_FILE_BYTES: never /dev/zero, a FIFO or a huge file
+        raw = read_capped(p)
+    except InputProblem as e:
+        raise sim.ScenarioError([(str(p), e.key, e.message)]) from None
+    sim.loads_scenario(raw, str(p))  # refuses text that is not UTF-8
+    return Base(preset=None, toml=raw.decode("utf-8"))

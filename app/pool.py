@@ -83,6 +83,14 @@ class HealingPool:
         pool = self._pool
         return pool is None or not (_broken(pool) or _dead_worker(pool))
 
+    def heal(self) -> bool:
+        """Replace the pool now if a worker has died (no run needed); True if it did."""
+        pool = self._pool
+        if pool is None or not (_broken(pool) or _dead_worker(pool)):
+            return False
+        self._replace(pool)
+        return True
+
     def call(self, fn: Callable[[ProcessPoolExecutor], T]) -> T:
         """``fn(pool)``, retried once on a fresh pool if a worker died under it."""
         pool = self.executor()

@@ -77,8 +77,8 @@ def init(argv: list[str]) -> None:
 
 
 def script_args() -> list[str]:
-    """Arguments after `--` under `streamlit run app/main.py`; none under another program."""
-    return sys.argv[1:] if Path(sys.argv[0]).name == "main.py" else []
+    """Arguments after `--` under `streamlit run app/main.py` (or serve.py); none otherwise."""
+    return sys.argv[1:] if Path(sys.argv[0]).name in ("main.py", "serve.py") else []
 
 
 def prepare(argv: list[str] | None = None) -> None:

@@ -56,10 +56,18 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def streamlit_server(log: Path, timeout: float = 60.0) -> Iterator[str]:
-    """`streamlit run app/main.py` on a free port; yields its base URL, stops it afterwards."""
+    """`streamlit run app/serve.py` (what `make app` runs) on a free port; yields its base URL,
+    stops it afterwards."""
+    with streamlit_process(log, timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(log: Path, timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit_server`, yielding the server's process as well as its base URL."""
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app/main.py",
+        sys.executable, "-m", "streamlit", "run", "app/serve.py",
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
@@ -73,7 +81,7 @@ def streamlit_server(log: Path, timeout: float = 60.0) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

@@ -154,6 +154,26 @@ def test_2_a_worker_killed_during_a_run_is_retried_once():
         healing.shutdown()
 
 
+def test_2_the_health_check_reflects_a_dead_worker_and_heals_it():
+    """runner.broken() (what app/serve.py's /health answers) names the pool with a dead worker,
+    has it rebuilt in the background, and the next check and the next run find it whole."""
+    sc = sim.validate_scenario(small_data(paths=1024), "t")
+    expected = sim.run(sc).summary()
+    assert results.run_in_parallel(sc).summary() == expected
+    assert runner.broken() == [] and runner.healthy()
+    workers = _pool_workers()
+    assert workers, "the dashboard runs on worker processes on a machine with two cores"
+    os.kill(workers[0].pid, signal.SIGKILL)
+    psutil.wait_procs(workers[:1], timeout=10)
+    assert not runner.healthy()
+    assert runner.broken() == ["small"]  # and a rebuild is on its way
+    deadline = time.monotonic() + 60
+    while runner.broken(heal=False) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runner.broken() == [], "the pool was rebuilt without waiting for a run"
+    assert results.run_in_parallel(sc).summary() == expected
+
+
 # -- 3: the memory estimate: see test_memory.py ---------------------------------------------------
 
 
@@ -212,6 +232,85 @@ def test_4_a_small_run_does_not_wait_for_a_big_one(monkeypatch):
     finally:
         release.set()
         big_thread.join(120)
+
+
+def _big_run_in_thread(sc: sim.Scenario, ticket: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def go() -> None:
+        try:
+            with runner.watching(ticket):
+                out.append(runner.run(sc))
+        except BaseException as e:  # handed to the test
+            out.append(e)
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread, out
+
+
+def test_4_a_big_run_reports_progress_and_gives_the_same_result(monkeypatch):
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)  # every run is a big one
+    sc = sim.validate_scenario(small_data(paths=4096, weeks=20), "t")
+    seen: list[tuple[int, int]] = []
+    ticket = runner.Ticket(sc.run.paths)
+    monkeypatch.setattr(ticket, "progress", lambda d, t: (seen.append((d, t)), None)[1])
+    thread, out = _big_run_in_thread(sc, ticket)
+    thread.join(120)
+    assert out and isinstance(out[0], sim.Result), out
+    assert out[0].summary() == sim.run(sc).summary()
+    assert len(seen) == runner.BIG_CHUNKS / 2  # 16 chunks of 256 paths (the smallest chunk)
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and seen[-1] == (4096, 4096)
+
+
+def test_4_cancel_drops_a_big_runs_pending_chunks_and_frees_the_pool(monkeypatch):
+    """Cancel mid-run: the run raises Cancelled, the chunks not yet started are dropped (not
+    computed), and the big pool takes the next big run at once."""
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    sc = sim.validate_scenario(small_data(paths=32 * 512, weeks=52), "t")
+    ticket = runner.Ticket(sc.run.paths)
+    thread, out = _big_run_in_thread(sc, ticket)
+    deadline = time.monotonic() + 120
+    while ticket.done == 0 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert 0 < ticket.done < sc.run.paths, "cancelled in the middle of the run"
+    ticket.cancel()
+    thread.join(120)
+    assert out and isinstance(out[0], runner.Cancelled), out
+    assert len(ticket._futures) == runner.BIG_CHUNKS
+    dropped = sum(f.cancelled() for f in ticket._futures)
+    assert dropped >= runner.BIG_CHUNKS // 2, f"only {dropped} of 32 chunks were dropped"
+    small = sim.validate_scenario(small_data(paths=512, weeks=4), "t")
+    after = runner.Ticket(small.run.paths)
+    thread, out = _big_run_in_thread(small, after)
+    thread.join(120)
+    assert out and isinstance(out[0], sim.Result) and after.done == small.run.paths
+    assert out[0].summary() == sim.run(small).summary()
+    assert runner.broken() == []
+
+
+def test_4_the_big_pool_yields_the_cpu_to_the_small_one(monkeypatch):
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    sc = sim.validate_scenario(small_data(paths=512, weeks=4), "t")
+    assert runner.run(sc).summary() == sim.run(sc).summary()
+    processes = runner.pool("big").executor()._processes.values()
+    assert processes
+    ours = os.nice(0)
+    for p in processes:
+        assert psutil.Process(p.pid).nice() == min(19, ours + runner.BIG_NICE)
+
+
+def test_4_a_big_run_nobody_looks_at_stops(monkeypatch):
+    """A closed tab stops polling its big run's ticket: the run stops by itself."""
+    monkeypatch.setattr(runner, "BIG_CELLS", 0)
+    monkeypatch.setattr(runner, "ABANDONED", 0.5)
+    sc = sim.validate_scenario(small_data(paths=32 * 512, weeks=52), "t")
+    ticket = runner.Ticket(sc.run.paths)
+    ticket.seen()  # once, as the page does when it starts the run; never again
+    thread, out = _big_run_in_thread(sc, ticket)
+    thread.join(120)
+    assert out and isinstance(out[0], runner.Cancelled), out
+    assert ticket.done < sc.run.paths
 
 
 # -- 5: single-arm scenarios: the same clear error in check, run and the dashboard ----------------
@@ -615,6 +714,34 @@ def test_10_check_refuses_an_oversized_file(tmp_path):
         sim.load_scenario(path)
 
 
+START_BASE = (
+    "import sys\nfrom app import session\n"
+    "base, notices = session.start_base(sys.argv[1:])\nprint(base.preset, notices)"
+)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "oversized"])
+def test_10_the_dashboards_command_line_file_is_read_with_a_cap(tmp_path, kind):
+    """`streamlit run app/main.py -- FILE`: /dev/zero, a FIFO or a huge file is refused at once,
+    naming the file, and the reference case is shown (before: read without a cap, or hung)."""
+    path = tmp_path / "scenario.toml"
+    if kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(REFERENCE.read_text() + "# " + "x" * 2**21 + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", START_BASE, str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    expected = "not a regular file" if kind != "oversized" else "over the 1.0 MB limit"
+    assert f"`{path}` could not be used ({path}: " in proc.stdout, proc.stdout
+    assert expected in proc.stdout, proc.stdout
+    assert proc.stdout.startswith(controls.DEFAULT_PRESET)
+
+
 def test_10_empty_out_is_refused(tmp_path, monkeypatch, capsys):
     code, _, err = run_cli(
         tmp_path, monkeypatch, capsys, "run", str(REFERENCE), *SMALL, "--out", ""
@@ -691,6 +818,22 @@ def sim_unescaped(text: str) -> str:
         out.append(text[i])
         i += 1
     return "".join(out)
+
+
+def test_11_every_dashboard_cache_is_bounded_in_bytes():
+    """A cached view holds no per-path arrays: the largest the widgets can ask for (all nine
+    rules over 520 weeks) is a few MB whatever the paths, its key (the scenario's TOML) is capped
+    at 256 KB, and each cache holds a bounded number of them."""
+    import pickle
+
+    from app import long_runs
+
+    widest = {"arms": list(controls.CATALOG), "run.weeks": 520, "run.paths": 256}
+    sc = controls.build_scenario(sim.load_scenario(REFERENCE), widest)
+    size = len(pickle.dumps(results.compute_view(sim.dumps_scenario(sc))))
+    assert size < 8 * 2**20, f"{size / 2**20:.1f} MiB"
+    assert session._cached_view._info.max_entries == 24 and long_runs.KEEP == 8
+    assert controls.MAX_PACKED == session.MAX_UPLOAD == 256 * 1024
 
 
 def test_11_keys_in_problems_cannot_inject_markdown():

@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, controls, dispute_view, results, session
+from app import charts, controls, dispute_view, long_runs, results, session
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
@@ -189,7 +189,7 @@ def render() -> None:
     st.markdown(f"**{session.plain(sc.name)}.** {session.plain(sc.description)}")
     with st.spinner(f"Simulating {sc.run.paths:,} futures over {sc.run.weeks} weeks…"):
         try:
-            view = session.view_for(sim.dumps_scenario(sc))
+            view = long_runs.view_for(sim.dumps_scenario(sc))  # big: progress, Cancel
         except (MemoryError, sim.ScenarioError, ValueError) as e:
             # a valid scenario that still cannot run here: say so, keep the settings
             st.error(
@@ -197,6 +197,8 @@ def render() -> None:
                 "(Simulation in the sidebar); your settings are kept."
             )
             return
+    if view is None:  # a big run cancelled before this session showed any results
+        return
     st.info(LIMITS_SHORT)
     _today(view)
     if len(view.arms) > 1:

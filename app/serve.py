@@ -1,0 +1,44 @@
+"""The dashboard with its health check: `streamlit run app/serve.py [-- SCENARIO.toml]`.
+
+Streamlit's own `/_stcore/health` says whether the server can take a browser; it cannot know
+about repsim's worker pools, and Streamlit has no hook to extend it. `st.App` (Streamlit's
+documented ASGI entry point, served by `streamlit run` as well as by uvicorn) takes extra
+routes, so this file adds `/health`: 200 "ok" when the dashboard can run, 503 naming the pool
+when a worker has died (the pool is then rebuilt in the background, so the next check and the
+next run find it whole). Point a load balancer's or an orchestrator's probe at `/health`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import app as _package  # noqa: F401  (installed, or run from the repository root's environment)
+except ImportError:  # `streamlit run` puts app/ on sys.path, not the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from app import runner
+
+HEALTH = "/health"
+
+
+async def health(request: Request) -> PlainTextResponse:
+    """200 "ok", or 503 naming each worker pool with a dead worker (rebuilt meanwhile)."""
+    broken = runner.broken()
+    if broken:
+        names = " and ".join(broken)
+        return PlainTextResponse(
+            f"unhealthy: a worker of the {names} pool died; the pool is being rebuilt", 503
+        )
+    return PlainTextResponse("ok")
+
+
+streamlit_app = st.App(
+    "main.py", routes=[Route(HEALTH, health, methods=["GET", "HEAD"], name="repsim-health")]
+)
