@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .design import DESIGN_DECODE
 from .plan import Plan
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
@@ -69,6 +70,11 @@ class Draws:
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
+        # assumption uncertainty: each path's design point, its block's (None: off)
+        self.point = None
+        if plan.design is not None:
+            blocks = (first_path + np.arange(n_paths)) // BLOCK
+            self.point = blocks % plan.design.points
         self.drawn = 0
         # per row read, room for every page a path could reach, in (page, path, column) order
         # so that a page is one contiguous block: np.empty leaves pages never drawn untouched
@@ -111,7 +117,10 @@ class Draws:
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
         """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
         u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
-        out = DECODE[name](self.plan, u)
+        if self.point is not None and name in DESIGN_DECODE:  # each path's own assumptions
+            out = DESIGN_DECODE[name](self.plan, u, self.point[(pos >> PAGE_SHIFT) % self.n])
+        else:
+            out = DECODE[name](self.plan, u)
         if name == "stars" and self.plan.harsh_rated:
             # a harsh client takes `harsh_client_shift` stars off what she earns, down to 1
             shift = self.plan.sc.market.harsh_client_shift * self.attr("harsh", pos)

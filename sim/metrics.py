@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import reputation
+from .design import capacity_bound
 from .needed import ratings_needed_in_time, ratings_needed_today
 from .scenario import Scenario
 
@@ -101,7 +102,7 @@ class _Histogram:
 
 
 def _histograms(sc: Scenario, net: float) -> dict[str, _Histogram]:
-    weeks, cap = sc.run.weeks, sc.freelancer.capacity
+    weeks, cap = sc.run.weeks, capacity_bound(sc)  # the design's largest capacity
     return {
         "stars": _Histogram.empty(weeks, 501, 0.01),
         "jss": _Histogram.empty(weeks, 101, 1.0),

@@ -445,6 +445,13 @@ class Uncertainty(_Model):
     ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="'hiring.b_top_rated' = [low, high], for example"
     )
+    points: int = Field(
+        32,
+        ge=2,
+        le=1024,
+        description="design points (scrambled Sobol, a power of two): block b of 256 paths "
+        "takes point b mod points",
+    )
 
     @field_validator("ranges")
     @classmethod
@@ -460,6 +467,13 @@ class Uncertainty(_Model):
             if low > high:
                 raise ValueError(f"{key!r}: low {low:g} is above high {high:g}")
         return dict(sorted(r.items()))
+
+    @field_validator("points")
+    @classmethod
+    def _power_of_two(cls, k: int) -> int:
+        if k & (k - 1):
+            raise ValueError(f"must be a power of two (a Sobol design's balance; got {k})")
+        return k
 
 
 class Scenario(_Model):
