@@ -65,8 +65,6 @@ class ContractLedger:
         # summing the bools as int8 is exact (at most 100 slots) and several times faster
         u = self.d.proposal_u[t]  # (slots, paths), shared by the stacked arms
         below = np.less(u, float32_ceiling(q).reshape(len(self.arms), 1, self.paths))
-        if self.point is not None:  # assumption uncertainty: each path's own proposals
-            below &= self.slot_open
         self.wins = below.view(np.int8).sum(axis=1, dtype=np.int8).reshape(self.n)
         new = np.minimum(self.wins, self.cap - active)  # at capacity, cap - active is 0
         self.new = new

@@ -76,7 +76,7 @@ class Design:
     capacity: np.ndarray  # (K,) int8
     proposals: np.ndarray  # (K,) int
     star_edges: np.ndarray  # (K, 4) cumsum(quality)[:4]
-    log_keep: np.ndarray  # (K,) ln(1 - 1 / contract_weeks); NaN where contracts last one week
+    log_keep: np.ndarray  # (K,) ln(1 - 1 / contract_weeks); -inf where contracts last one week
     harsh_share: np.ndarray  # (K,)
     coef: dict[str, np.ndarray]  # utility coefficients (K,): b_stars, b_reviews, jss_scale, ...
     competitors: np.ndarray  # (K,) int
@@ -129,10 +129,10 @@ def _design(sc: Scenario, keys: tuple[str, ...], unit: np.ndarray, values: np.nd
     else:
         lower = np.repeat(((1.0 - five) / 4)[:, None], 4, axis=1)
     edges = np.cumsum(np.concatenate([lower, five[:, None]], axis=1), axis=1)[:, :4]
-    # ln(1 - p_end) point by point, each as the fixed run's scalar computes it
-    log_keep = np.array(
-        [np.log1p(-(1.0 / w)) if 1.0 / w < 1.0 else np.nan for w in col("market.contract_weeks")]
-    )
+    # ln(1 - p_end) point by point, each as the fixed run's scalar computes it; -inf for
+    # contracts of one week, which makes every duration 1
+    with np.errstate(divide="ignore"):
+        log_keep = np.array([np.log1p(-(1.0 / w)) for w in col("market.contract_weeks")])
     return Design(
         keys=keys,
         unit=unit,
@@ -163,10 +163,9 @@ def _decode_stars(plan, u: np.ndarray, point: np.ndarray) -> np.ndarray:
 
 
 def _decode_duration(plan, u: np.ndarray, point: np.ndarray) -> np.ndarray:
-    log_keep = plan.design.log_keep[point]
-    with np.errstate(invalid="ignore"):
-        duration = 1 + np.floor(np.log1p(-u.astype(np.float64)) / log_keep)
-    duration = np.where(np.isnan(log_keep), 1, duration).astype(np.int64)
+    # ln(1 - u) / -inf is 0: contracts of one week
+    keep = plan.design.log_keep[point]
+    duration = 1 + np.floor(np.log1p(-u.astype(np.float64)) / keep).astype(np.int64)
     return np.minimum(duration, plan.weeks + 1)
 
 
@@ -367,7 +366,8 @@ def design_today_utility(fixed, plan) -> np.ndarray | None:
 # -- the kernel's rows -----------------------------------------------------------------------------
 class DesignRows:
     """`ArmKernel`'s assumptions row by row (sim/engine.py): with uncertainty on, each row's
-    design point (its path's block's), capacity, open proposal slots and hiring coefficients;
+    design point (its path's block's), capacity and hiring coefficients (its proposals are in
+    the draws: `Draws` fills the slots a point does not send with uniforms that never win);
     with it off, the scenario's (scalars: the arithmetic is the fixed run's).
 
     Reads the kernel's plan, draws (``d``), arms and market.
@@ -381,9 +381,6 @@ class DesignRows:
         self.point = np.tile(self.d.point, len(self.arms))
         self.cap = design.capacity[self.point]
         self.row_coef = {name: c[self.point] for name, c in design.coef.items()}
-        # (slots, paths): slot s is sent by a path whose point sends more than s proposals
-        slots = np.arange(self.plan.slots)[:, None]
-        self.slot_open = slots < design.proposals[self.d.point][None, :]
 
     def _coef(self, rows: np.ndarray | None) -> dict[str, np.ndarray] | None:
         """The utility coefficients of ``rows`` (None: every row); None with uncertainty off."""

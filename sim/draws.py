@@ -56,6 +56,11 @@ class Draws:
     def __init__(self, plan: Plan, first_path: int, n_paths: int):
         self.plan = plan
         self.gens = []
+        # assumption uncertainty: each path's design point, its block's (None: off)
+        self.point = None
+        if plan.design is not None:
+            blocks = (first_path + np.arange(n_paths)) // BLOCK
+            self.point = blocks % plan.design.points
         # (W, S, N), C-contiguous: a week's slots are contiguous rows, so comparing them with q
         # streams through memory and counting wins reduces over the short axis
         self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
@@ -65,16 +70,16 @@ class Draws:
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
-            g.random(dtype=np.float32, out=block_u)
-            self.proposal_u[:, :, cols] = block_u[:, :, :n]
+            if plan.design is None:
+                g.random(dtype=np.float32, out=block_u)
+                self.proposal_u[:, :, cols] = block_u[:, :, :n]
+            else:  # the block's design point sends p proposals; the other slots never win
+                p = int(plan.design.proposals[(start // BLOCK) % plan.design.points])
+                self.proposal_u[:, :p, cols] = g.random((plan.weeks, p, BLOCK), np.float32)[..., :n]
+                self.proposal_u[:, p:, cols] = 1.0
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
-        # assumption uncertainty: each path's design point, its block's (None: off)
-        self.point = None
-        if plan.design is not None:
-            blocks = (first_path + np.arange(n_paths)) // BLOCK
-            self.point = blocks % plan.design.points
         self.drawn = 0
         # per row read, room for every page a path could reach, in (page, path, column) order
         # so that a page is one contiguous block: np.empty leaves pages never drawn untouched
