@@ -26,11 +26,14 @@ __all__ = [
     "design_markets",
     "design_today_utility",
     "make_design",
+    "proposals_bound",
+    "range_problem",
 ]
 
 DESIGN_SPAWN_KEY = (2,)  # the design's own stream: 0 is the market's field, (1, b) block b
 FIELD_SPAWN_KEY = (3,)  # the design markets' shared field of competitors
 DESIGN_FIELD_JOBS = 1024  # jobs in the design markets' field (the scenario's own has 4096)
+BATCH_APPLICANTS = 2_000_000  # applicants' utilities held at once while tabulating the markets
 BISECTIONS = 60  # the outside utility to ~1e-16 of its bracket (100 logit units wide)
 # the ten assumptions the engine knows how to vary per row (sim/assumptions.py marks them)
 APPLIED = (
@@ -148,11 +151,47 @@ def _design(sc: Scenario, keys: tuple[str, ...], unit: np.ndarray, values: np.nd
     )
 
 
+def _bound(sc: Scenario, key: str, own: int) -> int:
+    if not sc.uncertainty.on or key not in {a.key for a in varied()}:
+        return own
+    return int(ranges(sc)[key][1])
+
+
 def capacity_bound(sc: Scenario) -> int:
     """The most contracts a path can hold at once in this run (its design's largest capacity)."""
-    if not sc.uncertainty.on or "freelancer.capacity" not in {a.key for a in varied()}:
-        return sc.freelancer.capacity
-    return int(ranges(sc)["freelancer.capacity"][1])
+    return _bound(sc, "freelancer.capacity", sc.freelancer.capacity)
+
+
+def proposals_bound(sc: Scenario) -> int:
+    """The most proposals a path sends in a week in this run (its design's largest)."""
+    return _bound(sc, "freelancer.proposals_per_week", sc.freelancer.proposals_per_week)
+
+
+def range_problem(key: str, low: float, high: float) -> str | None:
+    """Why a design key's range is not allowed (None: it is): the values the run draws must be
+    allowed by the setting's own limits (quality: a share; b_jss: a multiplier of the band
+    terms, at most 10 as each term)."""
+    if key == "freelancer.quality":
+        rules = [{"ge": 0.0, "le": 1.0}]
+    elif key == "hiring.b_jss":
+        rules = [{"ge": 0.0, "le": 10.0}]
+    else:
+        section, name = key.split(".")
+        model = Scenario.model_fields[section].annotation
+        metadata = model.model_fields[name].metadata  # annotated_types: Ge(ge=0), Lt(lt=1), ...
+        rules = [
+            {a: getattr(r, a)}
+            for r in metadata
+            for a in ("ge", "gt", "le", "lt")
+            if getattr(r, a, None) is not None
+        ]
+    for rule in rules:
+        for op, bound in rule.items():
+            bad = {"ge": low < bound, "gt": low <= bound, "le": high > bound, "lt": high >= bound}
+            if bad.get(op, False):
+                word = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}[op]
+                return f"{key!r}: [{low:g}, {high:g}] must be {word} {bound:g}, as the setting"
+    return None
 
 
 # -- contract attributes, decoded with each path's own assumptions -----------------------------
@@ -278,35 +317,49 @@ def _outside_utilities(log_sum: np.ndarray, no_hire: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _tables_from(key: str) -> tuple[np.ndarray, ...]:
+def _tables_from(key: str, used: int) -> tuple[np.ndarray, ...]:
     sc = Scenario.model_validate_json(key)
     design = make_design(sc)
-    return _tables(sc, design)
+    return _tables(sc, design, used)
 
 
-def _tables(sc: Scenario, design: Design) -> tuple[np.ndarray, ...]:
+def _tables(sc: Scenario, design: Design, used: int | None = None) -> tuple[np.ndarray, ...]:
     """Per point: first and last grid point, q on the grid, outside utility (NaN rows where the
-    point reuses the scenario's market)."""
+    point reuses the scenario's market, or is beyond the first ``used`` points, which a run
+    of fewer blocks than points never reads)."""
     k, g = design.points, GRID_POINTS
     g0, g1, q, v0 = np.full(k, np.nan), np.full(k, np.nan), np.full((k, g), np.nan), np.full(k, 0.0)
-    own = np.flatnonzero(~_same_market(sc, design))
+    own = np.flatnonzero(~_same_market(sc, design) & (np.arange(k) < (used or k)))
     if own.size:
-        comp = design.competitors[own]
-        width = max(int(comp.max()), 1)
+        # the field's width from the scenario (not from the points built): a point's market
+        # is the same whichever other points a run needs
+        width = max(int(design.competitors.max()), int(ranges(sc)["market.competitors"][1]), 1)
         jobs = min(sc.market.field_size, DESIGN_FIELD_JOBS)
-        stars, reviews, band, badge, log_price = _field_parts(sc, jobs, width)
-        coef = {name: design.coef[name][own][:, None, None] for name in COEF_KEYS.values()}
-        v = utility(stars, reviews, band, badge, log_price, sc, sc.market.competitor_stars_mean,
-                    coef=coef)  # fmt: skip
-        v = np.where(np.arange(width)[None, None, :] < comp[:, None, None], v, -np.inf)
-        top = v.max(axis=2)
-        safe = np.where(np.isneginf(top), 0.0, top)
-        with np.errstate(divide="ignore"):
-            log_sum = np.log(np.exp(v - safe[:, :, None]).sum(axis=2)) + safe
-        v0_own = _outside_utilities(log_sum, 1.0 - design.hire_share[own])
-        log_den = np.logaddexp(log_sum, v0_own[:, None])
-        g0[own], g1[own], q[own] = _tabulate(log_den)
-        v0[own] = v0_own
+        field = _field_parts(sc, jobs, width)
+        batch = max(1, BATCH_APPLICANTS // (jobs * width))  # bounded memory, whatever the ranges
+        for start in range(0, own.size, batch):
+            part = own[start : start + batch]
+            g0[part], g1[part], q[part], v0[part] = _markets(sc, design, part, field)
+    return g0, g1, q, v0
+
+
+def _markets(sc: Scenario, design: Design, part: np.ndarray, field: tuple) -> tuple:
+    """`_tables` for the design points ``part``, on the shared field."""
+    stars, reviews, band, badge, log_price = field
+    comp = design.competitors[part]
+    coef = {name: design.coef[name][part][:, None, None] for name in COEF_KEYS.values()}
+    v = utility(stars, reviews, band, badge, log_price, sc, sc.market.competitor_stars_mean,
+                coef=coef)  # fmt: skip
+    v = np.where(np.arange(stars.shape[1])[None, None, :] < comp[:, None, None], v, -np.inf)
+    top = v.max(axis=2)
+    safe = np.where(np.isneginf(top), 0.0, top)
+    with np.errstate(divide="ignore"):
+        log_sum = np.log(np.exp(v - safe[:, :, None]).sum(axis=2)) + safe
+    v0 = _outside_utilities(log_sum, 1.0 - design.hire_share[part])
+    log_den = np.logaddexp(log_sum, v0[:, None])
+    # one point at a time: a point's table never depends on which others share the batch
+    tables = [_tabulate(row[None]) for row in log_den]
+    g0, g1, q = (np.concatenate([t[i] for t in tables]) for i in range(3))
     return g0, g1, q, v0
 
 
@@ -326,7 +379,10 @@ def design_markets(plan, base: HiringMarket, v_today: np.ndarray | None) -> Desi
         "uncertainty": sc.uncertainty.model_dump(),
         "arms": [{"name": "a", "rule": "keep"}],
     }  # fmt: skip
-    g0, g1, q, v0 = _tables_from(Scenario.model_validate(relevant).model_dump_json())
+    from .draws import BLOCK  # draws imports this module
+
+    used = min(design.points, -(-sc.run.paths // BLOCK))  # the points the run's blocks take
+    g0, g1, q, v0 = _tables_from(Scenario.model_validate(relevant).model_dump_json(), used)
     g0, g1, q, v0 = g0.copy(), g1.copy(), q.copy(), v0.copy()
     same = np.isnan(g0)
     grid = base.v_grid

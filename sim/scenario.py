@@ -460,12 +460,19 @@ class Uncertainty(_Model):
     ) -> dict[str, tuple[float, float]]:
         from .assumptions import ASSUMPTIONS  # the registry lists the keys; it imports nothing
 
+        if not r:
+            return {}
+        from .design import APPLIED, range_problem  # imports this module: not at the top
+
         known = {a.key for a in ASSUMPTIONS}
         for key, (low, high) in r.items():
             if key not in known:
                 raise ValueError(f"{key!r}: not an assumption with a range (see docs/model.md)")
             if low > high:
                 raise ValueError(f"{key!r}: low {low:g} is above high {high:g}")
+            problem = range_problem(key, low, high) if key in APPLIED else None
+            if problem:  # drawn by the run: within the setting's own limits
+                raise ValueError(problem)
         return dict(sorted(r.items()))
 
     @field_validator("points")

@@ -166,6 +166,33 @@ def test_the_design_does_not_depend_on_chunks_or_executors():
             np.testing.assert_array_equal(res.weeks_to_recover(arm), base.weeks_to_recover(arm))
 
 
+def test_a_paths_futures_do_not_depend_on_how_many_paths_are_run():
+    """A block's design point and its market are the same in a short run and a long one."""
+    short, long = uncertain(paths=512, weeks=30), uncertain(paths=1280, weeks=30)
+    a, b = engine.trajectories(short), engine.trajectories(long)
+    for metric in ("jobs", "win_prob", "stars"):
+        np.testing.assert_array_equal(a["excluded"][metric], b["excluded"][metric][:, :512])
+
+
+@pytest.mark.parametrize(
+    ("key", "span", "words"),
+    [
+        ("freelancer.capacity", [1, 50], "at most 10"),
+        ("market.hire_share", [0, 0.5], "above 0"),
+        ("market.contract_weeks", [0.5, 3], "at least 1"),
+        ("freelancer.quality", [0.5, 1.2], "at most 1"),
+    ],
+)
+def test_a_range_the_setting_cannot_take_is_refused_by_its_dotted_key(key, span, words):
+    data = reference_data()
+    data["uncertainty"] = {"on": True, "ranges": {key: span}}
+    with pytest.raises(sim.ScenarioError) as e:
+        sim.validate_scenario(data, "case.toml")
+    [(source, where, message)] = e.value.problems
+    assert (source, where) == ("case.toml", "uncertainty.ranges")
+    assert key in message and words in message
+
+
 def test_the_design_markets_tabulate_q_closely():
     rng = np.random.default_rng(5)
     log_den = np.stack([rng.normal(2.0, 1.5, 700), rng.normal(-1.0, 0.5, 700)])
@@ -185,9 +212,9 @@ def test_a_known_win_rate_holds_at_every_design_point():
     markets = engine.market_for(plan)
     fixed = engine.make_plan(sc, uncertain=False)
     v_today = design.design_today_utility(fixed, plan)
-    k = np.arange(plan.design.points)
-    np.testing.assert_allclose(markets.win_prob(v_today, k), 0.08, rtol=1e-3)
-    assert len(set(markets.intercepts)) > 1  # each point solves its own intercept
+    k = np.arange(-(-sc.run.paths // BLOCK))  # the points this run's blocks take
+    np.testing.assert_allclose(markets.win_prob(v_today[k], k), 0.08, rtol=1e-3)
+    assert len(set(markets.intercepts[k])) == k.size  # each point solves its own intercept
 
 
 def test_the_reference_case_holds_three_nested_figures():
