@@ -76,7 +76,7 @@ class ContractLedger:
             if not take.size:
                 continue
             k = self.next_ord[take]
-            self.d.ensure(int(k.max()) + 1)
+            self.d.ensure_rows(take, k)
             self.slot_end[j, take] = t + self.d.attr("duration", self.d.position(take, k))
             self.slot_ord[j, take] = k
             self.next_ord[take] += 1

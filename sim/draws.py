@@ -112,6 +112,34 @@ class Draws:
                 start += n
             self.drawn += PAGE
 
+    def ensure_rows(self, rows: np.ndarray, k: np.ndarray) -> None:
+        """Make contract ordinal ``k[i]`` available on the path of kernel row ``rows[i]``. With
+        uncertainty on, block by block: a block whose design point makes many short contracts
+        does not make every other block draw its pages (each block's generator still draws its
+        pages in order, so the numbers are the same). Otherwise `ensure` on every path."""
+        if self.point is None:
+            self.ensure(int(k.max()) + 1)
+            return
+        if not hasattr(self, "block_drawn"):
+            self.block_drawn = np.zeros(len(self.gens), dtype=np.int64)
+        need = np.zeros(len(self.gens), dtype=np.int64)
+        np.maximum.at(need, (rows % self.n) // BLOCK, k.astype(np.int64) + 1)
+        row_steps = BLOCK * PAGE // 2
+        for b in np.flatnonzero(need > self.block_drawn):
+            g, n = self.gens[b]
+            start = b * BLOCK
+            while self.block_drawn[b] < need[b]:
+                p, at = self.block_drawn[b] // PAGE, 0
+                for i, row in enumerate(self.rows):  # as `ensure` draws a page, for one block
+                    if row > at:
+                        g.bit_generator.advance((row - at) * row_steps)
+                    g.random(dtype=np.float32, out=self.row_buffer)
+                    self.u[i, p, start : start + n] = self.row_buffer[:n]
+                    at = row + 1
+                if at < 7:
+                    g.bit_generator.advance((7 - at) * row_steps)
+                self.block_drawn[b] += PAGE
+
     def position(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Where contract ordinal ``k[i]`` of the path of kernel row ``rows[i]`` (path
         ``rows[i] % paths``: arms stacked in one kernel share their paths' contracts) sits in
