@@ -183,7 +183,8 @@ CONTROLS: tuple[Control, ...] = (
     _c("run.seed", "Seed", "number", RUN, lo=0, hi=JS_MAX_INT, step=1, integer=True,
        note="Not a model assumption: the same seed gives the same figures."),
     _c("uncertainty", "Assumption uncertainty", "radio", RUN, options=("on", "off"),
-       note="On: each block of futures draws its own values of the ten main assumptions "
+       note="Not a model assumption itself: how the model's assumptions are run. On: each "
+       "block of futures draws its own values of the ten main assumptions "
        "(contract length, capacity, how clients weigh stars, JSS and badges, ...) from their "
        "plausible ranges, so the widest range covers what we do not know as well as chance. "
        "Off: every future uses the settings as they are. Scenario key `uncertainty.on`; on by "
