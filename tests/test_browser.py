@@ -41,7 +41,7 @@ SCREENSHOTS = {1400: ROOT / "docs" / "compare.png", 390: ROOT / "docs" / "compar
 VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 KEPT, EXCLUDED = RULE_COLOURS["kept"], RULE_COLOURS["excluded"]
-BUTTONS = 6 * 3 + 3  # PNG, SVG and HTML under each chart; bands, summary and scenario files
+BUTTONS = 6 * 3 + 4  # PNG, SVG and HTML under each chart; bands, summary, headlines, scenario
 NINE = tuple(CATALOG)
 THREE = ("kept", "excluded", "suspended client")
 
