@@ -25,6 +25,7 @@ from app.files import (  # shared with the dashboard
     cell,
     chart_file,
     csv_bytes,
+    headlines_csv,
     json_bytes,
     scenario_toml,
     summary_json,
@@ -166,6 +167,24 @@ def _recovery_text(rec: dict[str, Any], weeks: int) -> str:
     )
 
 
+def _ranges(f: dict[str, Any], money: bool) -> list[str]:
+    """The lines under a headline: 5-95% across futures, and across futures and assumptions."""
+    futures = f.get("futures90") or [f.get("p05"), f.get("p95")]
+    lines = [
+        f"            in 9 of 10 futures: {_signed(futures[0], money)} to "
+        f"{_signed(futures[1], money)}"
+    ]
+    wide = f.get("assumptions90")
+    if wide is None:
+        lines.append("            over the assumptions' ranges: not drawn (run with --uncertainty)")
+    else:
+        lines.append(
+            f"            over futures and assumptions: {_signed(wide[0], money)} to "
+            f"{_signed(wide[1], money)}"
+        )
+    return lines
+
+
 def describe_run(s: dict[str, Any]) -> str:
     """A few lines for people: stars now, jobs and earnings with the 90% interval, recovery."""
     lines = [f"{s['scenario']}: {s['paths']:,} paths x {s['weeks']} weeks, seed {s['seed']}"]
@@ -180,8 +199,10 @@ def describe_run(s: dict[str, Any]) -> str:
             f"{arm} minus {s['reference']} by week {s['weeks']}:",
             f"  jobs      {_signed(j['mean'])}  (90% interval {_signed(j['ci90'][0])} to "
             f"{_signed(j['ci90'][1])})",
+            *_ranges(j, False),
             f"  earnings  {_signed(e['mean'], True)}  (90% interval {_signed(e['ci90'][0], True)} "
             f"to {_signed(e['ci90'][1], True)})",
+            *_ranges(e, True),
             f"  {s['reference']}'s win rate back to 95% of {arm}'s: "
             + _recovery_text(d["weeks_to_recover"], s["weeks"]),
         ]
@@ -245,6 +266,8 @@ def _simulate(sc: sim.Scenario, workers: int, progress: Any) -> sim.Result:
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = _load(args)
+    if args.uncertainty:  # each block of paths draws its own assumptions (sim/design.py)
+        sc = sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": True})})
     out = _out(args, "run")
     _check_out_name(out)
     with staged(out, args.force, keep=[Path(args.scenario)]) as tmp:
@@ -254,6 +277,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         folder = Folder(tmp, out)
         folder.write("summary.json", summary_json(summary))
         folder.write("bands.csv", bands_csv(bands_frame(res)))
+        folder.write("headlines.csv", headlines_csv(summary))
         folder.write("scenario.toml", scenario_toml(sc))
         chart_formats = [f for f in FORMATS if f in args.formats]
         if chart_formats:
@@ -264,8 +288,8 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         folder.write("manifest.json", json_bytes(info))
     print(describe_run(summary))
     print(
-        f"Wrote {out}/: summary.json, bands.csv, scenario.toml, manifest.json, "
-        f"{len(folder.hashes) - 4} chart files"
+        f"Wrote {out}/: summary.json, bands.csv, headlines.csv, scenario.toml, manifest.json, "
+        f"{len(folder.hashes) - 5} chart files"
     )
     return EXIT_OK
 
@@ -507,6 +531,12 @@ def build_parser() -> Parser:
         type=_int_in(1, 256),
         default=1,
         help="processes that share the paths (the result is the same, byte for byte)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="each block of paths draws its own assumptions from their plausible ranges "
+        "(the scenario's [uncertainty]; default: its 'on', off unless set)",
     )
     p.add_argument("--debug", **debug)
     p.set_defaults(func=cmd_run)

@@ -183,6 +183,13 @@ CONTROLS: tuple[Control, ...] = (
        integer=True, note="Not a model assumption: more paths, narrower intervals, slower runs."),
     _c("run.seed", "Seed", "number", RUN, lo=0, hi=JS_MAX_INT, step=1, integer=True,
        note="Not a model assumption: the same seed gives the same figures."),
+    _c("uncertainty", "Assumption uncertainty", "radio", RUN, options=("on", "off"),
+       note="Not a model assumption itself: how the model's assumptions are run. On: each "
+       "block of futures draws its own values of the ten main assumptions "
+       "(contract length, capacity, how clients weigh stars, JSS and badges, ...) from their "
+       "plausible ranges, so the widest range covers what we do not know as well as chance. "
+       "Off: every future uses the settings as they are. Scenario key `uncertainty.on`; on by "
+       "default here, off in scenario files and `repsim run` (--uncertainty)."),
     _c("hiring.b_stars", "b_stars: per star above the market", "number", HIRING, lo=-10.0,
        hi=10.0, step=0.01),
     _c("hiring.b_stars_half_at_reviews", "Stars count half at this many reviews", "number",
@@ -227,7 +234,9 @@ DERIVED = (
     "freelancer.five_star",
     "arms",
     "exclusion.delay",
+    "uncertainty",
 )
+UNCERTAINTY_DEFAULT = "on"  # the dashboard draws the assumptions unless told not to
 
 
 # -- model fields -----------------------------------------------------------------------------
@@ -328,6 +337,7 @@ def defaults(sc: sim.Scenario) -> dict[str, Any]:
     out["arms"] = sc.arm_names()
     delays = [a.delay_weeks for a in sc.arms if a.rule == "exclude_flagged"]
     out["exclusion.delay"] = delays[0] if delays else 0
+    out["uncertainty"] = UNCERTAINTY_DEFAULT
     return out
 
 
@@ -352,6 +362,7 @@ def scenario_data(sc: sim.Scenario, overrides: dict[str, Any]) -> dict[str, Any]
         )
     _apply_history(data, sc, overrides)
     _apply_arms(data, sc, overrides)
+    data["uncertainty"]["on"] = overrides.get("uncertainty", UNCERTAINTY_DEFAULT) == "on"
     return data
 
 
@@ -425,9 +436,11 @@ def _apply_arms(data: dict[str, Any], sc: sim.Scenario, ov: dict[str, Any]) -> N
 
 
 def build_scenario(sc: sim.Scenario, overrides: dict[str, Any]) -> sim.Scenario:
-    """The validated scenario the controls describe; `sim.ScenarioError` names each bad key."""
+    """The validated scenario the controls describe; `sim.ScenarioError` names each bad key.
+    Assumption uncertainty is on unless the "uncertainty" control says off."""
     if not overrides:
-        return sc
+        on = UNCERTAINTY_DEFAULT == "on"
+        return sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": on})})
     return sim.validate_scenario(scenario_data(sc, overrides), SOURCE)
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "cell",
     "chart_file",
     "csv_bytes",
+    "headlines_csv",
+    "headlines_rows",
     "json_bytes",
     "scenario_toml",
     "summary_json",
@@ -81,6 +83,50 @@ def _frame_csv(frame: pd.DataFrame) -> bytes:
 def summary_json(summary: dict[str, Any]) -> bytes:
     """summary.json: `Result.summary()` as stable JSON."""
     return json_bytes(summary)
+
+
+HEADLINE_COLUMNS = (
+    "arm",
+    "metric",
+    "mean",
+    "ci90_low",
+    "ci90_high",
+    "futures90_low",
+    "futures90_high",
+    "assumptions90_low",
+    "assumptions90_high",
+)
+
+
+def headlines_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three figures of each headline difference (arm minus the reference): the mean and
+    its 90% Monte Carlo interval, the 5-95% range across futures, and across futures and
+    assumptions (empty with assumptions fixed)."""
+    rows = []
+    for arm, d in summary["differences"].items():
+        for metric in ("jobs", "earnings"):
+            f = d[metric]
+            wide = f.get("assumptions90") or [None, None]
+            futures = f.get("futures90") or [f.get("p05"), f.get("p95")]
+            rows.append(
+                {
+                    "arm": arm,
+                    "metric": metric,
+                    "mean": f["mean"],
+                    "ci90_low": f["ci90"][0],
+                    "ci90_high": f["ci90"][1],
+                    "futures90_low": futures[0],
+                    "futures90_high": futures[1],
+                    "assumptions90_low": wide[0],
+                    "assumptions90_high": wide[1],
+                }
+            )
+    return rows
+
+
+def headlines_csv(summary: dict[str, Any]) -> bytes:
+    """headlines.csv: `headlines_rows` of the summary."""
+    return csv_bytes(HEADLINE_COLUMNS, headlines_rows(summary))
 
 
 def bands_frame(result: sim.Result) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,10 @@ class View:
     def bands_csv(self) -> bytes:
         """bands.csv, as `repsim run` writes it; built when the download is clicked."""
         return files.bands_csv(self.bands)
+
+    def headlines_csv(self) -> bytes:
+        """headlines.csv, as `repsim run` writes it: the three figures of each headline."""
+        return files.headlines_csv(self.summary)
 
     def scenario_toml(self) -> bytes:
         """scenario.toml, as `repsim run` writes it."""
@@ -115,6 +120,53 @@ def comparison_sentence(summary: dict[str, Any], arm: str) -> str:
     )
 
 
+def supported(x: float, half_width: float | None) -> float:
+    """``x`` rounded to the power of ten at or below its 90% interval's half-width: no digits
+    the Monte Carlo error does not support."""
+    if half_width is None or not math.isfinite(half_width) or half_width <= 0:
+        return x
+    step = 10.0 ** math.floor(math.log10(half_width))
+    return round(x / step) * step
+
+
+def two_figures(x: float) -> float:
+    """``x`` to two significant figures (the ends of a range: its tails are not known finer)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    step = 10.0 ** (math.floor(math.log10(abs(x))) - 1)
+    return round(x / step) * step
+
+
+def lead_sentence(summary: dict[str, Any], arm: str) -> str:
+    """The three figures of the earnings difference in plain words (Markdown, dollars escaped):
+    the mean, the range in 9 of 10 futures, and over the plausible range of the assumptions."""
+    d, ref, weeks = summary["differences"][arm]["earnings"], summary["reference"], summary["weeks"]
+    if d["mean"] is None:
+        return ""
+    mean = d["mean"]
+    half = None if d["ci90"][0] is None else (d["ci90"][1] - d["ci90"][0]) / 2
+    verb = "costs" if mean >= 0 else "gains"
+
+    def dollars(x: float) -> str:
+        x = x if round(x) != 0 else 0.0
+        return ("-" if x < 0 else "") + f"\\${abs(x):,.0f}"
+
+    futures = d.get("futures90") or [d["p05"], d["p95"]]
+    text = (
+        f"**{ref}** rather than **{arm}** {verb} the freelancer about "
+        f"{dollars(abs(supported(mean, half)))} in net earnings by week {weeks}, on average; "
+        f"in 9 of 10 futures the difference is between {dollars(two_figures(futures[0]))} and "
+        f"{dollars(two_figures(futures[1]))}"
+    )
+    wide = d.get("assumptions90")
+    if wide is None:
+        return text + " (with the model's assumptions fixed at these settings)."
+    return (
+        f"{text}; over the plausible range of our assumptions, between "
+        f"{dollars(two_figures(wide[0]))} and {dollars(two_figures(wide[1]))}."
+    )
+
+
 def now_figures(view: View, arm: str) -> list[Headline]:
     """Stars, JSS, win probability and ratings needed today, for one arm."""
     start = view.summary["arms"][arm]["start"]
@@ -179,6 +231,16 @@ def _in_time_help(timed: dict[str, Any], weeks: int) -> str:
     return text
 
 
+def _ranges_words(f: dict[str, Any], fmt: Any) -> str:
+    """5-95% across futures, and across futures and assumptions when they were drawn."""
+    futures = f.get("futures90") or [f.get("p05"), f.get("p95")]
+    text = f"5-95% of futures: {fmt(futures[0])} to {fmt(futures[1])}"
+    wide = f.get("assumptions90")
+    if wide is None:
+        return text + " (assumptions fixed)."
+    return f"{text}; over futures and assumptions: {fmt(wide[0])} to {fmt(wide[1])}."
+
+
 def difference_figures(view: View, arm: str) -> list[Headline]:
     """Jobs and net earnings by the horizon, and recovery, for one arm against the reference."""
     d = view.summary["differences"][arm]
@@ -189,15 +251,15 @@ def difference_figures(view: View, arm: str) -> list[Headline]:
             f"Jobs by week {w}",
             _num(jobs["mean"], "+.1f"),
             f"90% interval {_num(jobs['ci90'][0], '.1f')} to {_num(jobs['ci90'][1], '.1f')}",
-            f"{arm} minus {ref}, mean over {view.paths:,} futures; 5-95% of futures: "
-            f"{_num(jobs['p05'], '.0f')} to {_num(jobs['p95'], '.0f')}.",
+            f"{arm} minus {ref}, mean over {view.paths:,} futures; "
+            + _ranges_words(jobs, lambda x: _num(x, ".0f")),
         ),
         Headline(
             f"Net earnings by week {w}",
             _money(money["mean"]),
             f"90% interval {_money(money['ci90'][0], False)} to {_money(money['ci90'][1], False)}",
-            f"{arm} minus {ref}, after the service fee; 5-95% of futures: "
-            f"{_money(money['p05'], False)} to {_money(money['p95'], False)}.",
+            f"{arm} minus {ref}, after the service fee; "
+            + _ranges_words(money, lambda x: _money(x, False)),
         ),
         recovery_headline(rec, w, ref, arm),
     ]

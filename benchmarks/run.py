@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import compare
+import uncertainty_bench
 
 from sim._files import write_atomic
 
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     reference = measure(10_000, 104, REFERENCE_REPEATS)
+    uncertainty = uncertainty_bench.measure(3 if args.quick else 9)  # on against off (issue 12)
     if args.quick:
         paths_grid, weeks_grid = (1_000, 10_000, 100_000), (26, 104)
     else:
@@ -117,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         HEADER,
         row(reference),
         "",
+        *uncertainty_bench.markdown(uncertainty),
+        "",
         "## Scaling in paths (52 weeks)",
         "",
         HEADER,
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "reference": reference,
+                    "uncertainty": uncertainty,
                     "paths": by_paths,
                     "weeks": by_weeks,
                     "comparison": comparison,

@@ -66,7 +66,7 @@ class ContractLedger:
         u = self.d.proposal_u[t]  # (slots, paths), shared by the stacked arms
         below = np.less(u, float32_ceiling(q).reshape(len(self.arms), 1, self.paths))
         self.wins = below.view(np.int8).sum(axis=1, dtype=np.int8).reshape(self.n)
-        new = np.minimum(self.wins, c - active)  # at capacity, c - active is 0
+        new = np.minimum(self.wins, self.cap - active)  # at capacity, cap - active is 0
         self.new = new
         starters = np.flatnonzero(new > 0)  # on a bool mask: several times faster
         left = new[starters]  # contracts still to place, filling free slots in order
@@ -76,7 +76,7 @@ class ContractLedger:
             if not take.size:
                 continue
             k = self.next_ord[take]
-            self.d.ensure(int(k.max()) + 1)
+            self.d.ensure_rows(take, k)
             self.slot_end[j, take] = t + self.d.attr("duration", self.d.position(take, k))
             self.slot_ord[j, take] = k
             self.next_ord[take] += 1

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .design import DESIGN_DECODE
 from .plan import Plan
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
@@ -55,6 +56,11 @@ class Draws:
     def __init__(self, plan: Plan, first_path: int, n_paths: int):
         self.plan = plan
         self.gens = []
+        # assumption uncertainty: each path's design point, its block's (None: off)
+        self.point = None
+        if plan.design is not None:
+            blocks = (first_path + np.arange(n_paths)) // BLOCK
+            self.point = blocks % plan.design.points
         # (W, S, N), C-contiguous: a week's slots are contiguous rows, so comparing them with q
         # streams through memory and counting wins reduces over the short axis
         self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
@@ -64,8 +70,13 @@ class Draws:
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
-            g.random(dtype=np.float32, out=block_u)
-            self.proposal_u[:, :, cols] = block_u[:, :, :n]
+            if plan.design is None:
+                g.random(dtype=np.float32, out=block_u)
+                self.proposal_u[:, :, cols] = block_u[:, :, :n]
+            else:  # the block's design point sends p proposals; the other slots never win
+                p = int(plan.design.proposals[(start // BLOCK) % plan.design.points])
+                self.proposal_u[:, :p, cols] = g.random((plan.weeks, p, BLOCK), np.float32)[..., :n]
+                self.proposal_u[:, p:, cols] = 1.0
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
@@ -101,6 +112,34 @@ class Draws:
                 start += n
             self.drawn += PAGE
 
+    def ensure_rows(self, rows: np.ndarray, k: np.ndarray) -> None:
+        """Make contract ordinal ``k[i]`` available on the path of kernel row ``rows[i]``. With
+        uncertainty on, block by block: a block whose design point makes many short contracts
+        does not make every other block draw its pages (each block's generator still draws its
+        pages in order, so the numbers are the same). Otherwise `ensure` on every path."""
+        if self.point is None:
+            self.ensure(int(k.max()) + 1)
+            return
+        if not hasattr(self, "block_drawn"):
+            self.block_drawn = np.zeros(len(self.gens), dtype=np.int64)
+        need = np.zeros(len(self.gens), dtype=np.int64)
+        np.maximum.at(need, (rows % self.n) // BLOCK, k.astype(np.int64) + 1)
+        row_steps = BLOCK * PAGE // 2
+        for b in np.flatnonzero(need > self.block_drawn):
+            g, n = self.gens[b]
+            start = b * BLOCK
+            while self.block_drawn[b] < need[b]:
+                p, at = self.block_drawn[b] // PAGE, 0
+                for i, row in enumerate(self.rows):  # as `ensure` draws a page, for one block
+                    if row > at:
+                        g.bit_generator.advance((row - at) * row_steps)
+                    g.random(dtype=np.float32, out=self.row_buffer)
+                    self.u[i, p, start : start + n] = self.row_buffer[:n]
+                    at = row + 1
+                if at < 7:
+                    g.bit_generator.advance((7 - at) * row_steps)
+                self.block_drawn[b] += PAGE
+
     def position(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Where contract ordinal ``k[i]`` of the path of kernel row ``rows[i]`` (path
         ``rows[i] % paths``: arms stacked in one kernel share their paths' contracts) sits in
@@ -111,7 +150,10 @@ class Draws:
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
         """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
         u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
-        out = DECODE[name](self.plan, u)
+        if self.point is not None and name in DESIGN_DECODE:  # each path's own assumptions
+            out = DESIGN_DECODE[name](self.plan, u, self.point[(pos >> PAGE_SHIFT) % self.n])
+        else:
+            out = DECODE[name](self.plan, u)
         if name == "stars" and self.plan.harsh_rated:
             # a harsh client takes `harsh_client_shift` stars off what she earns, down to 1
             shift = self.plan.sc.market.harsh_client_shift * self.attr("harsh", pos)

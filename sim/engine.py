@@ -10,6 +10,7 @@ import numpy as np
 from .badges import Badges
 from .contracts import ContractLedger, float32_ceiling, slot_wins
 from .counted import CountedFeedback, arrival_rounds
+from .design import DesignRows, design_markets, design_today_utility
 from .draws import BLOCK, Draws, chunk_draws, iter_chunks
 from .market import HiringMarket, cached_market, solve_intercept
 from .plan import Plan, make_plan
@@ -54,7 +55,7 @@ def kernel_groups(sc: Scenario) -> list[list]:
     return list(groups.values())
 
 
-class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges):
+class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges, DesignRows):
     """The state of a group of arms (`kernel_groups`) over a chunk of paths, advanced one week at
     a time. Row ``a * paths + i`` is path i under arm ``arms[a]``.
 
@@ -72,6 +73,7 @@ class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges):
         self.n = self.paths * len(arms)  # rows
         self.rows = np.arange(self.n)
         self.levels = np.arange(1.0, 6.0)
+        self._init_design()  # assumption uncertainty: each row's own (sim/design.py)
         self._init_contracts()
         self._init_counted()  # after the ledger: a rule's queue is sized by its feedback delay
         self._init_signals()
@@ -123,7 +125,7 @@ def simulate_arms(
                 "badge": badge,
             }
             if trace:
-                week["wins"] = np.where(kernel.active - kernel.new < plan.capacity, kernel.wins, -1)
+                week["wins"] = np.where(kernel.active - kernel.new < kernel.cap, kernel.wins, -1)
             for a, arm in enumerate(kernel.arms):
                 rows = slice(a * n, (a + 1) * n)
                 records[arm.name](t, {m: values[rows] for m, values in week.items()})
@@ -158,7 +160,7 @@ def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -
     """
     if arms is not None:
         sc = sc.model_copy(update={"arms": tuple(arms)})  # no arm limit: nothing is simulated
-    plan = make_plan(sc)
+    plan = make_plan(sc, uncertain=False)  # today's signals: the scenario's own assumptions
     market = market_for(plan) if market is None else market
     out = []
     for arm in sc.arms:
@@ -200,7 +202,11 @@ def chunk_draws_for_today(plan: Plan) -> Draws:
 
 
 def market_for(plan: Plan) -> HiringMarket:
-    """The scenario's market, with the intercept solved when a known win rate is given."""
+    """The scenario's market, with the intercept solved when a known win rate is given (with
+    uncertainty on, the markets of the design's points: sim/design.py)."""
+    if plan.design is not None:
+        fixed = make_plan(plan.sc, uncertain=False)
+        return design_markets(plan, market_for(fixed), design_today_utility(fixed, plan))
     market = cached_market(plan.sc)
     rate = plan.sc.hiring.known_win_rate
     if rate is not None:

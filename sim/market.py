@@ -28,6 +28,7 @@ def utility(
     market_mean: float,
     *,
     evidence: np.ndarray | None = None,
+    coef: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """V = b_stars·f(n)·(stars - market mean) + b_reviews·ln(1+e) + b_jss + b_badge + b_price·ln p.
 
@@ -38,23 +39,32 @@ def utility(
     never adds experience (model.md, "Monotone by construction"); None takes
     n·(stars - 1) / 4, all reviews at the shown stars (the competitors' case). ``jss_band`` is
     the band clients judge (4: no feedback in any window). Signals clients do not see
-    (``signals.shown``) contribute nothing.
+    (``signals.shown``) contribute nothing. ``coef`` (sim/design.py, assumption uncertainty)
+    replaces b_stars, b_reviews and b_top_rated by arrays and scales the JSS band terms by
+    ``jss_scale``, each broadcast against the applicants.
     """
     h, shown = sc.hiring, sc.signals.shown
+    c = coef or {}
     reviews = np.asarray(reviews, dtype=float)
     stars = np.asarray(stars, dtype=float)
     if evidence is None:
         evidence = np.where(np.isnan(stars), 0.0, reviews * (stars - 1.0) * 0.25)
-    v = h.b_reviews * np.log1p(evidence) + h.b_price * np.asarray(log_price, dtype=float)
+    v = c.get("b_reviews", h.b_reviews) * np.log1p(evidence) + h.b_price * np.asarray(
+        log_price, dtype=float
+    )
     if shown in ("both", "stars"):
         half = h.b_stars_half_at_reviews
         trust = reviews / (reviews + half) if half > 0 else 1.0
-        term = h.b_stars * trust * (stars - market_mean)
+        term = c.get("b_stars", h.b_stars) * trust * (stars - market_mean)
         v = v + np.where(np.isnan(term), 0.0, term)
     if shown in ("both", "jss"):
         b_jss = np.array([*h.b_jss, 0.0])
         b_badge = np.array([0.0, h.b_rising_talent, h.b_top_rated])
-        v = v + b_jss.take(jss_band) + b_badge.take(badge)
+        if coef is None:
+            v = v + b_jss.take(jss_band) + b_badge.take(badge)
+        else:
+            top = np.where(badge == TOP_RATED, c["b_top_rated"], b_badge.take(badge))
+            v = v + b_jss.take(jss_band) * c["jss_scale"] + top
     return v
 
 

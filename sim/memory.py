@@ -42,10 +42,11 @@ def _market(sc: Scenario) -> int:
 
 def _per_chunk_path(sc: Scenario) -> dict[str, int]:
     """Bytes per path of one chunk's working set, by what holds them."""
+    from .design import capacity_bound, proposals_bound
     from .scenario import job_ring_weeks
 
     weeks, arms = sc.run.weeks, len(sc.arms)
-    cap, slots = sc.freelancer.capacity, max(sc.freelancer.proposals_per_week, 1)
+    cap, slots = capacity_bound(sc), max(proposals_bound(sc), 1)  # the design's largest
     delay_cols = cap * (sc.signals.feedback_delay_weeks + 1)
     ring = max(job_ring_weeks(sc, getattr(a, "last_weeks", None) or 0) for a in sc.arms)
     return {
@@ -77,8 +78,10 @@ def _per_chunk_path(sc: Scenario) -> dict[str, int]:
 
 def memory_terms(sc: Scenario) -> dict[str, int]:
     """The estimate's parts, in bytes: what one run holds at its peak, term by term."""
+    from .design import capacity_bound
+
     paths, weeks, arms = sc.run.paths, sc.run.weeks, len(sc.arms)
-    cap = sc.freelancer.capacity
+    cap = capacity_bound(sc)
     chunk = min(paths, sc.run.chunk_paths)
     # counts per week and bin (stars, jss, win_prob, active, jobs, earnings, badges), and the
     # cumulative copy that bands() makes

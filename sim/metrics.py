@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import reputation
+from .assumptions import ranges, varied
+from .design import capacity_bound
+from .draws import BLOCK
 from .needed import ratings_needed_in_time, ratings_needed_today
 from .scenario import Scenario
 
@@ -101,7 +104,7 @@ class _Histogram:
 
 
 def _histograms(sc: Scenario, net: float) -> dict[str, _Histogram]:
-    weeks, cap = sc.run.weeks, sc.freelancer.capacity
+    weeks, cap = sc.run.weeks, capacity_bound(sc)  # the design's largest capacity
     return {
         "stars": _Histogram.empty(weeks, 501, 0.01),
         "jss": _Histogram.empty(weeks, 101, 1.0),
@@ -244,6 +247,60 @@ def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
     return np.stack([first_back, lasting])
 
 
+def path_points(sc: Scenario) -> np.ndarray | None:
+    """Each path's design point (block b of paths takes point b mod points); None when
+    uncertainty is off."""
+    if not sc.uncertainty.on:
+        return None
+    return (np.arange(sc.run.paths) // BLOCK) % sc.uncertainty.points
+
+
+def three_figures(d: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
+    """The headline figures of per-path values ``d``: the mean with its 90% Monte Carlo
+    interval ("ci90"); the 5-95% range across futures ("futures90"); and with ``points`` (each
+    path's design point: uncertainty on) the 5-95% range across futures and assumptions
+    ("assumptions90"; None with fixed assumptions). "p05" and "p95" are over every path.
+
+    With fixed assumptions the futures range is the paths' own 5th and 95th percentiles. With
+    uncertainty on it is the futures range within an assumption set: each design point's 5th
+    and 95th percentiles, averaged with its paths as weights; and the interval of the mean is
+    the cluster-robust one over design points (paths sharing a point are not independent).
+    """
+    mean = float(d.mean())
+    p05, p95 = _quantile(d, 0.05), _quantile(d, 0.95)
+    if points is None:
+        half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else math.nan
+        return {
+            "mean": mean,
+            "ci90": [mean - half, mean + half],
+            "p05": p05,
+            "p95": p95,
+            "futures90": [p05, p95],
+            "assumptions90": None,
+        }
+    held = np.unique(points)
+    sizes = np.array([np.count_nonzero(points == k) for k in held], dtype=float)
+    groups = [d[points == k] for k in held]
+    lows = np.array([_quantile(g, 0.05) for g in groups])
+    highs = np.array([_quantile(g, 0.95) for g in groups])
+    means = np.array([g.mean() for g in groups])
+    share = sizes / sizes.sum()
+    k = held.size
+    if k > 1:  # cluster-robust variance of the mean, clusters = design points
+        var = k / (k - 1) * float(np.sum((share * (means - mean)) ** 2))
+        half = Z90 * math.sqrt(var)
+    else:
+        half = math.nan
+    return {
+        "mean": mean,
+        "ci90": [mean - half, mean + half],
+        "p05": p05,
+        "p95": p95,
+        "futures90": [float(share @ lows), float(share @ highs)],
+        "assumptions90": [p05, p95],
+    }
+
+
 def _quantile(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q, method="inverted_cdf"))
 
@@ -325,20 +382,28 @@ class Result:
         self._check(arm, "win_prob", ("win_prob",))
         return self.recovery[arm][1 if lasting else 0]
 
+    def design_points(self) -> np.ndarray | None:
+        """Each path's assumption set (its block's design point, sim/design.py); None when the
+        run's assumptions are fixed."""
+        return path_points(self.scenario)
+
     def difference(self, arm: str, metric: str) -> dict[str, Any]:
-        """Mean paired difference with a 90% interval, and the 5th and 95th path percentiles."""
+        """Mean paired difference with a 90% interval, the 5th and 95th percentiles over every
+        path, and the three headline figures (`three_figures`)."""
         d = self.paired(arm, metric)
-        d = d[~np.isnan(d)]
+        points = self.design_points()
+        keep = ~np.isnan(d)
+        d = d[keep]
         if d.size == 0:
-            return {"mean": None, "ci90": [None, None], "p05": None, "p95": None}
-        mean = float(d.mean())
-        half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else math.nan
-        return {
-            "mean": mean,
-            "ci90": [mean - half, mean + half],
-            "p05": _quantile(d, 0.05),
-            "p95": _quantile(d, 0.95),
-        }
+            return {
+                "mean": None,
+                "ci90": [None, None],
+                "p05": None,
+                "p95": None,
+                "futures90": [None, None],
+                "assumptions90": None,
+            }
+        return three_figures(d, None if points is None else points[keep])
 
     def recovery_summary(self, arm: str) -> dict[str, Any]:
         """The lasting recovery (median week, share never within the horizon), which headlines
@@ -399,6 +464,13 @@ class Result:
                 "paths": self.paths,
                 "weeks": self.weeks,
                 "reference": self.reference,
+                "uncertainty": {
+                    "on": sc.uncertainty.on,
+                    "points": sc.uncertainty.points if sc.uncertainty.on else None,
+                    "ranges": {a.key: list(ranges(sc)[a.key]) for a in varied()}
+                    if sc.uncertainty.on
+                    else None,
+                },
                 "arms": arms,
                 "differences": differences,
                 "ratings_needed": self.ratings_needed(),

@@ -111,7 +111,7 @@ def ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:
     Each step is the engine's own week 0 (`signals_today`) of the scenario as it stands then:
     ages grow, rule delays run down, the windows let old feedback go.
     """
-    plan = make_plan(sc)
+    plan = make_plan(sc, uncertain=False)  # the scenario's own assumptions
     market = market_for(plan)  # the run's market (its intercept), not one per step
     c = sc.market.contract_weeks
     horizon = sc.run.weeks

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .design import Design, make_design
 from .scenario import Scenario
 
 __all__ = ["Plan", "make_plan"]
@@ -39,10 +40,19 @@ class Plan:
     windows: tuple[int, ...]  # distinct JSS windows, ascending
     star_edges: np.ndarray  # cumsum(quality)[:4] in float64: stars = 1 + #(edges <= u)
     harsh_rated: bool  # some clients are harsh and take stars off what she earns
+    design: Design | None = None  # assumption uncertainty: the run's design (sim/design.py)
 
 
-def make_plan(sc: Scenario) -> Plan:
+def make_plan(sc: Scenario, uncertain: bool = True) -> Plan:
+    """The scenario's plan; with ``uncertainty.on`` (and ``uncertain``) its design too, and
+    capacity, proposal slots and harsh clients sized for the design's largest."""
     f, hist = sc.freelancer, sc.history
+    design = make_design(sc) if uncertain and sc.uncertainty.on else None
+    capacity, slots = f.capacity, f.proposals_per_week
+    harsh = sc.market.harsh_client_share > 0
+    if design is not None:
+        capacity, slots = int(design.capacity.max()), int(design.proposals.max())
+        harsh = bool((design.harsh_share > 0).any())
     stars = sc.history_stars()
     names = [h.client for h in hist]
     groups = None
@@ -53,10 +63,10 @@ def make_plan(sc: Scenario) -> Plan:
     return Plan(
         sc=sc,
         weeks=sc.run.weeks,
-        capacity=f.capacity,
-        slots=f.proposals_per_week,
+        capacity=capacity,
+        slots=slots,
         delay_max=sc.signals.feedback_delay_weeks,
-        ordinals=f.capacity * sc.run.weeks,
+        ordinals=capacity * sc.run.weeks,
         gross=f.weekly_gross,
         net=f.weekly_gross * (1.0 - f.service_fee),
         log_price=float(np.log(f.hourly_rate / sc.market.market_rate)),
@@ -73,7 +83,8 @@ def make_plan(sc: Scenario) -> Plan:
         tenure0=max((h.ended_weeks_ago for h in hist), default=-1),
         windows=windows,
         star_edges=np.cumsum(np.asarray(f.quality, dtype=np.float64))[:4],
-        harsh_rated=sc.market.harsh_client_share > 0 and sc.market.harsh_client_shift > 0,
+        harsh_rated=harsh and sc.market.harsh_client_shift > 0,
+        design=design,
     )
 
 

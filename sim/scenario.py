@@ -445,6 +445,13 @@ class Uncertainty(_Model):
     ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="'hiring.b_top_rated' = [low, high], for example"
     )
+    points: int = Field(
+        32,
+        ge=2,
+        le=1024,
+        description="design points (scrambled Sobol, a power of two): block b of 256 paths "
+        "takes point b mod points",
+    )
 
     @field_validator("ranges")
     @classmethod
@@ -453,13 +460,27 @@ class Uncertainty(_Model):
     ) -> dict[str, tuple[float, float]]:
         from .assumptions import ASSUMPTIONS  # the registry lists the keys; it imports nothing
 
+        if not r:
+            return {}
+        from .design import APPLIED, range_problem  # imports this module: not at the top
+
         known = {a.key for a in ASSUMPTIONS}
         for key, (low, high) in r.items():
             if key not in known:
                 raise ValueError(f"{key!r}: not an assumption with a range (see docs/model.md)")
             if low > high:
                 raise ValueError(f"{key!r}: low {low:g} is above high {high:g}")
+            problem = range_problem(key, low, high) if key in APPLIED else None
+            if problem:  # drawn by the run: within the setting's own limits
+                raise ValueError(problem)
         return dict(sorted(r.items()))
+
+    @field_validator("points")
+    @classmethod
+    def _power_of_two(cls, k: int) -> int:
+        if k & (k - 1):
+            raise ValueError(f"must be a power of two (a Sobol design's balance; got {k})")
+        return k
 
 
 class Scenario(_Model):

@@ -232,8 +232,9 @@ class Signals:
                 sc,
                 market.market_mean,
                 evidence=self.evidence,
+                coef=self._coef(None),
             )
-            self.q = market.win_prob(self.v)
+            self.q = self._win_prob(self.v, None)
         elif rows.size:
             v = utility(
                 self.stars[rows],
@@ -244,9 +245,10 @@ class Signals:
                 sc,
                 market.market_mean,
                 evidence=self.evidence[rows],
+                coef=self._coef(rows),
             )
             self.v[rows] = v
-            self.q[rows] = market.win_prob(v)
+            self.q[rows] = self._win_prob(v, rows)
         self.touched[:] = False
         self.everything = False
         return self.stars, self.q, badge

@@ -126,13 +126,19 @@ def test_widgets_map_to_the_right_scenario() -> None:
     data["arms"].append({"name": "whitby filter", "rule": "whitby", "q": 0.01})
     data["signals"] = {"shown": "stars"}
     data["hiring"] = {"b_stars": 0.3, "b_jss": [0.0, -0.5, -0.6, -1.0]}
+    data["uncertainty"] = {"on": True}  # the dashboard draws the assumptions by default
     assert scenario_on_page(at) == sim.Scenario.model_validate(data)
+
+
+def with_uncertainty(sc: sim.Scenario) -> sim.Scenario:
+    """The scenario as the dashboard runs it by default: assumption uncertainty on."""
+    return sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": True})})
 
 
 def test_untouched_widgets_give_the_preset_itself() -> None:
     at = app(preset="support-queue-six-weeks")
     expected = sim.load_scenario(controls.PRESETS["support-queue-six-weeks"])
-    assert scenario_on_page(at) == sim.with_run(expected, paths=300, weeks=30)
+    assert scenario_on_page(at) == with_uncertainty(sim.with_run(expected, paths=300, weeks=30))
 
 
 def test_disputed_contract_and_earlier_stars_rebuild_the_history() -> None:
@@ -307,7 +313,7 @@ def test_the_address_reopens_an_upload() -> None:
     assert not again.exception
     assert widget(again, "freelancer.hourly_rate").value == 30.0
     assert widget(again, "disputed.stars").value == 3.4
-    assert scenario_on_page(again) == sim.loads_scenario(text)
+    assert scenario_on_page(again) == with_uncertainty(sim.loads_scenario(text))
 
 
 def test_good_upload_becomes_the_base() -> None:

@@ -41,7 +41,9 @@ SCREENSHOTS = {1400: ROOT / "docs" / "compare.png", 390: ROOT / "docs" / "compar
 VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 KEPT, EXCLUDED = RULE_COLOURS["kept"], RULE_COLOURS["excluded"]
-BUTTONS = 6 * 3 + 4  # PNG, SVG and HTML under each chart; bands, summary, scenario, case report
+BUTTONS = (
+    6 * 3 + 5
+)  # PNG, SVG and HTML under each chart; bands, summary, headlines, scenario, case report
 NINE = tuple(CATALOG)
 THREE = ("kept", "excluded", "suspended client")
 
@@ -524,7 +526,8 @@ def test_dashboard_files_are_the_bytes_repsim_run_writes(page, server, tmp_path)
     """The bands CSV, summary.json, the scenario TOML and a chart's SVG and PNG, downloaded from
     the dashboard, are byte for byte what `repsim run` writes for the same scenario and seed."""
     open_app(page, f"{server}/?run.paths=700&run.weeks=40&disputed.stars=2.9&run.seed=11")
-    files = {label: _download(page, label) for label in ("Bands", "Summary", "Scenario")}
+    labels = ("Bands", "Summary", "Headlines", "Scenario")
+    files = {label: _download(page, label) for label in labels}
     svg, png = _download(page, "SVG"), _download(page, "PNG")
     scenario = tmp_path / files["Scenario"][0]
     scenario.write_bytes(files["Scenario"][1])
@@ -539,6 +542,8 @@ def test_dashboard_files_are_the_bytes_repsim_run_writes(page, server, tmp_path)
     out = tmp_path / "run"
     assert (out / "bands.csv").read_bytes() == files["Bands"][1]
     assert (out / "summary.json").read_bytes() == files["Summary"][1]
+    assert (out / "headlines.csv").read_bytes() == files["Headlines"][1]  # three figures
+    assert b"on = true" in files["Scenario"][1]  # the dashboard draws the assumptions
     assert (out / "scenario.toml").read_bytes() == files["Scenario"][1]
     assert svg[0].endswith("-stars.svg") and (out / "charts/stars.svg").read_bytes() == svg[1]
     assert (out / "charts/stars.png").read_bytes() == png[1]

@@ -99,9 +99,14 @@ def test_run_writes_every_output_valid_and_reproducible(tmp_path: Path):
     first = repsim("run", str(REFERENCE), *SMALL, "--seed", "5", "--out", "a", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     out = tmp_path / "a"
-    assert {"summary.json", "bands.csv", "manifest.json", "scenario.toml", "charts"} == {
-        p.name for p in out.iterdir()
-    }
+    assert {
+        "summary.json",
+        "bands.csv",
+        "headlines.csv",
+        "manifest.json",
+        "scenario.toml",
+        "charts",
+    } == {p.name for p in out.iterdir()}
     charts = ["stars", "jss", "win_prob", "earnings", "recovery", "ratings_needed"]
     for name in charts:
         assert (out / f"charts/{name}.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -124,7 +129,7 @@ def test_run_writes_every_output_valid_and_reproducible(tmp_path: Path):
     assert {"python", "numpy", "scipy", "altair", "vl-convert-python"} <= set(manifest["versions"])
     assert all(manifest["versions"].values())
     assert not re.search(r"\b20\d\d-\d\d-\d\d[T ]\d\d:\d\d", (out / "manifest.json").read_text())
-    assert manifest["files"]["summary.json"] and len(manifest["files"]) == 3 + 6 * 5
+    assert manifest["files"]["summary.json"] and len(manifest["files"]) == 4 + 6 * 5
 
     assert "Stars now: kept 4.20, excluded 5.00" in first.stdout
     assert re.search(

@@ -215,7 +215,7 @@ def test_summary_has_the_design_schema(reference):
     assert set(s["arms"]["kept"]["final"]) >= {"stars", "jss", "win_prob", "active", "jobs"}
     d = s["differences"]["excluded"]
     assert set(d) == {"jobs", "earnings", "weeks_to_recover"}
-    assert set(d["jobs"]) == {"mean", "ci90", "p05", "p95"}
+    assert set(d["jobs"]) == {"mean", "ci90", "p05", "p95", "futures90", "assumptions90"}
     assert set(d["weeks_to_recover"]) == {"median", "share_not_recovered", "first"}
     assert set(d["weeks_to_recover"]["first"]) == {"median", "share_not_recovered"}
     assert s["ratings_needed"]["kept"]["mean"] == {"4.8": 6.0, "4.9": 14.0, "4.95": 30.0}

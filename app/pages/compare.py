@@ -82,6 +82,7 @@ def _differences(view: View) -> None:
     for arm in view.arms[1:]:
         with st.container(border=True):
             st.markdown(_swatch(view, arm) + f" vs {view.reference}", unsafe_allow_html=True)
+            st.markdown(results.lead_sentence(view.summary, arm))
             cols = st.columns(3)
             for col, h in zip(cols, results.difference_figures(view, arm), strict=True):
                 _metric(col, h)
@@ -156,6 +157,7 @@ def _files(view: View) -> None:
     files = (
         ("Bands (CSV)", view.bands_csv, f"{stem}-bands.csv", "text/csv"),
         ("Summary (JSON)", view.summary_json, "summary.json", "application/json"),
+        ("Headlines (CSV)", view.headlines_csv, f"{stem}-headlines.csv", "text/csv"),
         ("Scenario (TOML)", view.scenario_toml, f"{stem}.toml", "application/toml"),
     )
     cols = st.columns(len(files) + 1)
