@@ -52,10 +52,16 @@ def test_a_scenario_narrows_a_range_and_unknown_or_inverted_ranges_are_errors():
     sc = sim.validate_scenario({"uncertainty": {"ranges": {"hiring.b_top_rated": [0.5, 0.6]}}})
     assert ranges(sc)["hiring.b_top_rated"] == (0.5, 0.6)
     assert ranges(sc)["hiring.b_stars"] == (0.3, 0.9)
-    for bad, words in (
-        ({"hiring.nope": [0, 1]}, "not an assumption"),
-        ({"hiring.b_stars": [1, 0]}, "above high"),
-    ):
-        with pytest.raises(sim.ScenarioError, match=words) as e:
-            sim.validate_scenario({"uncertainty": {"ranges": bad}}, "case.toml")
-        assert e.value.problems[0][:2] == ("case.toml", "uncertainty.ranges")
+    bad = {"hiring.nope": [0, 1], "hiring.b_stars": [1, 0], "market.competitors": [5, 9]}
+    bad["also.unknown"] = [2, 1]
+    with pytest.raises(sim.ScenarioError) as e:
+        sim.validate_scenario({"uncertainty": {"ranges": bad}}, "case.toml")
+    found = {(key, message) for _, key, message in e.value.problems}
+    assert {source for source, _, _ in e.value.problems} == {"case.toml"}
+    # every bad entry by its own dotted key, as TOML writes it; the good one not at all
+    assert found == {
+        ('uncertainty.ranges."hiring.nope"', "not an assumption with a range (see docs/model.md)"),
+        ('uncertainty.ranges."also.unknown"', "not an assumption with a range (see docs/model.md)"),
+        ('uncertainty.ranges."also.unknown"', "low 2 is above high 1"),
+        ('uncertainty.ranges."hiring.b_stars"', "low 1 is above high 0"),
+    }
