@@ -390,9 +390,14 @@ def with_value(sc: Scenario, key: str, value: float, source: str = "") -> Scenar
     elif key == "freelancer.quality":
         if not 0.0 <= value <= 1.0:
             raise _problem(key, f"the five-star share must be from 0 to 1 (got {value:g})", source)
-        others = sc.freelancer.quality[:4]
+        *others, five = sc.freelancer.quality
         rest = sum(others)
-        scaled = [x * (1.0 - value) / rest for x in others] if rest > 0 else [0, 0, 0, 1 - value]
+        if value == five:  # its own share: the same scenario, not one rescaled by rounding
+            scaled = others
+        elif rest > 0:
+            scaled = [x * (1.0 - value) / rest for x in others]
+        else:
+            scaled = [0.0, 0.0, 0.0, 1.0 - value]
         new = [*scaled, value]
     else:
         new = value
