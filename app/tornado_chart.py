@@ -18,20 +18,23 @@ ENDS = {"low": "#86bcb6", "high": "#499894"}
 BASE_COLOUR = "#79706e"
 STEP = 20  # px per bar
 LABEL_LIMIT = 240  # px of an assumption's name and range before it is cut (a phone keeps bars)
-# per figure: the panel's title, its axis title and the number format
+# per figure: the panel's title and the line under it, its axis title and the number format
 FIGURE_WORDS = {
     "earnings": (
-        "Headline cost: net earnings, {arm} minus {reference}, by week {weeks}",
+        "Headline cost ({arm} minus {reference})",
+        "mean net earnings difference by week {weeks}",
         "Mean difference ($)",
         "$,.0f",
     ),
     "recovery": (
-        "Weeks until {reference}'s win rate is back for good (median)",
+        "Recovery for good (median week)",
+        "until {reference}'s win rate stays at 95% of {arm}'s",
         "Week (median over futures)",
         ",.0f",
     ),
     "not_recovered": (
-        "Share of futures not back for good by week {weeks}",
+        "Futures not back for good by week {weeks}",
+        "{reference}'s win rate still below 95% of {arm}'s at the horizon",
         "Share of futures",
         ".0%",
     ),
@@ -61,7 +64,7 @@ def tornado_frame(t: Tornado, figures: tuple[str, ...] | None = None) -> pd.Data
 
 
 def _rows(t: Tornado, figure: str) -> list[dict[str, Any]]:
-    fmt = FIGURE_WORDS[figure][2]
+    fmt = FIGURE_WORDS[figure][3]
     rows = []
     for rank, b in enumerate(t.bars[figure], 1):
         label = f"{b.key} ({b.low:g} to {b.high:g})"
@@ -89,8 +92,8 @@ def _rows(t: Tornado, figure: str) -> list[dict[str, Any]]:
 
 
 def _panel(t: Tornado, figure: str, data: pd.DataFrame) -> alt.LayerChart:
-    title, axis_title, fmt = FIGURE_WORDS[figure]
-    title = title.format(arm=t.arm, reference=t.reference, weeks=t.weeks)
+    title, line, axis_title, fmt = FIGURE_WORDS[figure]
+    words = {"arm": t.arm, "reference": t.reference, "weeks": t.weeks}
     labels = [r["assumption"] for r in _rows(t, figure) if r["end"] == "low"]
     y = alt.Y("assumption:N", sort=labels, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT))
     only = alt.FieldEqualPredicate(field="figure", equal=figure)
@@ -129,7 +132,9 @@ def _panel(t: Tornado, figure: str, data: pd.DataFrame) -> alt.LayerChart:
     return (bars + rule).properties(
         width=WIDTH,
         height=alt.Step(STEP),
-        title=alt.TitleParams(title, anchor="start", fontSize=12),
+        title=alt.TitleParams(
+            title.format(**words), subtitle=line.format(**words), anchor="start", fontSize=12
+        ),
     )
 
 

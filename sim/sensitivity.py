@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +228,7 @@ def tornado(
     paths: int | None = DEFAULT_PATHS,
     arm: str | None = None,
     executor: Executor | None = None,
+    in_flight: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     source: str = "",
 ) -> Tornado:
@@ -235,7 +236,12 @@ def tornado(
     its high, the others at their defaults, on the default run's seed and ``paths`` (None: the
     scenario's own). ``arm`` is the compared rule (default the second). Uncertainty is off in
     every run: the point is one assumption at a time. Runs of equal scenarios are made once, so
-    a range of width zero, or a bound equal to the default, gives exactly zero swing."""
+    a range of width zero, or a bound equal to the default, gives exactly zero swing.
+
+    ``executor`` runs the scenarios (in any order: the result is the same); ``in_flight`` caps
+    how many it holds at once, so that other work sent to a shared pool waits for at most that
+    many runs rather than the whole tornado. ``progress(done, total)`` counts runs.
+    """
     if len(sc.arms) < 2:
         raise ScenarioError([(source, "arms", "a tornado compares two rules; give at least two")])
     arm = sc.arms[1].name if arm is None else arm
@@ -274,11 +280,19 @@ def tornado(
             if progress is not None:
                 progress(i, len(scenarios))
     else:
-        futures = {executor.submit(scenario_figures, s, base, arm): t for t, s in scenarios.items()}
-        for i, future in enumerate(as_completed(futures), 1):
-            values[futures[future]] = future.result()
-            if progress is not None:
-                progress(i, len(scenarios))
+        todo = list(scenarios.items())
+        futures: dict[Future, str] = {}
+        done = 0
+        while todo or futures:
+            while todo and (in_flight is None or len(futures) < in_flight):
+                text, s = todo.pop(0)
+                futures[executor.submit(scenario_figures, s, base, arm)] = text
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                values[futures.pop(future)] = future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(scenarios))
     default = values[base.model_dump_json()]
     bars: dict[str, list[Bar]] = {fig: [] for fig in FIGURES}
     for key, low, high in settings:
