@@ -29,6 +29,7 @@ from sim import sensitivity as sens
 __all__ = ["KEPT", "Drawn", "job", "paths_for", "render"]
 
 KEPT = 16  # tornados kept (each a few KB)
+ASKED = "tornado-asked"  # session state: the scenarios (sha256) this session asked a tornado of
 POLL_SECONDS = 0.5
 
 
@@ -157,7 +158,10 @@ def render(view: View, stem: str) -> None:
         f"{paths_for(sc):,} futures with the same random numbers: the longest bars are "
         f"the assumptions the answer hangs on. For {view.arms[1]} against {view.reference}."
     )
-    f = job(view.toml)
+    # shown where this session asked for it (then again at once when it comes back to these
+    # settings); the results are shared by every session
+    asked = st.session_state.setdefault(ASKED, {})
+    f = job(view.toml) if view.sha256 in asked else None
     if f is None or (f.done() and f.exception() is not None):
         problem = _too_big(sc)
         if problem is not None:
@@ -167,6 +171,9 @@ def render(view: View, stem: str) -> None:
             st.error(f"The tornado could not be computed: {f.exception()}")
         if not st.button("Show what drives the figures", key="tornado-start"):
             return
+        asked[view.sha256] = True
+        while len(asked) > KEPT:
+            del asked[next(iter(asked))]
         f = job(view.toml, start=True)
     if not f.done():
         _poll(view.toml)
