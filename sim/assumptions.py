@@ -410,3 +410,35 @@ def with_value(sc: Scenario, key: str, value: float, source: str = "") -> Scenar
     # range's check must not set values again), which goes back unchanged
     out = validate_scenario(data, source)
     return out.model_copy(update={"uncertainty": sc.uncertainty})
+
+
+def _default_text(key: str) -> str:
+    from .scenario import Scenario
+
+    sc = Scenario()
+    if key == "hiring.b_jss":
+        bands = " / ".join(f"{b:g}" for b in sc.hiring.b_jss)
+        return f"1 (x {bands})"
+    return f"{default_value(sc, key):g}"
+
+
+SIGN_WORDS = {1: "rises", -1: "falls", 0: ""}
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/model.md (`python -m sim.assumptions`)."""
+    lines = [
+        "| setting | default | low | high | tag | drawn | cost as it rises | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in ASSUMPTIONS:
+        lines.append(
+            f"| `{a.key}` | {_default_text(a.key)} | {a.low:g} | {a.high:g} | "
+            f"[{a.tag.replace(',', ', ')}] | "
+            f"{'yes' if a.varied else 'no'} | {SIGN_WORDS[a.sign]} | {a.reason} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

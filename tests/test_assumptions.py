@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import ROOT
+from streamlit.testing.v1 import AppTest
 
 import sim
-from sim.assumptions import ASSUMPTIONS, ranges
+from sim.assumptions import ASSUMPTIONS, markdown_table, ranges
 from sim.scenario import Freelancer, Hiring, JSSSettings, Market, Signals
 
 SECTIONS = {
@@ -65,3 +67,24 @@ def test_a_scenario_narrows_a_range_and_unknown_or_inverted_ranges_are_errors():
         ('uncertainty.ranges."also.unknown"', "low 2 is above high 1"),
         ('uncertainty.ranges."hiring.b_stars"', "low 1 is above high 0"),
     }
+
+
+START = '[//]: # "ranges: python -m sim.assumptions writes this table"'
+END = '[//]: # "end of ranges"'
+
+
+def test_docs_table_is_the_registry():
+    """docs/model.md's table of ranges is the registry's (regenerate: python -m sim.assumptions)."""
+    text = (ROOT / "docs" / "model.md").read_text()
+    table = text.split(START + "\n\n", 1)[1].split("\n" + END, 1)[0]
+    assert table == markdown_table()
+    for a in ASSUMPTIONS:
+        assert f"| `{a.key}` |" in table
+
+
+def test_the_about_page_shows_the_ranges():
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
+    at.switch_page("pages/about.py").run()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "| `hiring.b_jss` | 1 (x 0 / -0.3 / -0.6 / -1) | 0 | 2 |" in shown
