@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ from sim.assumptions import ASSUMPTIONS
 __all__ = ["add_parser", "cmd_sensitivity", "describe_tornado", "tornado_csv"]
 
 SHOWN = 5  # bars per figure in the printout
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 def tornado_csv(t: sens.Tornado) -> bytes:
@@ -134,8 +136,10 @@ def _manifest_line(t: sens.Tornado) -> dict[str, Any]:
         "arm": t.arm,
         "reference": t.reference,
         "paths": t.paths,
+        "runs": t.runs,
         "assumptions": [b.key for b in t.bars["earnings"]],
-        "runs": "each assumption at its low and high, same seed as the default run",
+        "method": "each assumption at its low and its high, the others at their defaults, on "
+        "the default run's seed (common random numbers)",
     }
 
 
@@ -172,8 +176,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--workers",
         type=_int_in(1, 256),
-        default=1,
-        help="processes that share the runs (the result is the same, byte for byte)",
+        default=WORKERS,
+        help=f"processes that share the runs (default {WORKERS}; the files are the same, byte "
+        "for byte, whatever the number)",
     )
     p.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"

@@ -92,9 +92,13 @@ def run_on(sc: Scenario, market: HiringMarket) -> Result:
     market is `market_of(sc, base)` (tests/test_sensitivity.py)."""
     from . import simulate_paths
 
-    acc = Accumulator(sc, make_plan(sc).net)
-    for first, n in iter_chunks(sc.run.paths, sc.run.chunk_paths):
-        acc.merge(simulate_paths(sc, first, n, market))
+    chunks = list(iter_chunks(sc.run.paths, sc.run.chunk_paths))
+    if len(chunks) == 1:  # the tornado's size: the chunk's own accumulator holds every path
+        acc = simulate_paths(sc, 0, sc.run.paths, market)
+    else:
+        acc = Accumulator(sc, make_plan(sc).net)
+        for first, n in chunks:
+            acc.merge(simulate_paths(sc, first, n, market))
     info = {
         "market_mean_stars": market.market_mean,
         "outside_utility": market.outside_utility,
@@ -168,6 +172,7 @@ class Tornado:
     seed: int
     base: dict[str, float | None]
     bars: dict[str, tuple[Bar, ...]] = field(default_factory=dict)
+    runs: int = 0  # distinct scenarios run, the default one included
 
     def rows(self) -> list[dict[str, Any]]:
         """tornado.csv's rows: per figure, its bars from the largest swing down."""
@@ -322,6 +327,7 @@ def tornado(
         weeks=base.run.weeks,
         seed=base.run.seed,
         base=default,
+        runs=len(scenarios),
         bars={
             fig: tuple(sorted(b, key=lambda b: (-b.size, order[b.key]))) for fig, b in bars.items()
         },

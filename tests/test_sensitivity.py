@@ -83,7 +83,10 @@ def test_the_tornado_runs_what_sim_run_runs():
     """Each modified scenario's figures equal `sim.run`'s, bit for bit (the market reused for a
     field-free change, rebuilt for a hiring coefficient)."""
     base = small(paths=600, weeks=30)
-    for key, value in (("market.contract_weeks", 6.0), ("hiring.b_stars", 0.9)):
+    cases = [("market.contract_weeks", 6.0), ("hiring.b_stars", 0.9), ("freelancer.capacity", 3)]
+    for i, (key, value) in enumerate(cases):
+        if i == 2:  # several chunks, merged
+            base = small(paths=600, weeks=30, chunk_paths=256)
         sc = with_value(base, key, value)
         ours = sens.run_on(sc, sens.market_of(sc, base))
         theirs = sim.run(sc)
@@ -170,8 +173,9 @@ def test_tornado_refuses_a_bound_that_makes_an_invalid_scenario():
 
 def test_cli_writes_the_tornado_files_and_a_manifest_line(tmp_path: Path):
     out = tmp_path / "t"
-    args = ["sensitivity", str(REFERENCE), "--paths", "300", "--weeks", "30", "--out", str(out)]
-    args += ["--assumptions", "hiring.b_jss,market.contract_weeks", "--formats", "png,csv,json"]
+    common = ["sensitivity", str(REFERENCE), "--paths", "300", "--weeks", "30"]
+    common += ["--assumptions", "hiring.b_jss,market.contract_weeks", "--formats", "png,csv,json"]
+    args = [*common, "--out", str(out), "--workers", "2"]
     r = repsim(*args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "hiring.b_jss" in r.stdout and "largest swings" in r.stdout
@@ -189,8 +193,8 @@ def test_cli_writes_the_tornado_files_and_a_manifest_line(tmp_path: Path):
     assert manifest["tornado"]["assumptions"] == ["hiring.b_jss", "market.contract_weeks"]
     assert manifest["tornado"]["paths"] == 300 and manifest["command"][1] == "sensitivity"
     assert set(manifest["files"]) == set(files) - {"manifest.json"}
-    again = tmp_path / "again"
-    r = repsim(*args[:-6], "--out", str(again), *args[-4:], cwd=tmp_path)
+    again = tmp_path / "again"  # in one process rather than two: the same bytes
+    r = repsim(*common, "--out", str(again), "--workers", "1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (again / "tornado.csv").read_bytes() == (out / "tornado.csv").read_bytes()
     assert leftovers(tmp_path) == []
