@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import ROOT
+from helpers import REFERENCE, ROOT
 from streamlit.testing.v1 import AppTest
 
 import sim
@@ -88,3 +88,13 @@ def test_the_about_page_shows_the_ranges():
     assert not at.exception
     shown = "\n".join(m.value for m in at.markdown)
     assert "| `hiring.b_jss` | 1 (x 0 / -0.3 / -0.6 / -1) | 0 | 2 |" in shown
+
+
+def test_the_documented_uncertainty_example_is_a_valid_scenario():
+    text = (ROOT / "docs" / "model.md").read_text()
+    example = re.search(r"```toml\n(\[uncertainty\].*?)```", text, re.S)
+    assert example is not None
+    sc = sim.loads_scenario(REFERENCE.read_text() + "\n" + example[1], "docs/model.md")
+    assert sc.uncertainty.on
+    assert ranges(sc)["hiring.b_jss"] == (0.5, 1.5)
+    assert ranges(sc)["freelancer.capacity"] == (2, 2)
