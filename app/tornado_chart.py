@@ -34,7 +34,7 @@ FIGURE_WORDS = {
     ),
     "not_recovered": (
         "Futures not back for good by week {weeks}",
-        "{reference}'s win rate still below 95% of {arm}'s at the horizon",
+        "{reference}'s win rate below 95% of {arm}'s at the end",
         "Share of futures",
         ".0%",
     ),

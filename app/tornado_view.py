@@ -174,7 +174,8 @@ def render(view: View, stem: str) -> None:
         asked[view.sha256] = True
         while len(asked) > KEPT:
             del asked[next(iter(asked))]
-        f = job(view.toml, start=True)
+        job(view.toml, start=True)
+        st.rerun()  # the page again without the button: the tornado, or its progress
     if not f.done():
         _poll(view.toml)
         return
