@@ -88,6 +88,10 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     sc = _load(args)
     keys = _keys(args.assumptions)
+    compared = sc.arm_names()[1:]
+    if args.arm is not None and args.arm not in compared:
+        shown = ", ".join(compared) or "none: give at least two rules"
+        raise ScenarioError([("--arm", "", f"{args.arm!r} is not a compared rule ({shown})")])
     out = _out(args, "sensitivity")
     _check_out_name(out)
     source = args.scenario
@@ -177,6 +181,7 @@ def add_parser(sub: Any) -> None:
         "--workers",
         type=_int_in(1, 256),
         default=WORKERS,
+        metavar="N",
         help=f"processes that share the runs (default {WORKERS}; the files are the same, byte "
         "for byte, whatever the number)",
     )
