@@ -74,11 +74,16 @@ def describe_tornado(t: sens.Tornado) -> str:
         if all(b.at_low == b.at_high == t.base[figure] for b in t.bars[figure]):
             lines.append(f"{names[figure]}: {base} at the defaults and at every low and high")
             continue
-        lines.append(f"{names[figure]}: {base} at the defaults; largest swings:")
+        lines.append(
+            f"{names[figure]}: {base} at the defaults; largest swings (share of the variance, "
+            "first order):"
+        )
+        shares = t.variance_shares(figure)
         for b in t.bars[figure][:SHOWN]:
             lo = _figure_text(figure, b.at_low, t.weeks)
             hi = _figure_text(figure, b.at_high, t.weeks)
-            lines.append(f"  {b.key:<32} {b.low:>7g} -> {lo:>10}   {b.high:>7g} -> {hi:>10}")
+            share = "" if shares[b.key] is None else f"  ({shares[b.key]:.0%})"
+            lines.append(f"  {b.key:<32} {b.low:>7g} -> {lo:>10}   {b.high:>7g} -> {hi:>10}{share}")
     return "\n".join(lines)
 
 

@@ -151,6 +151,26 @@ class Bar:
         return self.at_high - self.at_low
 
     @property
+    def variance(self) -> float | None:
+        """The figure's variance when the assumption alone is uniform over its range and the
+        figure piecewise linear through its values at the low, the default and the high (the
+        default outside the range: linear between the ends); None where a figure is missing."""
+        ends = (self.at_low, self.at_default, self.at_high)
+        if any(x is None for x in ends) or self.high <= self.low:
+            return None if any(x is None for x in ends) else 0.0
+        f_a, f_b, f_c = (float(x) for x in ends)  # type: ignore[arg-type]
+        a, b, c = self.low, self.default, self.high
+        if not a <= b <= c:
+            return (f_c - f_a) ** 2 / 12.0
+        width = c - a
+        mean = ((b - a) * (f_a + f_b) + (c - b) * (f_b + f_c)) / (2.0 * width)
+        square = (
+            (b - a) * (f_a * f_a + f_a * f_b + f_b * f_b)
+            + (c - b) * (f_b * f_b + f_b * f_c + f_c * f_c)
+        ) / (3.0 * width)
+        return max(square - mean * mean, 0.0)
+
+    @property
     def size(self) -> float:
         """How far the figure moves, for sorting: a move past the horizon counts as the
         distance to the horizon's end (the lower bound it is)."""
@@ -174,8 +194,20 @@ class Tornado:
     bars: dict[str, tuple[Bar, ...]] = field(default_factory=dict)
     runs: int = 0  # distinct scenarios run, the default one included
 
+    def variance_shares(self, figure: str) -> dict[str, float | None]:
+        """Each assumption's share of the figure's variance, first order: its `Bar.variance`
+        over their sum, as if the figure were the sum of one-at-a-time effects, each
+        assumption uniform over its range and independent (no interactions). None where a
+        figure is missing, or nothing varies."""
+        variances = {b.key: b.variance for b in self.bars.get(figure, ())}
+        total = sum(v for v in variances.values() if v is not None)
+        if any(v is None for v in variances.values()) or total <= 0:
+            return dict.fromkeys(variances)
+        return {k: v / total for k, v in variances.items()}  # type: ignore[operator]
+
     def rows(self) -> list[dict[str, Any]]:
         """tornado.csv's rows: per figure, its bars from the largest swing down."""
+        shares = {fig: self.variance_shares(fig) for fig in FIGURES}
         return [
             {
                 "figure": b.figure,
@@ -189,6 +221,7 @@ class Tornado:
                 "at_default": b.at_default,
                 "at_high": b.at_high,
                 "swing": b.swing,
+                "variance_share": shares[fig][b.key],
             }
             for fig in FIGURES
             for i, b in enumerate(self.bars.get(fig, ()), 1)
@@ -207,6 +240,7 @@ COLUMNS = (
     "at_default",
     "at_high",
     "swing",
+    "variance_share",
 )
 
 

@@ -231,3 +231,25 @@ def test_cli_names_the_file_and_key_of_a_bad_range(tmp_path: Path):
     r = repsim("sensitivity", str(bad), "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.count('uncertainty.ranges."x.y"') == 2  # unknown, and inverted
+
+
+def _bar(low, default, high, at_low, at_default, at_high, key="k") -> sens.Bar:
+    return sens.Bar("earnings", key, "A", low, default, high, at_low, at_default, at_high, 0)
+
+
+def test_variance_share_first_order():
+    # linear: (swing)^2 / 12, whatever the default's place
+    assert math.isclose(_bar(0, 0.5, 1, 10, 15, 20).variance, 100 / 12)
+    assert math.isclose(_bar(0, 0.25, 1, 10, 12.5, 20).variance, 100 / 12)
+    # a default outside a narrowed range: linear between the ends
+    assert math.isclose(_bar(2, 1, 3, 0, 5, 6).variance, 36 / 12)
+    # nothing moves: no variance; a V shape has variance where the swing is zero
+    assert _bar(0, 0.5, 1, 7, 7, 7).variance == 0.0
+    assert _bar(0, 0.5, 1, 1, 0, 1).swing == 0 and _bar(0, 0.5, 1, 1, 0, 1).variance > 0
+    assert _bar(0, 0.5, 1, None, 3, 4).variance is None
+    t = sens.Tornado(
+        "s", "h", "kept", "excluded", 10, 10, 1, {"earnings": 15.0},
+        bars={"earnings": (_bar(0, 0.5, 1, 10, 15, 20, "a"), _bar(0, 0.5, 1, 13, 15, 17, "b"))},
+    )  # fmt: skip
+    shares = t.variance_shares("earnings")
+    assert math.isclose(shares["a"], 100 / 116) and math.isclose(sum(shares.values()), 1.0)
