@@ -169,6 +169,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument(
         "--formats",
+        "--format",
         type=formats_arg,
         default=FORMATS,
         metavar="LIST",
