@@ -3,7 +3,7 @@
 Each chosen assumption is set to its low and to its high (`sim.assumptions.ranges`, the scenario's
 ``[uncertainty]`` table included) with everything else at the scenario's own values, and the
 scenario is run with the same seed as the default run: the same futures (common random numbers),
-so a swing is the assumption's effect and little Monte Carlo noise. Two figures, both for the
+so a swing is the assumption's effect and little Monte Carlo noise. Three figures, each for the
 scenario's compared rule (the second arm) against its reference (the first): the headline cost,
 the mean net earnings difference by the horizon (`Result.difference`); the lasting recovery,
 the median week from which the reference's win rate stays at 95% of the rule's
@@ -290,7 +290,9 @@ def tornado(
         )
     base = sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": False})})
     if paths is not None and paths != base.run.paths:
-        base = base.model_copy(update={"run": base.run.model_copy(update={"paths": paths})})
+        from . import with_run
+
+        base = with_run(base, paths=paths)  # validated: a problem names run.paths
     keys = chosen_keys(sc) if keys is None else tuple(keys)
     settings = _settings(sc, keys, source)
     # every distinct scenario to run, the default first
