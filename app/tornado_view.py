@@ -86,6 +86,12 @@ def job(toml: str, start: bool = False) -> Future[Drawn] | None:
         return f
 
 
+@functools.lru_cache(maxsize=KEPT)
+def _scenario(toml: str) -> sim.Scenario:
+    """The scenario of a page's TOML, parsed once (the page redraws often)."""
+    return sim.loads_scenario(toml, "settings")
+
+
 def _too_big(sc: sim.Scenario) -> str | None:
     runs = 2 * len(sens.chosen_keys(sc)) + 1
     size = runs * len(sc.arms) * paths_for(sc) * sc.run.weeks
@@ -150,7 +156,7 @@ def render(view: View, stem: str) -> None:
     """The tornado section: a button, then (without holding the page) the chart."""
     if len(view.arms) < 2:
         return
-    sc = sim.loads_scenario(view.toml, "settings")
+    sc = _scenario(view.toml)
     st.subheader("What drives the figures")
     st.caption(
         "Each assumption tagged [A] or [D] set to the low and the high end of its plausible "
