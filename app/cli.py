@@ -1,4 +1,4 @@
-"""The `repsim` command: run, check, sweep and app, thin layers over sim's public API."""
+"""The `repsim` command: run, check, sweep, sensitivity and app, thin layers over sim's API."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from app import sensitivity_command
 from app.files import (  # shared with the dashboard
     bands_csv,
     bands_frame,
@@ -559,6 +560,8 @@ def build_parser() -> Parser:
     p.add_argument("--workers", type=_int_in(1, 256), default=2, help="for --cluster local")
     p.add_argument("--debug", **debug)
     p.set_defaults(func=cmd_sweep)
+
+    sensitivity_command.add_parser(sub)
 
     p = sub.add_parser("validate", help="compare the model with published figures")
     p.add_argument("--paths", type=_int_in(100, 100_000), metavar="N", help="simulated checks")

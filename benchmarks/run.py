@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import compare
+import tornado_bench
 import uncertainty_bench
 
 from sim._files import write_atomic
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     by_paths = [measure(p, 52, 1 if p >= 100_000 else 3) for p in paths_grid]
     by_weeks = [measure(10_000, w, 3) for w in weeks_grid]
     comparison = None if args.no_compare else compare.compare(quick=args.quick)
+    tornado = [tornado_bench.measure(1), tornado_bench.measure(2)]
 
     import numpy
     import scipy
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         *map(row, by_weeks),
         "",
         *([] if comparison is None else [*compare.markdown(comparison), ""]),
+        *tornado_bench.markdown(tornado),
+        "",
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
     ]
     text = "\n".join(lines) + "\n"
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                     "paths": by_paths,
                     "weeks": by_weeks,
                     "comparison": comparison,
+                    "tornado": tornado,
                 },
                 indent=2,
             ).encode(),

@@ -13,9 +13,22 @@ model does not fix it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ASSUMPTIONS", "Assumption", "by_key", "ranges", "varied"]
+if TYPE_CHECKING:  # the registry imports nothing at run time: scenario.py imports it
+    from .scenario import Scenario
+
+__all__ = [
+    "ASSUMPTIONS",
+    "Assumption",
+    "by_key",
+    "default_value",
+    "ranges",
+    "varied",
+    "with_value",
+]
 
 
 @dataclass(frozen=True)
@@ -315,8 +328,117 @@ def varied() -> tuple[Assumption, ...]:
     return tuple(a for a in ASSUMPTIONS if a.varied)
 
 
-def ranges(sc) -> dict[str, tuple[float, float]]:  # sc: sim.Scenario (not imported: no cycle)
+def ranges(sc: Scenario) -> dict[str, tuple[float, float]]:
     """Every assumption's (low, high) for this scenario: the registry's, where its
     ``[uncertainty] ranges`` table does not narrow or widen it."""
     own = sc.uncertainty.ranges
     return {a.key: tuple(own.get(a.key, (a.low, a.high))) for a in ASSUMPTIONS}
+
+
+def default_value(sc: Scenario, key: str) -> float:
+    """The scenario's own value of an assumption, in the registry's units (1 for `hiring.b_jss`,
+    the multiplier of its own band terms; the five-star share for `freelancer.quality`)."""
+    a = by_key(key)
+    section, name = a.key.split(".")
+    value = getattr(getattr(sc, section), name)
+    if a.key == "hiring.b_jss":
+        return 1.0
+    if a.key == "freelancer.quality":
+        return float(value[4])
+    return float(value)
+
+
+def _problem(key: str, message: str, source: str):
+    from .scenario import ScenarioError
+
+    return ScenarioError([(source, key, message)])
+
+
+def with_value(sc: Scenario, key: str, value: float, source: str = "") -> Scenario:
+    """The scenario with one assumption set to ``value`` in the registry's units, validated like
+    a file (a problem is a `ScenarioError` naming ``source`` and the key).
+
+    An integer setting takes the nearest whole number (halves up). `hiring.b_jss` multiplies the
+    scenario's own band terms (0 ignores the JSS; the bands stay ordered). `freelancer.quality`
+    sets the five-star share and rescales the other four shares in proportion (all to 4 stars
+    when there are none). `jss.fail_below` above `success_at` raises `success_at` to it, and
+    `jss.success_at` below `fail_below` lowers `fail_below` to it: the thresholds stay ordered.
+    The scenario's ``[uncertainty]`` table is kept as it is.
+    """
+    from .scenario import validate_scenario
+
+    try:
+        a = by_key(key)
+    except KeyError:
+        raise _problem(
+            str(key), "not an assumption with a range (see docs/model.md)", source
+        ) from None
+    if isinstance(value, bool | str) or not hasattr(value, "__float__"):
+        raise _problem(key, f"expected a number, got {value!r}", source)
+    value = float(value)
+    if not math.isfinite(value):
+        raise _problem(key, f"must be a finite number (got {value})", source)
+    section, name = key.split(".")
+    data = sc.model_dump(mode="json", exclude={"uncertainty"})
+    new: Any
+    if a.integer:
+        new = math.floor(value + 0.5)
+    elif key == "hiring.b_jss":
+        if value < 0:
+            raise _problem(key, f"the multiplier must be at least 0 (got {value:g})", source)
+        new = [value * b + 0.0 for b in sc.hiring.b_jss]  # + 0.0: no -0.0 in the file
+    elif key == "freelancer.quality":
+        if not 0.0 <= value <= 1.0:
+            raise _problem(key, f"the five-star share must be from 0 to 1 (got {value:g})", source)
+        *others, five = sc.freelancer.quality
+        rest = sum(others)
+        if value == five:  # its own share: the same scenario, not one rescaled by rounding
+            scaled = others
+        elif rest > 0:
+            scaled = [x * (1.0 - value) / rest for x in others]
+        else:
+            scaled = [0.0, 0.0, 0.0, 1.0 - value]
+        new = [*scaled, value]
+    else:
+        new = value
+    data[section][name] = new
+    if key == "jss.fail_below":
+        data["jss"]["success_at"] = max(data["jss"]["success_at"], value)
+    elif key == "jss.success_at":
+        data["jss"]["fail_below"] = min(data["jss"]["fail_below"], value)
+    # validated without its [uncertainty] table (the ranges are checked on their own, and a
+    # range's check must not set values again), which goes back unchanged
+    out = validate_scenario(data, source)
+    return out.model_copy(update={"uncertainty": sc.uncertainty})
+
+
+def _default_text(key: str) -> str:
+    from .scenario import Scenario
+
+    sc = Scenario()
+    if key == "hiring.b_jss":
+        bands = " / ".join(f"{b:g}" for b in sc.hiring.b_jss)
+        return f"1 (x {bands})"
+    return f"{default_value(sc, key):g}"
+
+
+SIGN_WORDS = {1: "rises", -1: "falls", 0: ""}
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/model.md (`python -m sim.assumptions`)."""
+    lines = [
+        "| setting | default | low | high | tag | drawn | cost as it rises | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in ASSUMPTIONS:
+        lines.append(
+            f"| `{a.key}` | {_default_text(a.key)} | {a.low:g} | {a.high:g} | "
+            f"[{a.tag.replace(',', ', ')}] | "
+            f"{'yes' if a.varied else 'no'} | {SIGN_WORDS[a.sign]} | {a.reason} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import tomli_w
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -435,6 +436,25 @@ def _default_arms() -> tuple[Any, ...]:
     )
 
 
+def _an_assumption(key: str) -> str:
+    from .assumptions import ASSUMPTIONS  # the registry lists the keys; it imports nothing
+
+    if key not in {a.key for a in ASSUMPTIONS}:
+        raise ValueError("not an assumption with a range (see docs/model.md)")
+    return key
+
+
+def _ordered(r: tuple[float, float]) -> tuple[float, float]:
+    if r[0] > r[1]:
+        raise ValueError(f"low {r[0]:g} is above high {r[1]:g}")
+    return r
+
+
+# each key and each range checked on its own, so that every bad entry is reported by its key
+RangeKey = Annotated[str, AfterValidator(_an_assumption)]
+Range = Annotated[tuple[float, float], AfterValidator(_ordered)]
+
+
 class Uncertainty(_Model):
     """Assumption uncertainty: whether the run draws the assumptions, and ranges that differ from
     sim.assumptions' (narrowed or widened; a key is the setting's dotted path)."""
@@ -442,7 +462,7 @@ class Uncertainty(_Model):
     on: bool = Field(
         False, description="each block of paths draws its own assumptions from the ranges"
     )
-    ranges: dict[str, tuple[float, float]] = Field(
+    ranges: dict[RangeKey, Range] = Field(
         default_factory=dict, description="'hiring.b_top_rated' = [low, high], for example"
     )
     points: int = Field(
@@ -455,24 +475,16 @@ class Uncertainty(_Model):
 
     @field_validator("ranges")
     @classmethod
-    def _known_and_ordered(
+    def _sorted_within_limits(
         cls, r: dict[str, tuple[float, float]]
     ) -> dict[str, tuple[float, float]]:
-        from .assumptions import ASSUMPTIONS  # the registry lists the keys; it imports nothing
+        if r:
+            from .design import range_problem  # imports this module: not at the top
 
-        if not r:
-            return {}
-        from .design import APPLIED, range_problem  # imports this module: not at the top
-
-        known = {a.key for a in ASSUMPTIONS}
-        for key, (low, high) in r.items():
-            if key not in known:
-                raise ValueError(f"{key!r}: not an assumption with a range (see docs/model.md)")
-            if low > high:
-                raise ValueError(f"{key!r}: low {low:g} is above high {high:g}")
-            problem = range_problem(key, low, high) if key in APPLIED else None
-            if problem:  # drawn by the run: within the setting's own limits
-                raise ValueError(problem)
+            for key, (low, high) in r.items():
+                problem = range_problem(key, low, high)
+                if problem:  # drawn by the run or the tornado: within the setting's own limits
+                    raise ValueError(problem)
         return dict(sorted(r.items()))
 
     @field_validator("points")
@@ -566,6 +578,8 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "[key]":
+            continue  # pydantic's mark of a problem with a table's key rather than its value
         elif i >= 2 and loc[i - 2] == "arms" and isinstance(loc[i - 1], int) and part in RULE_NAMES:
             continue  # discriminated-union tag, not a key the user wrote
         else:

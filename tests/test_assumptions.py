@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import REFERENCE, ROOT
+from streamlit.testing.v1 import AppTest
 
 import sim
-from sim.assumptions import ASSUMPTIONS, ranges
+from sim.assumptions import ASSUMPTIONS, markdown_table, ranges
 from sim.scenario import Freelancer, Hiring, JSSSettings, Market, Signals
 
 SECTIONS = {
@@ -52,10 +54,47 @@ def test_a_scenario_narrows_a_range_and_unknown_or_inverted_ranges_are_errors():
     sc = sim.validate_scenario({"uncertainty": {"ranges": {"hiring.b_top_rated": [0.5, 0.6]}}})
     assert ranges(sc)["hiring.b_top_rated"] == (0.5, 0.6)
     assert ranges(sc)["hiring.b_stars"] == (0.3, 0.9)
-    for bad, words in (
-        ({"hiring.nope": [0, 1]}, "not an assumption"),
-        ({"hiring.b_stars": [1, 0]}, "above high"),
-    ):
-        with pytest.raises(sim.ScenarioError, match=words) as e:
-            sim.validate_scenario({"uncertainty": {"ranges": bad}}, "case.toml")
-        assert e.value.problems[0][:2] == ("case.toml", "uncertainty.ranges")
+    bad = {"hiring.nope": [0, 1], "hiring.b_stars": [1, 0], "market.competitors": [5, 9]}
+    bad["also.unknown"] = [2, 1]
+    with pytest.raises(sim.ScenarioError) as e:
+        sim.validate_scenario({"uncertainty": {"ranges": bad}}, "case.toml")
+    found = {(key, message) for _, key, message in e.value.problems}
+    assert {source for source, _, _ in e.value.problems} == {"case.toml"}
+    # every bad entry by its own dotted key, as TOML writes it; the good one not at all
+    assert found == {
+        ('uncertainty.ranges."hiring.nope"', "not an assumption with a range (see docs/model.md)"),
+        ('uncertainty.ranges."also.unknown"', "not an assumption with a range (see docs/model.md)"),
+        ('uncertainty.ranges."also.unknown"', "low 2 is above high 1"),
+        ('uncertainty.ranges."hiring.b_stars"', "low 1 is above high 0"),
+    }
+
+
+START = '[//]: # "ranges: python -m sim.assumptions writes this table"'
+END = '[//]: # "end of ranges"'
+
+
+def test_docs_table_is_the_registry():
+    """docs/model.md's table of ranges is the registry's (regenerate: python -m sim.assumptions)."""
+    text = (ROOT / "docs" / "model.md").read_text()
+    table = text.split(START + "\n\n", 1)[1].split("\n" + END, 1)[0]
+    assert table == markdown_table()
+    for a in ASSUMPTIONS:
+        assert f"| `{a.key}` |" in table
+
+
+def test_the_about_page_shows_the_ranges():
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
+    at.switch_page("pages/about.py").run()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "| `hiring.b_jss` | 1 (x 0 / -0.3 / -0.6 / -1) | 0 | 2 |" in shown
+
+
+def test_the_documented_uncertainty_example_is_a_valid_scenario():
+    text = (ROOT / "docs" / "model.md").read_text()
+    example = re.search(r"```toml\n(\[uncertainty\].*?)```", text, re.S)
+    assert example is not None
+    sc = sim.loads_scenario(REFERENCE.read_text() + "\n" + example[1], "docs/model.md")
+    assert sc.uncertainty.on
+    assert ranges(sc)["hiring.b_jss"] == (0.5, 1.5)
+    assert ranges(sc)["freelancer.capacity"] == (2, 2)

@@ -30,6 +30,7 @@ import sim
 from app import controls, results
 from app.charts import RULE_COLOURS
 from app.controls import CATALOG
+from app.tornado_chart import ENDS
 
 pytestmark = pytest.mark.browser
 
@@ -667,4 +668,31 @@ def test_case_report_download_is_the_pdf_repsim_report_writes(page, server, tmp_
     )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == pdf
+
+
+def test_the_tornado_renders_on_request_without_holding_the_page(page, server) -> None:
+    open_app(page, server + SMALL)  # no tornado until asked for: six charts, seven views
+    page.get_by_role("button", name="Show what drives the figures").click()
+    # computed in the background: the page's run has finished while it is still working
+    page.wait_for_function(
+        f"{IDLE} && document.body.innerText.includes('Working out what drives the figures')",
+        timeout=120_000,
+        polling=100,
+    )
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks').length"
+        f" === {views(2) + 2} && {IDLE}",
+        timeout=300_000,
+    )
+    svg = page.get_by_test_id("stVegaLiteChart").nth(views(2)).locator("svg").first
+    texts = set(svg.locator("text").all_text_contents())
+    assert {"Headline cost (excluded minus kept)", "hiring.b_jss (0 to 2)"} <= texts
+    assert svg.inner_html().count(ENDS["high"]) >= 10  # a bar end per assumption
+    assert "The cost moves most with" in page.locator("body").inner_text()
+    buttons = page.get_by_test_id("stDownloadButton")
+    assert buttons.count() == BUTTONS + 4  # PNG, SVG, HTML and the CSV of the tornado
+    with page.expect_download(timeout=60_000) as download:
+        buttons.filter(has_text="PNG").nth(6).click()  # after the six charts' own
+    assert download.value.suggested_filename.endswith("-tornado.png")
+    _png_size(Path(download.value.path()).read_bytes())
     no_exception(page)

@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, controls, dispute_view, long_runs, results, session
+from app import charts, controls, dispute_view, long_runs, results, session, tornado_view
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
@@ -206,6 +206,7 @@ def render() -> None:
     if len(view.arms) > 1:
         _differences(view)
     _charts(view)
+    tornado_view.render(view, _slug(view.name))
     _files(view)
     st.caption(
         f"{view.paths:,} futures × {view.weeks} weeks · seed {view.seed} · "
