@@ -158,7 +158,7 @@ def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -
     """
     if arms is not None:
         sc = sc.model_copy(update={"arms": tuple(arms)})  # no arm limit: nothing is simulated
-    plan = make_plan(sc)
+    plan = week_zero_plan(sc)
     market = market_for(plan) if market is None else market
     out = []
     for arm in sc.arms:
@@ -185,8 +185,17 @@ def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -
     return out
 
 
+def week_zero_plan(sc: Scenario) -> Plan:
+    """The plan of `sc` run for one week: week 0 is the same under any horizon (nothing at week
+    0 reads a later week), and its random numbers are one week's instead of the whole run's."""
+    if sc.run.weeks == 1:
+        return make_plan(sc)
+    return make_plan(sc.model_copy(update={"run": sc.run.model_copy(update={"weeks": 1})}))
+
+
 def today_utility(plan: Plan, market: HiringMarket) -> float:
     """The first arm's utility at week 0 (for solving the intercept from a known win rate)."""
+    plan = week_zero_plan(plan.sc)
     draws = chunk_draws_for_today(plan)
     kernel = ArmKernel(plan, [plan.sc.arms[0]], draws, market)
     kernel.start_week(0)
