@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
 from .market import HiringMarket
 from .metrics import Accumulator, Result
-from .parallel import balanced_chunk_paths, executor_workers
+from .parallel import balanced_chunk_paths, executor_workers, shipped_once
 from .scenario import (
     Scenario,
     ScenarioError,
@@ -97,8 +97,10 @@ def run(
     else:
         acc = Accumulator(sc, plan.net)
         done = 0
-        # the market goes with each chunk: a worker would otherwise build it again (~65 ms)
-        futures = [executor.submit(simulate_paths, sc, first, n, market) for first, n in chunks]
+        # the market goes with each chunk: a worker would otherwise build it again (~65 ms);
+        # Dask gets it once
+        shipped = shipped_once(executor, market)
+        futures = [executor.submit(simulate_paths, sc, first, n, shipped) for first, n in chunks]
         while futures:  # merged in path order, each part dropped once merged (bounded memory)
             part = futures.pop(0).result()
             acc.merge(part)

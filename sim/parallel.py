@@ -4,10 +4,11 @@ size that gives each of them the same number of equal chunks."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from typing import Any
 
 from .draws import BLOCK
 
-__all__ = ["balanced_chunk_paths", "executor_workers"]
+__all__ = ["balanced_chunk_paths", "executor_workers", "shipped_once"]
 
 
 def executor_workers(executor: Executor) -> int | None:
@@ -42,3 +43,13 @@ def balanced_chunk_paths(paths: int, chunk_paths: int, workers: int) -> int:
         if -(-paths // size) % workers == 0:
             return size
     return chunk_paths  # no size splits evenly: leave the chunks as they were
+
+
+def shipped_once(executor: Executor, value: Any) -> Any:
+    """What to pass to every task for ``value``: on a Dask executor, ``value`` scattered to its
+    workers once (a future each task resolves); on any other, ``value`` itself."""
+    client = getattr(executor, "_client", None)
+    scatter = getattr(client, "scatter", None)
+    if scatter is None:
+        return value
+    return scatter(value, broadcast=True, hash=False)

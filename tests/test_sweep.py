@@ -250,3 +250,23 @@ def test_a_run_on_an_executor_balances_its_chunks_and_gives_the_serial_result():
     with Recording(3) as pool:  # told the worker count: three of them
         sim.run(sc, executor=pool, chunk_paths=768, workers=3)
     assert len(pool.sizes) % 3 == 0
+
+
+def test_a_dask_executor_gets_the_market_once_and_the_serial_result():
+    pytest.importorskip("distributed")
+    from dask.distributed import Client
+
+    sc = small(paths=1024, weeks=6)
+    serial = sim.run(sc)
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+        scattered = []
+        scatter = c.scatter
+
+        def spy(value, **kwargs):
+            scattered.append(type(value).__name__)
+            return scatter(value, **kwargs)
+
+        c.scatter = spy
+        parallel = sim.run(sc, executor=c.get_executor(), chunk_paths=256)
+    assert scattered == ["HiringMarket"]  # once, not once a chunk
+    assert parallel.summary() == serial.summary()
