@@ -15,6 +15,7 @@ import sim
 RISING_TALENT, TOP_RATED, NO_BADGE = 1, 2, 0
 # columns of a path's contract table, by ordinal
 C_STARS, C_DURATION, C_LEFT, C_DELAY = range(4)
+HIST_BLOCK = 64  # paths whose weekly codes are buffered before they are counted
 
 
 @njit(cache=True)
@@ -399,7 +400,9 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
     q = np.zeros(n_arms)
     badges = np.zeros(n_arms, np.int64)
     score, ok = np.zeros(nw), np.zeros(nw, np.bool_)
+    buf = np.empty((7, n_arms, weeks, HIST_BLOCK), np.int64)
     for path in range(paths):
+        bp = path % HIST_BLOCK
         drawn = 0
         for a in range(n_arms):  # history feedback counts at the start
             sum_w[a] = 0.0
@@ -580,19 +583,31 @@ def simulate(paths, rng, ints, reals, arrays, jss_params):
                 g = active[a] * gross
                 earned_sum[a] += g - earned[a, t % 52]
                 earned[a, t % 52] = g
-                # 7. record the week
+                # 7. record the week: codes buffered, counted a block of paths at a time
                 n = n_rev[a]
                 code = math.floor(sum_wx[a] / sum_w[a] * 100.0 + 0.5) + 1 if n > 0 else 0
-                h_stars_n[a, t, code] += 1
-                h_jss_n[a, t, 0 if math.isnan(jss[a]) else int(jss[a]) + 1] += 1
-                h_q_n[a, t, math.floor(q[a] * 1e4 + 0.5)] += 1
-                h_active_n[a, t, active[a]] += 1
-                h_jobs_n[a, t, jobs[a]] += 1
-                h_cw_n[a, t, cw[a]] += 1
-                h_badge_n[a, t, badges[a]] += 1
+                buf[0, a, t, bp] = code
+                buf[1, a, t, bp] = 0 if math.isnan(jss[a]) else int(jss[a]) + 1
+                buf[2, a, t, bp] = math.floor(q[a] * 1e4 + 0.5)
+                buf[3, a, t, bp] = active[a]
+                buf[4, a, t, bp] = jobs[a]
+                buf[5, a, t, bp] = cw[a]
+                buf[6, a, t, bp] = badges[a]
         for a in range(n_arms):
             jobs_out[a, path] = jobs[a]
             cw_out[a, path] = cw[a]
+        if bp == HIST_BLOCK - 1 or path == paths - 1:
+            # week by week, so that a week's row of each histogram stays in cache
+            for a in range(n_arms):
+                for t in range(weeks):
+                    for i in range(bp + 1):
+                        h_stars_n[a, t, buf[0, a, t, i]] += 1
+                        h_jss_n[a, t, buf[1, a, t, i]] += 1
+                        h_q_n[a, t, buf[2, a, t, i]] += 1
+                        h_active_n[a, t, buf[3, a, t, i]] += 1
+                        h_jobs_n[a, t, buf[4, a, t, i]] += 1
+                        h_cw_n[a, t, buf[5, a, t, i]] += 1
+                        h_badge_n[a, t, buf[6, a, t, i]] += 1
     counts = (h_stars_n, h_jss_n, h_q_n, h_active_n, h_jobs_n, h_cw_n, h_badge_n)
     return jobs_out, cw_out, counts
 
