@@ -52,7 +52,7 @@ SIZES = {
     "quick": {"engine": (10_000, 1), "numba": (10_000, 1), "mesa": (1000, 1), "python": (200, 1),
               "oracle": (32, 1)},
     "full": {"engine": (10_000, 1), "numba": (10_000, 1), "mesa": (4000, 1), "python": (1000, 1),
-             "oracle": (256, 1)},
+             "oracle": (64, 1)},
 }  # fmt: skip
 # interleaved rounds in one process: paths a round per model, and rounds
 ROUNDS = {

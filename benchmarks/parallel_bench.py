@@ -74,8 +74,8 @@ def run_on_pool(paths: int, workers: int, rounds: int) -> dict[str, Any]:
 
 def sweep_on_cluster(points: int, paths: int, weeks: int, workers: int, rounds: int) -> dict:
     """A sweep of `points` points in process, and on a Dask LocalCluster started for it each
-    round (its start, the workers' imports and the sweep: what `repsim sweep --cluster local`
-    pays), interleaved."""
+    round (its start, the workers' start and the sweep: what `repsim sweep --cluster local`
+    pays), the order alternating."""
     from app import cli
 
     sc = sim.with_run(sim.load_scenario(REFERENCE), paths=paths, weeks=weeks)
@@ -169,9 +169,7 @@ def main() -> None:
     a = p.parse_args()
     pool = None if a.no_pool else run_on_pool(a.paths, a.workers, a.rounds)
     sweep = (
-        None
-        if a.no_sweep
-        else sweep_on_cluster(a.points, a.sweep_paths, 104, a.workers, max(a.rounds - 1, 1))
+        None if a.no_sweep else sweep_on_cluster(a.points, a.sweep_paths, 104, a.workers, a.rounds)
     )
     print("\n".join(markdown(pool, sweep)))
     print(f"load average {os.getloadavg()[0]:.2f}")
