@@ -280,23 +280,35 @@ def interleaved(quick: bool) -> dict[str, Any]:
         runs[m](sc, min(sizes[m], 256))
     work = {m: sizes[m] * sc.run.weeks * len(sc.arms) for m in models}
     seconds: dict[str, list[float]] = {m: [] for m in models}
+    cpu: dict[str, list[float]] = {m: [] for m in models}
     for r in range(rounds):
         for m in models[r % len(models) :] + models[: r % len(models)]:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             runs[m](sc, sizes[m])
             seconds[m].append(time.perf_counter() - t)
+            cpu[m].append(time.process_time() - c)
     out: dict[str, Any] = {"rounds": rounds, "models": {}}
     engine = [work["engine"] / s for s in seconds["engine"]]
+    engine_cpu = [work["engine"] / s for s in cpu["engine"]]
     for m in models:
         rates = [work[m] / s for s in seconds[m]]
         ratios = sorted(e / x for e, x in zip(engine, rates, strict=True))
+        # CPU seconds: what each run cost whatever else the machine ran (one thread only: the
+        # two-thread row's CPU seconds are not its wall time)
+        cpu_ratios = sorted(
+            e * s / work[m] for e, s in zip(engine_cpu, cpu[m], strict=True)
+        )  # engine CPU rate / model CPU rate
         out["models"][m] = {
             "paths": sizes[m],
             "seconds": seconds[m],
+            "cpu_seconds": cpu[m],
             "median_rate": statistics.median(rates),
             "ratio": statistics.median(ratios),
             "ratio_min": ratios[0],
             "ratio_max": ratios[-1],
+            "cpu_ratio": None if m == "numba2" else statistics.median(cpu_ratios),
+            "cpu_ratio_min": None if m == "numba2" else cpu_ratios[0],
+            "cpu_ratio_max": None if m == "numba2" else cpu_ratios[-1],
         }
     return out
 
@@ -358,7 +370,7 @@ def _speed_row(model: str, r: dict[str, Any]) -> str:
     m = r["runs"].get(model if model != "numba2" else "numba", {})
     if t is None:
         why = missing(model) or r["timing"].get("error", "not timed")
-        return f"| {LABELS[model]} | – | – | – | {why} | – | – |"
+        return f"| {LABELS[model]} | – | – | – | {why} | – | – | – |"
     if model == "engine":
         ratio = "1"
     else:
@@ -366,12 +378,19 @@ def _speed_row(model: str, r: dict[str, Any]) -> str:
         target = TARGETS.get(model)
         if target is not None:
             ratio += f", {'meets' if t['ratio'] >= target else 'below'} {target:g}"
+    by_cpu = "–"
+    if model == "engine":
+        by_cpu = "1"
+    elif t.get("cpu_ratio") is not None:
+        by_cpu = (
+            f"{_ratio(t['cpu_ratio'])} ({_ratio(t['cpu_ratio_min'])}–{_ratio(t['cpu_ratio_max'])})"
+        )
     peak = f"{m['peak_bytes'] / 2**20:.0f}" if "peak_bytes" in m else "–"
     before = m.get("before_bytes") or 0
     grew = f"{max(m['peak_bytes'] - before, 0) / 2**20:.0f}" if "peak_bytes" in m else "–"
     return (
         f"| {LABELS[model]} | {t['paths']:,} | {statistics.median(t['seconds']):.3f} | "
-        f"{_rate(t['median_rate'])} | {ratio} | {peak} | {grew} |"
+        f"{_rate(t['median_rate'])} | {ratio} | {by_cpu} | {peak} | {grew} |"
     )
 
 
@@ -404,7 +423,9 @@ def markdown(r: dict[str, Any], level: int = 2) -> list[str]:
         f"{timing.get('rounds', 0)} rounds, each running every implementation once (the order "
         "rotating), after a warm-up (numba's compilation is in it). repsim / other is the ratio "
         "of path-weeks per second (paths x weeks x arms) within a round: the median over the "
-        "rounds, and in brackets the lowest and highest. Seconds and path-weeks/s are medians. "
+        "rounds, and in brackets the lowest and highest; by CPU seconds, the same ratio of the "
+        "processes' CPU time, which other work on a loaded machine changes less (one thread "
+        "only). Seconds and path-weeks/s are medians. "
         "Peak = maximum resident memory of the model's own fresh process (imports included, the "
         "agreement's sample below); run = its growth during the run. The two-thread numba row "
         "runs in the one-thread row's process for memory. See the notes below the table for "
@@ -412,8 +433,8 @@ def markdown(r: dict[str, Any], level: int = 2) -> list[str]:
         f"Versions: {_versions(r)}.",
         "",
         "| implementation | paths a round | seconds | path-weeks/s | repsim / other (range) "
-        "| peak MiB | run MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| by CPU seconds (range) | peak MiB | run MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *(_speed_row(m, r) for m in TIMED),
         "",
     ]
