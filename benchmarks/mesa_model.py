@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
-from bench_inputs import QUANTILES, WEEKLY, ModelInputs, duration_weeks, jss_weight, model_inputs
+from bench_inputs import (
+    QUANTILES,
+    WEEKLY,
+    ModelInputs,
+    duration_weeks,
+    jss_weight,
+    model_inputs,
+    weekly_bands,
+)
 
 import sim
 from sim.reputation import NO_BADGE, RISING_TALENT, TOP_RATED
@@ -326,11 +334,14 @@ class ReputationModel(mesa.Model):
         return math.floor(max(best) + 0.5) if best else math.nan
 
 
-def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
+def run(
+    sc: sim.Scenario, paths: int, seed: int = 1, model_class: type | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """{arm: {"jobs", "earnings": per-path values at the horizon, "bands": {metric: (weeks, 6)
-    weekly percentiles and mean}}} for `paths` paths."""
+    weekly percentiles and mean}}} for `paths` paths, by the expert model (`ExpertModel`) or
+    `model_class`."""
     p = model_inputs(sc)
-    model = ReputationModel(p, paths, seed)
+    model = (ExpertModel if model_class is None else model_class)(p, paths, seed)
     for _ in range(p.weeks):
         model.step()
     agents = list(model.agents)
@@ -341,3 +352,207 @@ def run(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.n
         cw = np.array([a.arms[i].contract_weeks for a in agents])
         out[name] = {"jobs": jobs, "earnings": cw * p.net, "bands": bands[name]}
     return out
+
+
+# -- the expert version: what the engine does to be fast, in Mesa's terms -----------------------
+
+
+@dataclass(slots=True)
+class Windows:
+    """One arm's Job Success Score windows as running sums: what ended w weeks ago leaves the
+    w-week window; history items leave one by one, future feedback by end-week bucket."""
+
+    total: list[float]
+    net: list[float]
+    contracts: list[int]
+    own: list[int]  # future contracts in the window: a client each
+    history: list[dict[int, int]]  # history client id -> its items in the window
+    items: list[Feedback]  # the history feedback still counted
+    by_end: dict[int, list[float]] = field(default_factory=dict)  # end week -> [total, net, n]
+    changed: bool = True
+
+
+class ExpertFreelancer(Freelancer):
+    """`Freelancer` with the JSS kept as running sums per window (updated as feedback arrives,
+    is removed or ages out) and recomputed only in update weeks when a sum changed."""
+
+    def __init__(self, model: ReputationModel):
+        super().__init__(model)
+        self.windows = [self._windows(arm) for arm in self.arms]
+
+    def _windows(self, arm: ArmState) -> Windows:
+        lengths = self.model.windows
+        nw = len(lengths)
+        win = Windows(
+            [0.0] * nw, [0.0] * nw, [0] * nw, [0] * nw, [{} for _ in lengths], list(arm.counted)
+        )
+        for f in win.items:
+            self._move(win, f, 0, 1)
+        return win
+
+    def _move(self, win: Windows, f: Feedback, t: int, sign: int) -> None:
+        """History item f joins (sign 1) or leaves (-1) every window holding it at week t."""
+        for w, length in enumerate(self.model.windows):
+            if 0 <= t - f.end < length:
+                self._history_step(win, w, f, sign)
+
+    @staticmethod
+    def _history_step(win: Windows, w: int, f: Feedback, sign: int) -> None:
+        win.total[w] += sign * f.jss_weight
+        win.net[w] += sign * f.jss_weight * f.outcome
+        win.contracts[w] += sign
+        held = win.history[w]
+        held[f.client] = held.get(f.client, 0) + sign
+        if not held[f.client]:
+            del held[f.client]
+        win.changed = True
+
+    def step(self) -> None:
+        t, m = self.model.week, self.model
+        for arm, win in zip(self.arms, self.windows, strict=True):
+            self.start_week_expert(arm, win, t)
+            arm.q = m.win_prob(self.utility_expert(arm, win, t))
+        cap = m.p.capacity
+        u = []
+        if any(arm.active < cap for arm in self.arms):
+            u = [m.random.random() for _ in range(m.p.slots)]
+        for arm in self.arms:
+            self.work(arm, t, u)
+
+    def start_week_expert(self, arm: ArmState, win: Windows, t: int) -> None:
+        """Steps 1 to 3 as `start_week`, keeping the windows' sums."""
+        m, p = self.model, self.model.p
+        for w, length in enumerate(m.windows):  # ageing: what ended `length` weeks ago leaves
+            gone = win.by_end.get(t - length)
+            if gone is not None:
+                win.total[w] -= gone[0]
+                win.net[w] -= gone[1]
+                win.contracts[w] -= gone[2]
+                win.own[w] -= gone[2]
+                win.changed = True
+            for f in win.items:
+                if f.end + length == t and t > 0:
+                    self._history_step(win, w, f, -1)
+        for j, k in enumerate(arm.slots):
+            if k is not None and arm.ends[j] == t:
+                arm.slots[j] = None
+                c = self.contracts[k]
+                if c.left:
+                    arm.pending.append((t + c.delay, k))
+        if t == arm.exclude_week:
+            for f in arm.counted:
+                if f.flagged:
+                    arm.sum_w -= f.weight
+                    arm.sum_wx -= f.weight * f.stars
+                    arm.sum_e -= (f.stars - 1.0) / 4.0
+                    self._move(win, f, t, -1)
+            arm.counted = [f for f in arm.counted if not f.flagged]
+            win.items = [f for f in win.items if not f.flagged]
+        due = [k for week, k in arm.pending if week == t]
+        if due:
+            arm.pending = [(week, k) for week, k in arm.pending if week != t]
+        for k in due:
+            c = self.contracts[k]
+            value = p.gross * c.duration
+            w = value if p.value_weighted else 1.0
+            arm.sum_w += w
+            arm.sum_wx += w * c.stars
+            arm.sum_e += (c.stars - 1.0) / 4.0
+            arm.counted.append(Feedback(c.stars, w, t - c.delay, 0.0, 0.0, -1))  # for the count
+            jw, out, end = jss_weight(value), m.outcome(c.stars), t - c.delay
+            bucket = win.by_end.setdefault(end, [0.0, 0.0, 0])
+            bucket[0] += jw
+            bucket[1] += jw * out
+            bucket[2] += 1
+            for w, length in enumerate(m.windows):
+                if c.delay < length:
+                    win.total[w] += jw
+                    win.net[w] += jw * out
+                    win.contracts[w] += 1
+                    win.own[w] += 1
+            win.changed = True
+
+    def utility_expert(self, arm: ArmState, win: Windows, t: int) -> float:
+        """Step 4 as `utility`, the JSS from the windows' sums."""
+        m, p = self.model, self.model.p
+        if t % p.update_weeks == 0 and win.changed:
+            arm.jss, arm.judged_jss = m.job_success_from(win)
+            win.changed = False
+        badge = self.badge(arm, t)
+        n = len(arm.counted)
+        arm.stars = arm.sum_wx / arm.sum_w if n else math.nan
+        arm.badge = badge
+        v = p.b_reviews * math.log1p(arm.sum_e) + p.price_term
+        if p.use_stars and n:
+            trust = n / (n + p.stars_half) if p.stars_half > 0 else 1.0
+            v += p.b_stars * trust * (arm.sum_wx / arm.sum_w - p.market_mean)
+        if p.use_jss:
+            v += m.b_jss[m.band(arm.judged_jss)] + m.b_badge[badge]
+        return v
+
+
+class ExpertModel(ReputationModel):
+    """`ReputationModel` with `ExpertFreelancer` agents and one model reporter that keeps each
+    week's bands (6 numbers per arm and figure) instead of a row per agent and week."""
+
+    def __init__(self, p: ModelInputs, paths: int, seed: int = 1):
+        mesa.Model.__init__(self, rng=seed)
+        self.p = p
+        self.week = 0
+        self.star_edges = [float(e) for e in p.star_edges]
+        self.q_grid = [float(q) for q in p.q_grid]
+        self.b_jss = [float(b) for b in p.b_jss]
+        self.b_badge = [float(b) for b in p.b_badge]
+        self.hist_earned = [float(x) for x in p.hist_earned]
+        self.windows = [int(w) for w in p.jss_windows]
+        self.best_of = [int(i) for i in p.best_of]
+        self.trending = [int(i) for i in p.trending]
+        ExpertFreelancer.create_agents(self, paths)
+        self.datacollector = mesa.DataCollector(model_reporters={"bands": ExpertModel.week_bands})
+
+    def week_bands(self) -> dict[str, dict[str, np.ndarray]]:
+        """This week's 5-95 percentiles and mean of every figure per arm, over the agents."""
+        agents = list(self.agents)
+        net = self.p.net
+        out = {}
+        for i, name in enumerate(self.p.arms):
+            arms = [a.arms[i] for a in agents]
+            values = {
+                "stars": [s.stars for s in arms],
+                "jss": [s.jss for s in arms],
+                "win_prob": [s.q for s in arms],
+                "active": [s.active for s in arms],
+                "jobs": [s.jobs for s in arms],
+                "earnings": [s.contract_weeks * net for s in arms],
+                "badge": [s.badge for s in arms],
+            }
+            out[name] = {
+                k: weekly_bands(np.array(v, dtype=float)[None, :])[0] for k, v in values.items()
+            }
+        return out
+
+    def job_success_from(self, win: Windows) -> tuple[float, float]:
+        """(shown, judged) JSS from the windows' sums, as `job_success` computes them."""
+        p = self.p
+        scores: list[float | None] = []
+        implied: list[float | None] = []
+        for w in range(len(self.windows)):
+            n = win.contracts[w]
+            score = min(max(100.0 * win.net[w] / win.total[w], 0.0), 100.0) if n else None
+            implied.append(score)
+            clients = win.own[w] + len(win.history[w])
+            ok = n >= p.min_contracts and clients >= p.min_clients
+            scores.append(score if ok else None)
+        shown = self.best_window(scores)
+        return shown, (self.best_window(implied) if math.isnan(shown) else shown)
+
+    def bands(self) -> dict[str, dict[str, np.ndarray]]:
+        weeks = self.datacollector.model_vars["bands"]
+        return {
+            name: {m: np.stack([w[name][m] for w in weeks]) for m in WEEKLY} for name in self.p.arms
+        }
+
+
+def run_idiomatic(sc: sim.Scenario, paths: int, seed: int = 1) -> dict[str, dict[str, np.ndarray]]:
+    """`run` with the first, idiomatic model: the JSS rescans all feedback; 14 agent reporters."""
+    return run(sc, paths, seed, model_class=ReputationModel)

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
 from .market import HiringMarket
 from .metrics import Accumulator, Result
+from .parallel import balanced_chunk_paths, executor_workers, shipped_once
 from .scenario import (
     Scenario,
     ScenarioError,
@@ -65,21 +66,28 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
     chunk_paths: int | None = None,
+    workers: int | None = None,
 ) -> Result:
     """Project the scenario's futures for every arm on common random numbers.
 
     ``paths``, ``weeks``, ``seed``: None takes the scenario's [run] values. ``progress(done,
     total)`` is called after each chunk with the number of paths finished. ``executor`` (a
     `concurrent.futures.Executor`, e.g. a process pool) runs the chunks (``run.chunk_paths`` paths
-    each, or ``chunk_paths``: a multiple of 256 that overrides it for this call) in parallel;
-    the result is identical, to the bit, to a run without it, whatever the chunk size.
+    each, or ``chunk_paths``: a multiple of 256 that overrides it for this call) in parallel,
+    the chunks balanced across its ``workers`` (default: as many as it has, when it says):
+    smaller where needed so that every worker gets as many equal chunks. The result is
+    identical, to the bit, to a run without it, whatever the chunk size.
     """
     sc = with_run(sc, paths, weeks, seed)
     plan = make_plan(sc)
     market = market_for(plan)
     if chunk_paths is not None and (chunk_paths < BLOCK or chunk_paths % BLOCK):
         raise ValueError(f"chunk_paths: must be a positive multiple of {BLOCK} (got {chunk_paths})")
-    chunks = list(iter_chunks(sc.run.paths, chunk_paths or sc.run.chunk_paths))
+    size = chunk_paths or sc.run.chunk_paths
+    if executor is not None:
+        workers = executor_workers(executor) if workers is None else workers
+        size = balanced_chunk_paths(sc.run.paths, size, workers or 1)
+    chunks = list(iter_chunks(sc.run.paths, size))
     if executor is None:
         acc = Accumulator(sc, plan.net)
         for first, n in chunks:
@@ -89,8 +97,10 @@ def run(
     else:
         acc = Accumulator(sc, plan.net)
         done = 0
-        # the market goes with each chunk: a worker would otherwise build it again (~65 ms)
-        futures = [executor.submit(simulate_paths, sc, first, n, market) for first, n in chunks]
+        # the market goes with each chunk: a worker would otherwise build it again (~65 ms);
+        # Dask gets it once
+        shipped = shipped_once(executor, market)
+        futures = [executor.submit(simulate_paths, sc, first, n, shipped) for first, n in chunks]
         while futures:  # merged in path order, each part dropped once merged (bounded memory)
             part = futures.pop(0).result()
             acc.merge(part)

@@ -76,7 +76,9 @@ class CountedFeedback:
         # can still arrive in it or age out of it. (A contract ends at week 0 or later: it
         # never leaves a window as long as the horizon.)
         self.rj = job_ring_weeks(plan.sc, last_weeks)
-        self.buckets = np.zeros((self.rj, stats, n))
+        # float32: a bucket holds a row's contracts of one end week (a few quarters and counts),
+        # exact in float32 and in the float64 sums it joins; half the memory to clear and add
+        self.buckets = np.zeros((self.rj, stats, n), dtype=np.float32)
         # A window's sums are everything counted (`counted_sums`) minus what has left that
         # window (`left_sums`): an arrival, inside every window, then touches one sum, not one
         # per window. Exact: the sums are of quarters and small integers.
@@ -150,7 +152,8 @@ class CountedFeedback:
         slot = end[recent] % self.rj
         # flat positions: buckets (slot, stat, row), window sums (window, stat, row)
         at = (slot * stats)[:, None] * n + (np.arange(stats) * n) + idx[recent][:, None]
-        np.add.at(self.buckets.reshape(-1), at.reshape(-1), stat[recent].reshape(-1))
+        bucketed = stat[recent].reshape(-1).astype(np.float32)  # exact: quarters and counts
+        np.add.at(self.buckets.reshape(-1), at.reshape(-1), bucketed)
         stat_at = np.arange(stats) * n
         at = stat_at[:, None] + idx
         np.add.at(self.counted_sums.reshape(-1), at.reshape(-1), stat.T.reshape(-1))

@@ -160,7 +160,7 @@ def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -
     """
     if arms is not None:
         sc = sc.model_copy(update={"arms": tuple(arms)})  # no arm limit: nothing is simulated
-    plan = make_plan(sc, uncertain=False)  # today's signals: the scenario's own assumptions
+    plan = week_zero_plan(sc, uncertain=False)  # today's signals: the scenario's own assumptions
     market = market_for(plan) if market is None else market
     out = []
     for arm in sc.arms:
@@ -187,8 +187,18 @@ def signals_today(sc: Scenario, arms=None, market: HiringMarket | None = None) -
     return out
 
 
+def week_zero_plan(sc: Scenario, uncertain: bool = True) -> Plan:
+    """The plan of `sc` run for one week: week 0 is the same under any horizon (nothing at week
+    0 reads a later week), and its random numbers are one week's instead of the whole run's.
+    ``uncertain`` as in `make_plan`."""
+    if sc.run.weeks != 1:
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"weeks": 1})})
+    return make_plan(sc, uncertain=uncertain)
+
+
 def today_utility(plan: Plan, market: HiringMarket) -> float:
     """The first arm's utility at week 0 (for solving the intercept from a known win rate)."""
+    plan = week_zero_plan(plan.sc, uncertain=plan.design is not None)
     draws = chunk_draws_for_today(plan)
     kernel = ArmKernel(plan, [plan.sc.arms[0]], draws, market)
     kernel.start_week(0)

@@ -27,6 +27,7 @@ WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to
 FINE = 10**9
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 SMALL_BINS = 4  # histograms with at most this many bins count each value instead of bincount
+WEEK_BY_WEEK = 2048  # chunks of at least this many paths are counted one week at a time
 
 
 @dataclass
@@ -70,6 +71,10 @@ class _Histogram:
         if width <= SMALL_BINS:  # a few values: count each, no index array
             # int32 sums are exact (a chunk has under 2**31 paths) and twice as fast as int64
             counts = np.stack([(codes == c).sum(axis=1, dtype=np.int32) for c in range(width)], 1)
+        elif codes.shape[1] >= WEEK_BY_WEEK:  # a week's counts stay in cache; no index array
+            counts = np.empty((weeks, width), np.int64)
+            for w in range(weeks):
+                counts[w] = np.bincount(codes[w], minlength=width)
         else:
             flat = codes + (np.arange(weeks, dtype=np.intp) * width)[:, None]
             counts = np.bincount(flat.ravel(), minlength=weeks * width).reshape(weeks, width)

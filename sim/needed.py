@@ -97,9 +97,7 @@ def _after(sc: Scenario, week: int, contracts: int, ends: list[int]) -> Scenario
         arms.append(
             arm if delay is None else arm.model_copy(update={"delay_weeks": max(delay - week, 0)})
         )
-    # only its week 0 is asked for: one week of random numbers is enough
-    run = sc.run.model_copy(update={"weeks": 1})
-    return sc.model_copy(update={"history": tuple(history), "arms": tuple(arms), "run": run})
+    return sc.model_copy(update={"history": tuple(history), "arms": tuple(arms)})
 
 
 def ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:

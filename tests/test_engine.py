@@ -364,3 +364,35 @@ def test_any_valid_scenario_runs_and_keeps_its_invariants(
         assert np.all((stars >= 1) & (stars <= 5))
     for metric, values in tr["arm"].items():  # identical rules: identical futures
         np.testing.assert_array_equal(values, tr["same"][metric], err_msg=metric)
+
+
+def test_week_zero_draws_one_week_of_random_numbers_and_gives_the_full_horizons_week_zero(
+    monkeypatch,
+):
+    data = reference_data()
+    data["hiring"] = {"known_win_rate": 0.05}  # the intercept is solved from week 0's utility
+    sc = sim.Scenario.model_validate(data)
+    full = engine.make_plan(sc)
+    # the week-0 utility as the full horizon's kernel computes it
+    kernel = engine.ArmKernel(
+        full, [sc.arms[0]], engine.Draws(full, 0, 1), engine.cached_market(sc)
+    )
+    kernel.start_week(0)
+    kernel.signals(0)
+    assert engine.today_utility(full, engine.cached_market(sc)) == float(kernel.v[0])
+    weeks_drawn = []
+    draws = engine.Draws
+
+    def spy(plan, first, n):
+        weeks_drawn.append(plan.weeks)
+        return draws(plan, first, n)
+
+    monkeypatch.setattr(engine, "Draws", spy)
+    today = engine.signals_today(sc)
+    assert weeks_drawn and set(weeks_drawn) == {1}  # not sc.run.weeks of uniforms per arm
+    one_week = sc.model_copy(update={"run": sc.run.model_copy(update={"weeks": 1})})
+    again = engine.signals_today(one_week)
+    for a, b in zip(today, again, strict=True):
+        mine = np.array([a.stars, a.jss, a.badge, a.utility, a.win_prob])
+        theirs = np.array([b.stars, b.jss, b.badge, b.utility, b.win_prob])
+        assert np.array_equal(mine, theirs, equal_nan=True)

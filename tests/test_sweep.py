@@ -205,3 +205,68 @@ def test_serial_executor_is_a_real_executor():
         failed = ex.submit(int, "x")
         assert isinstance(failed.exception(), ValueError)
         assert list(ex.map(abs, [-1, -2])) == [1, 2]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+@pytest.mark.parametrize("paths", [256, 1000, 10_000, 100_000, 1_000_000])
+@pytest.mark.parametrize("chunk", [256, 4096, 16_384])
+def test_balanced_chunks_give_every_worker_as_many_chunks(paths, chunk, workers):
+    from sim.engine import BLOCK
+    from sim.parallel import balanced_chunk_paths
+
+    size = balanced_chunk_paths(paths, chunk, workers)
+    assert size % BLOCK == 0 and BLOCK <= size <= chunk
+    # every size allowed, by brute force: the fewest chunks that a multiple of workers can be
+    counts = {-(-paths // s) for s in range(BLOCK, chunk + 1, BLOCK)}
+    balanced = [c for c in counts if c % workers == 0]
+    if balanced:
+        assert -(-paths // size) == min(balanced), size
+
+
+class Recording(ThreadPoolExecutor):
+    """A thread pool that remembers the size of every chunk it is given."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers)
+        self.sizes: list[int] = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.sizes.append(args[2])  # simulate_paths(sc, first, n, market)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_run_on_an_executor_balances_its_chunks_and_gives_the_serial_result():
+    sc = small(paths=2000, weeks=12)
+    serial = sim.run(sc, chunk_paths=768)  # 3 chunks: one worker of two would get two
+    with Recording(2) as pool:
+        parallel = sim.run(sc, executor=pool, chunk_paths=768)
+    assert len(pool.sizes) % 2 == 0 and sum(pool.sizes) == 2000
+    assert max(pool.sizes) <= 768 and max(pool.sizes) - min(pool.sizes) <= 256
+    assert parallel.summary() == serial.summary()
+    for arm in serial.arms:
+        for m in ("stars", "jss", "win_prob", "earnings"):
+            for key, band in serial.bands(arm, m).items():
+                np.testing.assert_array_equal(band, parallel.bands(arm, m)[key])
+    with Recording(3) as pool:  # told the worker count: three of them
+        sim.run(sc, executor=pool, chunk_paths=768, workers=3)
+    assert len(pool.sizes) % 3 == 0
+
+
+def test_a_dask_executor_gets_the_market_once_and_the_serial_result():
+    pytest.importorskip("distributed")
+    from dask.distributed import Client
+
+    sc = small(paths=1024, weeks=6)
+    serial = sim.run(sc)
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+        scattered = []
+        scatter = c.scatter
+
+        def spy(value, **kwargs):
+            scattered.append(type(value).__name__)
+            return scatter(value, **kwargs)
+
+        c.scatter = spy
+        parallel = sim.run(sc, executor=c.get_executor(), chunk_paths=256)
+    assert scattered == ["HiringMarket"]  # once, not once a chunk
+    assert parallel.summary() == serial.summary()
