@@ -11,80 +11,15 @@ from pydantic import TypeAdapter
 import sim
 from app.controls import CATALOG
 from sim import engine, reputation
-from sim.feedback import CRITERIA
 from sim.market import HiringMarket
 from sim.needed import ratings_needed_in_time, ratings_needed_today
 from sim.scenario import Arm
 
-__all__ = ["COLUMNS", "history_frame", "history_rows", "signals_today"]
+__all__ = ["rules_for", "signals_today"]
 
-RECORD = ("client_ratings_given", "client_mean_given", "client_mean_received", "client_suspended")
-COLUMNS = ("client", "stars", *CRITERIA, "value", "ended_weeks_ago", "flagged", *RECORD)
 BADGES = {reputation.NO_BADGE: "none", reputation.RISING_TALENT: "Rising Talent",
           reputation.TOP_RATED: "Top Rated"}  # fmt: skip
 _ARM = TypeAdapter(Arm)
-
-
-def history_frame(sc: sim.Scenario) -> pd.DataFrame:
-    """The scenario's past contracts as an editable table, oldest first."""
-    rows = []
-    for h in sc.history:
-        crit = h.criteria or {}
-        rows.append(
-            {
-                "client": h.client,
-                "stars": h.stars,
-                **{k: crit.get(k) for k in CRITERIA},
-                "value": h.value,
-                "ended_weeks_ago": h.ended_weeks_ago,
-                "flagged": h.flagged,
-                "client_ratings_given": h.client_ratings_given,
-                "client_mean_given": h.client_mean_given,
-                "client_mean_received": h.client_mean_received,
-                "client_suspended": h.client_suspended,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    numeric = ["stars", *CRITERIA, "value", "client_mean_given", "client_mean_received"]
-    frame[numeric] = frame[numeric].astype(float)
-    for column in ("ended_weeks_ago", "client_ratings_given"):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("flagged", "client_suspended"):
-        frame[column] = frame[column].astype(bool)
-    return frame
-
-
-def _blank(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x == ""
-
-
-def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Table rows as scenario `history` entries; rows left entirely empty are skipped."""
-    out = []
-    for rec in frame.to_dict("records"):
-        if all(_blank(rec.get(k)) or rec.get(k) is False for k in COLUMNS):
-            continue
-        entry: dict[str, Any] = {
-            "client": "" if _blank(rec.get("client")) else str(rec["client"]),
-            "value": None if _blank(rec.get("value")) else float(rec["value"]),
-            "ended_weeks_ago": None
-            if _blank(rec.get("ended_weeks_ago"))
-            else int(rec["ended_weeks_ago"]),
-            "flagged": bool(rec.get("flagged") or False),
-            "client_suspended": bool(rec.get("client_suspended") or False),
-        }
-        if not _blank(rec.get("client_ratings_given")):
-            entry["client_ratings_given"] = int(rec["client_ratings_given"])
-        for key in ("client_mean_given", "client_mean_received"):
-            if not _blank(rec.get(key)):
-                entry[key] = float(rec[key])
-        if not _blank(rec.get("stars")):
-            entry["stars"] = float(rec["stars"])
-        crit = {k: float(rec[k]) for k in CRITERIA if not _blank(rec.get(k))}
-        if crit:
-            entry["criteria"] = crit  # partial criteria: the schema names what is missing
-        out.append(entry)
-    return out
 
 
 def rules_for(sc: sim.Scenario) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ from .scenario import (
     loads_scenario,
     save_scenario,
     validate_scenario,
+    with_today,
 )
 
 try:
@@ -39,6 +40,7 @@ __all__ = [
     "save_scenario",
     "validate_scenario",
     "with_run",
+    "with_today",
 ]
 
 
