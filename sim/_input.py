@@ -145,7 +145,7 @@ def check_plain(data: Any) -> None:
             continue
         if not is_date_key(path):
             raise InputProblem(dotted(path), "dates and times are not scenario settings")
-        if not type(node) is datetime.date:  # a datetime is a date too
+        if type(node) is not datetime.date:  # a datetime is a date too
             raise InputProblem(dotted(path), f"expected {DATE_EXAMPLE}, got a time of day")
 
 
@@ -163,7 +163,8 @@ def check_toml_dates(data: Any) -> None:
         ]
     for path, value in found:
         if value is not None and not isinstance(value, datetime.date):
-            raise InputProblem(dotted(path), f"expected {DATE_EXAMPLE}, got {json.dumps(value, default=str)[:40]}")
+            shown = json.dumps(value, default=str)[:40]
+            raise InputProblem(dotted(path), f"expected {DATE_EXAMPLE}, got {shown}")
 
 
 def to_json(data: Any) -> str:
