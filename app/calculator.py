@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from typing import Any
 
@@ -9,6 +10,7 @@ import pandas as pd
 from pydantic import TypeAdapter
 
 import sim
+from app import dates
 from app.controls import CATALOG
 from sim import engine, reputation
 from sim.market import HiringMarket
@@ -29,9 +31,12 @@ def rules_for(sc: sim.Scenario) -> tuple[Any, ...]:
     return sc.arms + tuple(a for a in extra if a.name not in names)
 
 
-def _in_time(target: dict[str, Any] | None) -> str | None:
-    """ "6 by week 24": further 5-star contracts, one every contract_weeks, and the week."""
-    return None if target is None else f"{target['ratings']} by week {target['week']}"
+def _in_time(target: dict[str, Any] | None, today: datetime.date | None = None) -> str | None:
+    """ "6 by week 24 (15 May 2027)": further 5-star contracts, one every contract_weeks, and the
+    week (with its date when the scenario has a today)."""
+    if target is None:
+        return None
+    return f"{target['ratings']} by {dates.week_words(target['week'], today)}"
 
 
 def _rounded(stars: float) -> float:
@@ -70,8 +75,8 @@ def signals_today(sc: sim.Scenario, market: HiringMarket | None = None) -> pd.Da
                 "ratings to 4.9": by.get("4.9"),
                 "ratings to 4.95": by.get("4.95"),
                 "ratings to JSS 90": table["jss"].get("90"),
-                "in time: to 4.8": _in_time(timed[arm.name]["targets"]["stars 4.8"]),
-                "in time: to JSS 90": _in_time(timed[arm.name]["targets"]["jss 90"]),
+                "in time: to 4.8": _in_time(timed[arm.name]["targets"]["stars 4.8"], sc.today),
+                "in time: to JSS 90": _in_time(timed[arm.name]["targets"]["jss 90"], sc.today),
                 "win probability": today.win_prob,
             }
         )

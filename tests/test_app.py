@@ -15,7 +15,16 @@ from helpers import REFERENCE, ROOT, reference_data
 from streamlit.testing.v1 import AppTest
 
 import sim
-from app import calculator, charts, controls, history_editor, history_table, results, session
+from app import (
+    calculator,
+    charts,
+    controls,
+    dates,
+    history_editor,
+    history_table,
+    results,
+    session,
+)
 from app.controls import CONTROLS, Base
 from app.docs import markdown_money
 from app.export import chart_bytes
@@ -86,7 +95,10 @@ def test_compare_shows_the_headline_figures() -> None:
     assert stars == ["4.20", "5.00"]  # the reference case: (5.0, 3.4) kept, 5.0 excluded
     # MODEL.md: 6 more for a 4.8 mean; one contract every 4 weeks puts the sixth in week 24
     assert ("5-star contracts to 4.8", "6") in metrics
-    assert any(c.value.startswith("by week 24; to a 90% JSS: 6, by week 26") for c in at.caption)
+    # with their dates: the page runs the scenario as of today (its `today` left empty)
+    day = {w: dates.day(dates.on(datetime.date.today(), w)) for w in (24, 26)}
+    expected = f"by week 24 ({day[24]}); to a 90% JSS: 6, by week 26 ({day[26]})"
+    assert any(c.value.startswith(expected) for c in at.caption)
     assert any("Known limits" in i.value for i in at.info)
 
 
