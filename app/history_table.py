@@ -161,6 +161,9 @@ _KEY = re.compile(r"^history\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
 PLAIN = {
     "Field required": "missing: type a value",
     "String should have at least 1 character": "missing: type the client's name",
+    "Input should be less than or equal to": "must be at most",
+    "Input should be greater than or equal to": "must be at least",
+    "Input should be greater than": "must be more than",
 }
 
 
@@ -350,13 +353,17 @@ def rows_from_csv(
             problems += bad
             continue
         parsed.append((number, row))
-    # no rule ties one contract to another: a row with a problem is left out, the rest kept
-    _, found = check_rows([row for _, row in parsed], today, weights)
-    dropped = {p.row for p in found}
-    problems += [
-        Problem(parsed[p.row - 1][0] if p.row is not None else None, p.column, p.message)
-        for p in found
-    ]
-    if None in dropped:
-        return [], problems
-    return [row for i, (_, row) in enumerate(parsed, start=1) if i not in dropped], problems
+    # no rule ties one contract to another: a row with a problem is left out, the rest kept;
+    # checked again without the rows left out (a scenario-wide check, such as a date after
+    # today, runs only once every row's own values hold)
+    while parsed:
+        _, found = check_rows([row for _, row in parsed], today, weights)
+        if not found:
+            break
+        if any(p.row is None for p in found):
+            return [], problems + found
+        problems += [Problem(parsed[p.row - 1][0], p.column, p.message) for p in found]
+        dropped = {p.row for p in found}
+        parsed = [item for i, item in enumerate(parsed, start=1) if i not in dropped]
+    problems.sort(key=lambda p: p.row or 0)
+    return [row for _, row in parsed], problems
