@@ -274,6 +274,7 @@ def render(where: str) -> None:
         "Today (empty: the day it is run)",
         key=TODAY,
         format="YYYY-MM-DD",
+        width=220,
         help="The day weeks are counted from: a contract's ended date becomes weeks before "
         "it, and weeks from today are also shown as dates. Empty: the day the page is "
         f"opened ({datetime.date.today().isoformat()}).",

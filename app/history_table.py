@@ -182,7 +182,7 @@ def _located(key: str, message: str) -> tuple[int | None, str | None, str]:
         column = inner
     for raw, plain in PLAIN.items():
         if message.startswith(raw):
-            message = plain + message[len(raw) :]
+            message = plain + message[len(raw) :].replace(" (got '')", "")
     return index, column, message
 
 

@@ -41,7 +41,8 @@ SCREENSHOTS = {1400: ROOT / "docs" / "compare.png", 390: ROOT / "docs" / "compar
 VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 KEPT, EXCLUDED = RULE_COLOURS["kept"], RULE_COLOURS["excluded"]
-BUTTONS = 6 * 3 + 3  # PNG, SVG and HTML under each chart; bands, summary and scenario files
+# PNG, SVG and HTML under each chart; bands, summary and scenario files; the contracts' CSV
+BUTTONS = 6 * 3 + 3 + 1
 NINE = tuple(CATALOG)
 THREE = ("kept", "excluded", "suspended client")
 
@@ -219,14 +220,16 @@ def test_page_loads_with_charts_for_both_arms(page, server) -> None:
 def test_moving_a_slider_redraws(page, server) -> None:
     open_app(page, server + SMALL)
     before, svg = metrics(page), svg_of(page, 0)
-    move_slider(page, "Disputed rating (stars)", "ArrowLeft")
+    move_slider(page, HOURS, "ArrowLeft")
     wait_redraw(page, before[0][1], svg)
     after = metrics(page)
     assert after != before
-    assert stars_now(after)[0] != stars_now(before)[0]  # kept's stars moved; excluded's did not
-    assert stars_now(after)[1] == stars_now(before)[1]
-    assert "disputed.stars=3.3" in page.url
+    assert stars_now(after) == stars_now(before)  # fewer hours: other figures, the same stars
+    assert "freelancer.hours_per_week=19" in page.url
     no_exception(page)
+
+
+HOURS = "Hours per week on a contract"  # a slider (the history is a table: app/history_editor)
 
 
 def _busy_core() -> subprocess.Popen:
@@ -263,17 +266,17 @@ def test_slider_to_redraw_time_at_full_size(page, server) -> None:
     first paint of the redrawn page, and also notes when the page first shows the old figures
     as stale (greyed) and Streamlit's running indicator. The first change after loading is slower
     (the browser's first garbage collection and first-time work on the page land on it): it is
-    reported on its own. Quiet: 3.5 to 4.2 stars on the disputed rating; loaded: 4.9 down to 4.2
-    on the earlier contracts, every one a scenario not yet computed.
+    reported on its own. Quiet: 22 to 29 hours per week on a contract; loaded: 89% down to 82%
+    five-star work, every one a scenario not yet computed.
     """
     open_app(page, server + "/")
     assert "10,000 futures × 104 weeks" in footer(page)
-    first = _series(page, "Disputed rating (stars)", "ArrowRight", 1)[0]
-    quiet = _series(page, "Disputed rating (stars)", "ArrowRight", CHANGES)
+    first = _series(page, HOURS, "ArrowRight", 1)[0]
+    quiet = _series(page, HOURS, "ArrowRight", CHANGES)
     busy = _busy_core()
     try:
         page.wait_for_timeout(1000)  # let the busy loop take its core
-        loaded = _series(page, "Stars on each earlier contract", "ArrowLeft", CHANGES)
+        loaded = _series(page, "Share of five-star work", "ArrowLeft", CHANGES)
     finally:
         busy.terminate()
         busy.wait(timeout=10)
@@ -331,19 +334,19 @@ def test_png_download_is_a_valid_png(page, server) -> None:
 def test_shared_url_restores_the_same_figures(page, browser, server) -> None:
     open_app(page, server + SMALL)
     before, svg = metrics(page), svg_of(page, 0)
-    move_slider(page, "Disputed rating (stars)", "ArrowLeft")
+    move_slider(page, HOURS, "ArrowLeft")
     wait_redraw(page, before[0][1], svg)
     shown = metrics(page)
     caption = footer(page)
     shared = page.url
-    assert "disputed.stars=3.3" in shared and "run.paths=500" in shared
+    assert "freelancer.hours_per_week=19" in shared and "run.paths=500" in shared
 
     other = browser.new_context(viewport=VIEWPORT).new_page()  # a new session, as a recipient
     try:
         open_app(other, shared)  # waits for the figures, all six charts and the downloads
         assert metrics(other) == shown
         assert footer(other) == caption  # the same scenario: the same sha256
-        assert other.get_by_role("slider", name="Disputed rating (stars)").input_value() == "3.3"
+        assert other.get_by_role("slider", name=HOURS).input_value() == "19"
     finally:
         other.context.close()
 
