@@ -43,6 +43,15 @@ HELP = (
     "row's left edge to delete it. A row with a problem is not used until it is fixed."
 )
 
+SHORT_HELP = (
+    "One row per past contract, oldest first; tick **flagged** on the disputed one. Scroll "
+    "sideways for the six criteria and the client's record. The Calculator page shows the same "
+    "table, wider, with what each column means."
+)
+
+SIDEBAR_ORDER = ("client", "value", "stars", "ended_weeks_ago", "flagged", "ended", *CRITERIA,
+                 *history_table.RECORD)  # fmt: skip
+
 
 def _state() -> dict[str, Any]:
     return st.session_state[STATE]
@@ -269,7 +278,7 @@ def render(where: str) -> None:
         _rebase(hx, hx["rows"])  # this page's widget is new: it starts from the draft
         key = f"history-{where}-{hx['version']}"
     hx["mounted"] = key
-    st.caption(HELP)
+    st.caption(HELP if where != "sidebar" else SHORT_HELP)
     st.date_input(
         "Today (empty: the day it is run)",
         key=TODAY,
@@ -282,6 +291,8 @@ def render(where: str) -> None:
     st.data_editor(
         hx["frame"],
         key=key,
+        # in the narrow sidebar, the columns most cases need first (edits are kept by name)
+        column_order=SIDEBAR_ORDER if where == "sidebar" else None,
         num_rows="dynamic",
         column_config=_config(),
         hide_index=True,

@@ -224,10 +224,10 @@ def test_screenshots_of_the_editor(browser, server) -> None:
     """The Compare and Calculator pages with the table of contracts, at 1400 and 390 px
     (/tmp/repsim-history-*.png, for a person to look at)."""
     for width in (1400, 390):
-        context = browser.new_context(viewport={"width": width, "height": 1000})
+        context = browser.new_context(viewport={"width": width, "height": 2400})
         page = context.new_page()
         try:
-            for name in ("compare", "calculator"):
+            for name in ("calculator", "compare"):  # the phone opens the sidebar last
                 page.goto(f"{server}/{'' if name == 'compare' else name}{QUERY}")
                 page.wait_for_function(
                     IDLE + " && document.querySelectorAll('[data-testid=stDataFrame]').length"
@@ -235,6 +235,9 @@ def test_screenshots_of_the_editor(browser, server) -> None:
                     timeout=300_000,
                 )
                 page.wait_for_timeout(1500)
+                if width < 500 and name == "compare":  # a phone: open the sidebar
+                    page.get_by_test_id("stExpandSidebarButton").click()
+                    page.wait_for_timeout(1000)
                 path = Path(f"/tmp/repsim-history-{name}-{width}.png")
                 page.screenshot(path=str(path), full_page=True)
                 assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
