@@ -343,12 +343,25 @@ def defaults(sc: sim.Scenario) -> dict[str, Any]:
     for c in CONTROLS:
         if c.key not in DERIVED:
             out[c.key] = norm(_get(data, c.key), c)
-    out["history"] = history_text(sc.history)
+    out["history"] = _history_text(sc)
     out["freelancer.five_star"] = norm(sc.freelancer.quality[4], BY_KEY["freelancer.five_star"])
     out["arms"] = sc.arm_names()
     delays = [a.delay_weeks for a in sc.arms if a.rule == "exclude_flagged"]
     out["exclusion.delay"] = delays[0] if delays else 0
     return out
+
+
+_HISTORY_TEXTS: dict[int, tuple[sim.Scenario, str]] = {}
+
+
+def _history_text(sc: sim.Scenario) -> str:
+    """`history_text` of a base scenario, once per scenario object (every rerun asks)."""
+    held = _HISTORY_TEXTS.get(id(sc))
+    if held is None or held[0] is not sc:
+        if len(_HISTORY_TEXTS) >= 32:
+            _HISTORY_TEXTS.clear()
+        held = _HISTORY_TEXTS[id(sc)] = (sc, history_text(sc.history))
+    return held[1]
 
 
 def legacy_defaults(sc: sim.Scenario) -> dict[str, Any]:
