@@ -245,3 +245,14 @@ def test_csv_import_in_the_dashboard() -> None:
         "off-platform-pusher",
     ]
     assert session.plain("mine.csv") in text
+
+
+def test_deleting_a_row_and_the_reset_button() -> None:
+    at = app()
+    edit(at, deleted_rows=[0])
+    assert [h.client for h in on_page(at).history] == ["off-platform-pusher"]
+    assert "history" in at.query_params
+    at.button(key="reset").click().run()  # back to the preset's contracts, in the table too
+    assert "history" not in at.query_params
+    assert len(on_page(at).history) == 2
+    assert len(at.session_state[history_editor.STATE]["rows"]) == 2
