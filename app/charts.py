@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from app import dates
 
 __all__ = [
     "CHART_TITLES",
@@ -78,6 +80,7 @@ class Shape:
     arms: tuple[str, ...]
     weeks: int
     colours: tuple[tuple[str, str], ...] = ()  # (arm, colour) pairs; default: `arm_colours`
+    today: datetime.date | None = None  # week 0's date: the axes show each tick's month too
 
     @property
     def reference(self) -> str:
@@ -211,10 +214,28 @@ def _only(arms: tuple[str, ...]) -> alt.FieldOneOfPredicate:
     return alt.FieldOneOfPredicate(field="arm", oneOf=list(arms))
 
 
+def week_title(today: datetime.date | None, title: str = "Week from today") -> str:
+    """A weeks axis's title, with today's date when the scenario has one."""
+    return title if today is None else f"{title} (today: {dates.day(today)})"
+
+
+def _week_axis(shape: Shape) -> alt.Axis | Any:
+    """With a date: ticks every quarter or so, each with its month under the week number."""
+    if shape.today is None:
+        return alt.Undefined
+    ticks = dates.axis_ticks(shape.weeks)
+    return alt.Axis(values=ticks, labelExpr=dates.label_expr(shape.today, ticks))
+
+
 def _base(source: Source, shape: Shape, arms: tuple[str, ...]) -> alt.Chart:
     last = max(shape.weeks - 1, 1)
     return alt.Chart(source).encode(
-        x=alt.X("week:Q", title="Week from today", scale=alt.Scale(domain=[0, last], nice=False)),
+        x=alt.X(
+            "week:Q",
+            title=week_title(shape.today),
+            scale=alt.Scale(domain=[0, last], nice=False),
+            axis=_week_axis(shape),
+        ),
         # the scale's domain orders the legend and the layers: a "sort" here would add a
         # per-row formula to every redraw
         color=alt.Color("arm:N", scale=arm_scale(shape, arms), title="Rule"),
@@ -306,6 +327,10 @@ def recovery_panel(source: Source, shape: Shape, arm: str, single: bool) -> alt.
     never_at = -(-shape.weeks // width) * width
     step = max(width, 10 * math.ceil(shape.weeks / 50))
     ticks = [*range(0, never_at, step), never_at + width / 2]
+    never = f"datum.value > {never_at} ? 'never' : datum.label"
+    if shape.today is not None:  # each tick's month under its week number
+        ticks = [*dates.axis_ticks(never_at), never_at + width / 2]
+        never = dates.label_expr(shape.today, ticks[:-1], never)
     chart = (
         alt.Chart(source)
         .mark_bar(opacity=0.85, binSpacing=1)
@@ -313,11 +338,9 @@ def recovery_panel(source: Source, shape: Shape, arm: str, single: bool) -> alt.
             x=alt.X(
                 "start:Q",
                 bin="binned",
-                title=f"Weeks until {shape.reference}'s win rate is back",
+                title=week_title(shape.today, f"Weeks until {shape.reference}'s win rate is back"),
                 scale=alt.Scale(domain=[0, never_at + width], nice=False),
-                axis=alt.Axis(
-                    values=ticks, labelExpr=f"datum.value > {never_at} ? 'never' : datum.label"
-                ),
+                axis=alt.Axis(values=ticks, labelExpr=never),
             ),
             x2="end:Q",
             y=alt.Y("share:Q", title="Share of futures", axis=alt.Axis(format="%"), stack=None),
@@ -421,7 +444,12 @@ def _charts(data: dict[str, Source], shape: Shape) -> dict[str, alt.TopLevelMixi
 
 def build_charts(result: sim.Result) -> dict[str, alt.TopLevelMixin]:
     """Every chart of a result by name: stars, jss, win_prob, earnings, recovery, ratings_needed."""
-    return _charts(chart_data(result), Shape(result.arms, result.weeks))
+    return _charts(chart_data(result), shape_of(result))
+
+
+def shape_of(result: sim.Result) -> Shape:
+    """What a result's charts are laid out by: its rules, horizon and today."""
+    return Shape(result.arms, result.weeks, today=getattr(result.scenario, "today", None))
 
 
 def _named() -> dict[str, alt.NamedData]:
@@ -454,13 +482,15 @@ PLACEHOLDERS = (("\u27e8reference\u27e9", "#000001"), ("\u27e8rule\u27e9", "#000
 
 
 @functools.lru_cache(maxsize=64)
-def _panel_template(name: str, weeks: int) -> tuple[str, dict[str, Any]]:
+def _panel_template(
+    name: str, weeks: int, today: datetime.date | None = None
+) -> tuple[str, dict[str, Any]]:
     """(one panel as JSON text, the chart's top-level settings) for placeholder rules."""
     (ref, _), (arm, _) = PLACEHOLDERS
-    shape = Shape((ref, arm), weeks, PLACEHOLDERS)
+    shape = Shape((ref, arm), weeks, PLACEHOLDERS, today)
     panel = _panel(name, _named(), shape, arm)
     subtitle = _SUBTITLES[name](weeks)
-    many = Shape((ref, arm, "another"), weeks)  # the settings of a chart of several rules
+    many = Shape((ref, arm, "another"), weeks, today=today)  # a chart of several rules
     grid = _finish(_grid([panel], name, subtitle), many).to_dict()
     (only,) = grid.pop("concat")
     return json.dumps(only), grid
@@ -473,7 +503,7 @@ _SUBTITLES = {
 
 
 def _grid_spec(name: str, shape: Shape) -> dict[str, Any]:
-    text, top = _panel_template(name, shape.weeks)
+    text, top = _panel_template(name, shape.weeks, shape.today)
     colours = arm_colours(shape.arms)
     (p_ref, c_ref), (p_arm, c_arm) = PLACEHOLDERS
     panels = []
@@ -500,7 +530,7 @@ def build_specs(result: sim.Result) -> dict[str, dict[str, Any]]:
     frames to the browser as Arrow). `json_spec` makes one plain JSON for an export."""
     data = chart_data(result)
     specs = {}
-    for name, template in _templates(Shape(result.arms, result.weeks)).items():
+    for name, template in _templates(shape_of(result)).items():
         spec = dict(template)  # shallow: only the datasets differ between results
         spec["datasets"] = {d: data[d] for d in DATASETS[name]}
         specs[name] = spec

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import logging
 import os
 import platform
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
-from app import sensitivity_command
+from app import dates, sensitivity_command
 from app.files import (  # shared with the dashboard
     bands_csv,
     bands_frame,
@@ -159,9 +160,11 @@ def _signed(x: float | None, money: bool = False, digits: int = 2) -> str:
     return f"{x:+,.{digits}f}"
 
 
-def _recovery_text(rec: dict[str, Any], weeks: int) -> str:
+def _recovery_text(rec: dict[str, Any], weeks: int, today: datetime.date | None = None) -> str:
     def median(r: dict[str, Any]) -> str:
-        return "never (median)" if r["median"] is None else f"week {r['median']:.0f} (median)"
+        if r["median"] is None:
+            return "never (median)"
+        return f"{dates.week_words(r['median'], today)} (median)"
 
     horizon = "1 week" if weeks == 1 else f"{weeks} weeks"
     first = rec["first"]
@@ -189,9 +192,12 @@ def _ranges(f: dict[str, Any], money: bool) -> list[str]:
     return lines
 
 
-def describe_run(s: dict[str, Any]) -> str:
-    """A few lines for people: stars now, jobs and earnings with the 90% interval, recovery."""
+def describe_run(s: dict[str, Any], today: datetime.date | None = None) -> str:
+    """A few lines for people: stars now, jobs and earnings with the 90% interval, recovery
+    (its weeks also as dates from `today`)."""
     lines = [f"{s['scenario']}: {s['paths']:,} paths x {s['weeks']} weeks, seed {s['seed']}"]
+    if today is not None:
+        lines[0] += f", today {today.isoformat()}"
     stars = []
     for arm, a in s["arms"].items():
         now = a["start"]["stars"]["mean"]
@@ -208,7 +214,7 @@ def describe_run(s: dict[str, Any]) -> str:
             f"to {_signed(e['ci90'][1], True)})",
             *_ranges(e, True),
             f"  {s['reference']}'s win rate back to 95% of {arm}'s: "
-            + _recovery_text(d["weeks_to_recover"], s["weeks"]),
+            + _recovery_text(d["weeks_to_recover"], s["weeks"], today),
         ]
     return "\n".join(lines)
 
@@ -269,7 +275,7 @@ def _simulate(sc: sim.Scenario, workers: int, progress: Any) -> sim.Result:
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    sc = _load(args)
+    sc = sim.with_today(_load(args))  # the scenario.toml it writes carries the day it was run
     if args.uncertainty:  # each block of paths draws its own assumptions (sim/design.py)
         sc = sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": True})})
     out = _out(args, "run")
@@ -290,7 +296,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             write_charts(folder, build_specs(res), chart_formats)
         info = manifest(argv, args.scenario, sc, files=dict(folder.hashes))
         folder.write("manifest.json", json_bytes(info))
-    print(describe_run(summary))
+    print(describe_run(summary, sc.today))
     print(
         f"Wrote {out}/: summary.json, bands.csv, headlines.csv, scenario.toml, manifest.json, "
         f"{len(folder.hashes) - 5} chart files"
@@ -393,7 +399,7 @@ def _point_size(points: Sequence[sweeps.Point]) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    sc = _load(args, seed=False)
+    sc = sim.with_today(_load(args, seed=False))  # each point's scenario.toml carries the day
     out = _out(args, "sweep")
     _check_out_name(out)
     grid = _grid(args.set)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import datetime
 import math
 import re
 import zlib
@@ -15,12 +16,14 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 import sim
+from app.history_table import entries_from_text, history_text
 from sim._input import InputProblem, read_capped
 
 __all__ = [
     "CATALOG",
     "CONTROLS",
     "DEFAULT_PRESET",
+    "LEGACY",
     "PRESETS",
     "Base",
     "Control",
@@ -93,7 +96,7 @@ class Control:
 
     key: str
     label: str
-    kind: str  # slider, number, select, radio, multiselect
+    kind: str  # slider, number, select, radio, multiselect, date, history (app/history_editor)
     section: str
     lo: float | None = None
     hi: float | None = None
@@ -124,7 +127,7 @@ def _c(key: str, label: str, kind: str, section: str, **kw: Any) -> Control:
 
 
 DISPUTE, WORK, RULES, SIGNALS, RUN, HIRING, MARKET = (
-    "The disputed rating",
+    "Your contracts",
     "Your work",
     "Rules to compare",
     "What clients see",
@@ -136,20 +139,11 @@ SECTIONS = (DISPUTE, WORK, RULES, SIGNALS, RUN, HIRING, MARKET)
 
 # fmt: off
 CONTROLS: tuple[Control, ...] = (
-    _c("disputed.stars", "Disputed rating (stars)", "slider", DISPUTE, lo=1.0, hi=5.0, step=0.1,
-       note="Stars on the disputed (flagged) contract; your case's figure, not a model "
-       "assumption. The reference case is a 3.4 from its six criteria [P: the platform's "
-       "criteria]."),
-    _c("disputed.contract", "Which contract it was (1 = first)", "number", DISPUTE, lo=1, hi=200,
-       step=1, integer=True,
-       note="Its place among your past contracts; earlier ones are kept (most recent first) or "
-       "added with the stars below. Your case, not a model assumption."),
-    _c("earlier.stars", "Stars on each earlier contract", "slider", DISPUTE, lo=1.0, hi=5.0,
-       step=0.1, note="Applied to every contract before the disputed one. Your case."),
-    _c("history.value", "Value of each past contract ($)", "number", DISPUTE, lo=1.0,
-       hi=1_000_000.0, step=100.0, fmt="%.2f",
-       note="Dollars paid on each past contract: stars are weighted by value [P: oDesk 2006] and "
-       "so is the JSS [P]. Your case (the reference: $1,600)."),
+    _c("today", "Today", "date", DISPUTE, optional=True,
+       note="Not a model assumption."),
+    _c("history", "Your contracts", "history", DISPUTE,
+       note="Your case, not a model assumption: your past contracts, oldest first, as the "
+       "simulation runs them."),
     _c("freelancer.hourly_rate", "Hourly rate ($)", "number", WORK, lo=1.0, hi=1000.0, step=1.0,
        fmt="%.2f"),
     _c("freelancer.hours_per_week", "Hours per week on a contract", "slider", WORK, lo=1.0,
@@ -224,13 +218,30 @@ CONTROLS: tuple[Control, ...] = (
        step=0.01),
     _c("signals.weighting", "Weight stars by", "radio", MARKET, options=("value", "count")),
 )
+# Earlier addresses set the history through these; the history editor has replaced them, and an
+# address that has them is read into its table (`decode_query`).
+LEGACY: tuple[Control, ...] = (
+    _c("disputed.stars", "Disputed rating (stars)", "slider", DISPUTE, lo=1.0, hi=5.0, step=0.1,
+       note="Stars on the disputed (flagged) contract; your case's figure, not a model "
+       "assumption. The reference case is a 3.4 from its six criteria [P: the platform's "
+       "criteria]."),
+    _c("disputed.contract", "Which contract it was (1 = first)", "number", DISPUTE, lo=1, hi=200,
+       step=1, integer=True,
+       note="Its place among your past contracts; earlier ones are kept (most recent first) or "
+       "added with the stars below. Your case, not a model assumption."),
+    _c("earlier.stars", "Stars on each earlier contract", "slider", DISPUTE, lo=1.0, hi=5.0,
+       step=0.1, note="Applied to every contract before the disputed one. Your case."),
+    _c("history.value", "Value of each past contract ($)", "number", DISPUTE, lo=1.0,
+       hi=1_000_000.0, step=100.0, fmt="%.2f",
+       note="Dollars paid on each past contract: stars are weighted by value [P: oDesk 2006] and "
+       "so is the JSS [P]. Your case (the reference: $1,600)."),
+)
 # fmt: on
 BY_KEY = {c.key: c for c in CONTROLS}
+LEGACY_KEYS = {c.key: c for c in LEGACY}
 DERIVED = (
-    "disputed.stars",
-    "disputed.contract",
-    "earlier.stars",
-    "history.value",
+    *LEGACY_KEYS,
+    "history",
     "freelancer.five_star",
     "arms",
     "exclusion.delay",
@@ -302,6 +313,8 @@ def norm(value: Any, control: Control) -> Any:
     """A control's value in canonical form, so that equal settings compare equal."""
     if value is None:
         return None
+    if control.kind == "date":
+        return _date(value)
     if control.kind == "multiselect":
         return tuple(value)
     if control.integer:
@@ -309,6 +322,21 @@ def norm(value: Any, control: Control) -> Any:
     if isinstance(value, float):
         return float(f"{value:.10g}")  # 3.4000000000000004 from a slider is 3.4
     return value
+
+
+def _date(value: Any) -> datetime.date:
+    """A date from a widget (a date), the scenario's JSON (text) or the address (text)."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = str(value)
+    if len(text) != 10:
+        raise ValueError(f"expected a date such as 2026-11-29, got {text[:40]!r}")
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected a date such as 2026-11-29, got {text[:40]!r}") from None
 
 
 # -- defaults from a base scenario ------------------------------------------------------------
@@ -325,6 +353,31 @@ def defaults(sc: sim.Scenario) -> dict[str, Any]:
     for c in CONTROLS:
         if c.key not in DERIVED:
             out[c.key] = norm(_get(data, c.key), c)
+    out["history"] = _history_text(sc)
+    out["freelancer.five_star"] = norm(sc.freelancer.quality[4], BY_KEY["freelancer.five_star"])
+    out["arms"] = sc.arm_names()
+    delays = [a.delay_weeks for a in sc.arms if a.rule == "exclude_flagged"]
+    out["exclusion.delay"] = delays[0] if delays else 0
+    out["uncertainty"] = UNCERTAINTY_DEFAULT
+    return out
+
+
+_HISTORY_TEXTS: dict[int, tuple[sim.Scenario, str]] = {}
+
+
+def _history_text(sc: sim.Scenario) -> str:
+    """`history_text` of a base scenario, once per scenario object (every rerun asks)."""
+    held = _HISTORY_TEXTS.get(id(sc))
+    if held is None or held[0] is not sc:
+        if len(_HISTORY_TEXTS) >= 32:
+            _HISTORY_TEXTS.clear()
+        held = _HISTORY_TEXTS[id(sc)] = (sc, history_text(sc.history))
+    return held[1]
+
+
+def legacy_defaults(sc: sim.Scenario) -> dict[str, Any]:
+    """The values earlier addresses' history controls had in the base scenario."""
+    out: dict[str, Any] = {}
     stars = sc.history_stars()
     f = _flagged(sc)
     earlier = [s for s in stars[:f] if not math.isnan(s)] if f is not None else []
@@ -333,11 +386,6 @@ def defaults(sc: sim.Scenario) -> dict[str, Any]:
     mean_earlier = round(float(sum(earlier)) / len(earlier), 1) if earlier else 5.0
     out["earlier.stars"] = None if f is None else mean_earlier
     out["history.value"] = None if f is None else float(sc.history[f].value)
-    out["freelancer.five_star"] = norm(sc.freelancer.quality[4], BY_KEY["freelancer.five_star"])
-    out["arms"] = sc.arm_names()
-    delays = [a.delay_weeks for a in sc.arms if a.rule == "exclude_flagged"]
-    out["exclusion.delay"] = delays[0] if delays else 0
-    out["uncertainty"] = UNCERTAINTY_DEFAULT
     return out
 
 
@@ -361,6 +409,8 @@ def scenario_data(sc: sim.Scenario, overrides: dict[str, Any]) -> dict[str, Any]
             list(sc.freelancer.quality), overrides["freelancer.five_star"]
         )
     _apply_history(data, sc, overrides)
+    if "history" in overrides:
+        data["history"] = entries_from_text(overrides["history"])
     _apply_arms(data, sc, overrides)
     data["uncertainty"]["on"] = overrides.get("uncertainty", UNCERTAINTY_DEFAULT) == "on"
     return data
@@ -378,6 +428,7 @@ def _rated(entry: dict[str, Any], stars: float) -> dict[str, Any]:
 
 
 def _apply_history(data: dict[str, Any], sc: sim.Scenario, ov: dict[str, Any]) -> None:
+    """An earlier address's history controls (LEGACY) applied to the base's contracts."""
     f = _flagged(sc)
     if f is None:
         return
@@ -406,7 +457,7 @@ def _resize(earlier: list, disputed: dict, n: int, ov: dict, sc: sim.Scenario) -
     newest_age = disputed["ended_weeks_ago"]
     oldest_age = earlier[0]["ended_weeks_ago"] if earlier else newest_age
     gap = max(1, round((oldest_age - newest_age) / len(earlier))) if earlier else 4
-    stars = ov.get("earlier.stars", defaults(sc)["earlier.stars"])
+    stars = ov.get("earlier.stars", legacy_defaults(sc)["earlier.stars"])
     added = [
         {
             "client": f"earlier-client-{i + 1}",
@@ -492,6 +543,10 @@ def _in_range(value: Any, c: Control, default: Any) -> Any:
 def _fmt(value: Any, c: Control) -> str:
     if value is None:
         return "none"
+    if c.kind == "date":
+        return value.isoformat()
+    if c.kind == "history":
+        return _pack(value)
     if c.kind == "multiselect":
         return ",".join(value)
     if isinstance(value, float):
@@ -508,6 +563,10 @@ def encode_query(base: Base, overrides: dict[str, Any]) -> dict[str, str]:
 def _parse(text: str, c: Control) -> Any:
     if c.optional and text.lower() in ("none", ""):
         return None
+    if c.kind == "date":
+        return _date(text)
+    if c.kind == "history":
+        return history_text(entries_from_text(_unpack(text)))
     if c.kind == "multiselect":
         return tuple(t for t in text.split(",") if t)
     if c.options:
@@ -543,19 +602,55 @@ def decode_query(params: dict[str, str]) -> tuple[Base, dict[str, Any], list[tup
         else:
             problems.append(("preset", f"unknown preset; expected one of {', '.join(PRESETS)}"))
     overrides: dict[str, Any] = {}
-    base_values = defaults(base.scenario())
+    base_sc = base.scenario()
+    base_values = {**defaults(base_sc), **legacy_defaults(base_sc)}
     for key, text in params.items():
         if key in ("preset", "scenario"):
             continue
-        c = BY_KEY.get(key)
+        c = BY_KEY.get(key) or LEGACY_KEYS.get(key)
         if c is None:
             problems.append((key, "unknown setting"))
             continue
         try:
             overrides[key] = _in_range(norm(_parse(text, c), c), c, base_values.get(key))
-        except ValueError as e:
-            problems.append((key, str(e)))
+        except (ValueError, zlib.error, binascii.Error, UnicodeDecodeError) as e:
+            problems.append((key, str(e)[:300]))
+    _history_from_legacy(base_sc, overrides, problems)
+    if "history" in overrides:
+        _check_history(base_sc, overrides, problems)
     return base, overrides, problems
+
+
+def _history_from_legacy(
+    sc: sim.Scenario, overrides: dict[str, Any], problems: list[tuple[str, str]]
+) -> None:
+    """An earlier address's history controls, read into the table of contracts."""
+    legacy = {k: overrides.pop(k) for k in list(overrides) if k in LEGACY_KEYS}
+    if not legacy or "history" in overrides:
+        return
+    data = scenario_data(sc, legacy)
+    try:
+        built = sim.validate_scenario(data, SOURCE)
+    except sim.ScenarioError as e:
+        problems += [(k, "; ".join(m for _, _, m in e.problems)[:300]) for k in legacy]
+        return
+    overrides["history"] = history_text(built.history)
+
+
+def _check_history(
+    sc: sim.Scenario, overrides: dict[str, Any], problems: list[tuple[str, str]]
+) -> None:
+    """The address's contracts, checked before anything is built from them."""
+    today = overrides.get("today") or sc.today
+    data: dict[str, Any] = {"history": entries_from_text(overrides["history"])}
+    if today is not None:
+        data["today"] = today
+    data["signals"] = {"criteria_weights": dict(sc.signals.criteria_weights)}
+    try:
+        sim.validate_scenario(data, "history")
+    except sim.ScenarioError as e:
+        overrides.pop("history")
+        problems.append(("history", "; ".join(f"{k}: {m}" for _, k, m in e.problems)[:300]))
 
 
 def base_from_path(path: str | Path) -> Base:

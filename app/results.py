@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 import sim
-from app import files, runner
+from app import dates, files, runner
 from app.charts import build_specs
 
 __all__ = ["RUNS", "Headline", "View", "compute_view", "headline"]
@@ -37,6 +38,7 @@ class View:
     summary: dict[str, Any]
     specs: dict[str, dict[str, Any]]  # Vega-Lite, by chart name
     bands: pd.DataFrame  # tidy: arm, metric, week, q05..q95, mean
+    today: datetime.date | None = None  # week 0's date: weeks from today are also dates
 
     def summary_json(self) -> bytes:
         """summary.json, as `repsim run` writes it."""
@@ -73,6 +75,7 @@ def compute_view(toml: str) -> View:
         summary=result.summary(),
         specs=specs,
         bands=files.bands_frame(result),
+        today=sc.today,
     )
 
 
@@ -100,7 +103,9 @@ def _num(x: float | None, fmt: str) -> str:
     return format(x if float(format(x, fmt)) != 0 else 0.0, fmt)  # no "-0.0"
 
 
-def comparison_sentence(summary: dict[str, Any], arm: str) -> str:
+def comparison_sentence(
+    summary: dict[str, Any], arm: str, today: datetime.date | None = None
+) -> str:
     """The comparison of a rule with the reference in words, from the summary's figures
     (Markdown: the rule names in bold, dollars escaped, since st.markdown reads $...$ as LaTeX)."""
     d, ref, weeks = summary["differences"][arm], summary["reference"], summary["weeks"]
@@ -113,7 +118,7 @@ def comparison_sentence(summary: dict[str, Any], arm: str) -> str:
         money_words = "the same net earnings"
     else:
         money_words = f"\\${abs(money):,.0f} {'more' if money > 0 else 'less'} in net earnings"
-    recover = recovery_words(d["weeks_to_recover"], weeks, ref, arm).clause
+    recover = recovery_words(d["weeks_to_recover"], weeks, ref, arm, today).clause
     return (
         f"With **{arm}** instead of **{ref}**, the freelancer has {jobs_words} and "
         f"{money_words} by week {weeks}, on average; {recover}."
@@ -190,9 +195,9 @@ def now_figures(view: View, arm: str) -> list[Headline]:
         Headline(
             "5-star contracts to 4.8",
             _contracts(targets.get("stars 4.8"), view.weeks),
-            f"{_when(targets.get('stars 4.8'))}to a 90% JSS: "
-            f"{_in_time(targets.get('jss 90'), view.weeks)}",
-            _in_time_help(timed, view.weeks),
+            f"{_when(targets.get('stars 4.8'), view.today)}to a 90% JSS: "
+            f"{_in_time(targets.get('jss 90'), view.weeks, view.today)}",
+            _in_time_help(timed, view.weeks, view.today),
         ),
     ]
 
@@ -202,32 +207,51 @@ def _contracts(target: dict[str, Any] | None, weeks: int) -> str:
     return f"not by wk {weeks}" if target is None else f"{target['ratings']}"
 
 
-def _when(target: dict[str, Any] | None) -> str:
-    return "" if target is None or target["ratings"] == 0 else f"by week {target['week']}; "
+def _when(target: dict[str, Any] | None, today: datetime.date | None = None) -> str:
+    if target is None or target["ratings"] == 0:
+        return ""
+    return f"by {dates.week_words(target['week'], today)}; "
 
 
-def _in_time(target: dict[str, Any] | None, weeks: int) -> str:
-    """ "6, by week 24" for a target reached with 6 further 5-star contracts in week 24."""
+def _in_time(target: dict[str, Any] | None, weeks: int, today: datetime.date | None = None) -> str:
+    """ "6, by week 24 (15 May 2027)" for a target reached with 6 further 5-star contracts in
+    week 24 (the date when the scenario has a today)."""
     if target is None:
-        return f"not by week {weeks}"
+        return f"not by {dates.week_words(weeks, today)}"
     if target["ratings"] == 0:
         return "already there"
-    return f"{target['ratings']}, by week {target['week']}"
+    return f"{target['ratings']}, by {dates.week_words(target['week'], today)}"
 
 
-def _in_time_help(timed: dict[str, Any], weeks: int) -> str:
+def leaves_windows(timed: dict[str, Any], today: datetime.date | None = None) -> str:
+    """ "the 26-week window in week 25 (29 May 2027), ...": when the disputed feedback stops
+    counting in each JSS window (empty when it never counted or stays past the horizon)."""
+    leaves = {w: at for w, at in timed.get("disputed_leaves_window", {}).items() if at is not None}
+    ordered = sorted(leaves.items(), key=lambda item: int(item[0]))
+    return ", ".join(f"the {w}-week window in {dates.week_words(at, today)}" for w, at in ordered)
+
+
+def leaves_caption(view: View) -> str:
+    """When the disputed feedback stops counting in each JSS window under the reference rule
+    (empty when it never counts there or stays to the horizon), with dates when there is a
+    today."""
+    timed = view.summary.get("ratings_needed_in_time", {}).get(view.reference, {})
+    leaves = leaves_windows(timed, view.today)
+    if not leaves:
+        return ""
+    return f"Under {view.reference}, the disputed feedback stops counting in the JSS's {leaves}."
+
+
+def _in_time_help(timed: dict[str, Any], weeks: int, today: datetime.date | None = None) -> str:
     every = timed.get("contract_weeks", 4.0)
     text = (
         f"Further 5-star contracts, one ending every {every:g} weeks, each from a new client, "
         "until the stars (by this rule's own aggregator) reach 4.8, and the JSS 90%; the week "
         "counts from today."
     )
-    leaves = {w: at for w, at in timed.get("disputed_leaves_window", {}).items() if at is not None}
+    leaves = leaves_windows(timed, today)
     if leaves:
-        text += " The disputed feedback stops counting in the JSS's " + ", ".join(
-            f"{w}-week window in week {at}" for w, at in leaves.items()
-        )
-        text += "."
+        text += f" The disputed feedback stops counting in the JSS's {leaves}."
     return text
 
 
@@ -261,7 +285,7 @@ def difference_figures(view: View, arm: str) -> list[Headline]:
             f"{arm} minus {ref}, after the service fee; "
             + _ranges_words(money, lambda x: _money(x, False)),
         ),
-        recovery_headline(rec, w, ref, arm),
+        recovery_headline(rec, w, ref, arm, view.today),
     ]
 
 
@@ -298,27 +322,38 @@ def _weeks(n: float) -> str:
     return "1 week" if n == 1 else f"{n:.0f} weeks"
 
 
-def recovery_words(rec: dict[str, Any], weeks: int, reference: str, arm: str) -> RecoveryWords:
+def recovery_words(
+    rec: dict[str, Any],
+    weeks: int,
+    reference: str,
+    arm: str,
+    today: datetime.date | None = None,
+) -> RecoveryWords:
     """Words for `summary["differences"][arm]["weeks_to_recover"]`: its "median" (the lasting
     week: from then on the reference's win rate stays at 95% of the arm's or more; 0 when it
     never fell short; None when most futures are not back for good by the horizon) and
     "share_not_recovered", with the first week back under "first" (same form), noted when it
-    comes sooner."""
+    comes sooner. With `today`, each week is also given as a date."""
     first = rec.get("first")
     if not isinstance(first, dict):  # a summary with one recovery figure
-        return _recovery(rec, weeks, reference, arm, "")
-    words = _recovery(rec, weeks, reference, arm, "for good ")
+        return _recovery(rec, weeks, reference, arm, "", today)
+    words = _recovery(rec, weeks, reference, arm, "for good ", today)
     if first.get("median") not in (None, rec.get("median")):
         words = RecoveryWords(
             words.value,
-            f"{words.note}; first back by week {first['median']:.0f} (median)",
+            f"{words.note}; first back by {dates.week_words(first['median'], today)} (median)",
             words.clause,
         )
     return words
 
 
 def _recovery(
-    rec: dict[str, Any], weeks: int, reference: str, arm: str, stays: str
+    rec: dict[str, Any],
+    weeks: int,
+    reference: str,
+    arm: str,
+    stays: str,
+    today: datetime.date | None = None,
 ) -> RecoveryWords:
     median, never = rec.get("median"), float(rec.get("share_not_recovered") or 0.0)
     horizon = _weeks(weeks)
@@ -351,16 +386,24 @@ def _recovery(
     else:
         note = f"{share_words(never)} of futures are not back {stays}within {horizon}"
         tail = f"in {share_words(never)} of futures it is not back {stays}within {horizon}"
+    if today is not None:
+        note = f"back by {dates.day(dates.on(today, median))} (median); {note}"
     return RecoveryWords(
         _weeks(median),
         note,
         f"in half the futures or more {ref_rate} is back {stays}to 95% of {arm}'s (or never "
-        f"fell below it) by week {median:.0f}; {tail}",
+        f"fell below it) by {dates.week_words(median, today)}; {tail}",
     )
 
 
-def recovery_headline(rec: dict[str, Any], weeks: int, reference: str, arm: str) -> Headline:
-    words = recovery_words(rec, weeks, reference, arm)
+def recovery_headline(
+    rec: dict[str, Any],
+    weeks: int,
+    reference: str,
+    arm: str,
+    today: datetime.date | None = None,
+) -> Headline:
+    words = recovery_words(rec, weeks, reference, arm, today)
     return Headline(
         RECOVERY_LABEL,
         words.value,

@@ -90,6 +90,9 @@ def prepare(argv: list[str] | None = None) -> None:
     """
     init(script_args() if argv is None else argv)
     pull_widgets()
+    from app import history_editor  # it reads this module's settings
+
+    history_editor.pull()
     sync_url()
 
 
@@ -156,7 +159,8 @@ def _on_reset() -> None:
 def current() -> tuple[sim.Scenario | None, list[tuple[str, str, str]]]:
     """The scenario the settings describe, or the problems that keep it from validating."""
     try:
-        return controls.build_scenario(base_scenario(), state()["overrides"]), []
+        # as run today unless it has its own `today`: the files it saves carry the day
+        return sim.with_today(controls.build_scenario(base_scenario(), state()["overrides"])), []
     except sim.ScenarioError as e:
         return None, e.problems
 
@@ -282,6 +286,12 @@ def sidebar() -> None:
         if sc.description:
             st.caption(plain(sc.description))
         for section in SECTIONS:
+            if section == controls.DISPUTE:  # her contracts: one table (app/history_editor.py)
+                from app import history_editor
+
+                st.subheader(section)
+                history_editor.render("sidebar")
+                continue
             shown = [c for c in CONTROLS if c.section == section and _applies(c, d)]
             box = st.expander(section) if section in ADVANCED else st.container()
             with box:

@@ -21,6 +21,7 @@ from .scenario import (
     loads_scenario,
     save_scenario,
     validate_scenario,
+    with_today,
 )
 
 try:
@@ -40,6 +41,7 @@ __all__ = [
     "save_scenario",
     "validate_scenario",
     "with_run",
+    "with_today",
 ]
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "MAX_FILE_BYTES",
     "InputProblem",
     "check_plain",
+    "check_toml_dates",
+    "is_date_key",
     "parse_toml",
     "read_capped",
     "to_json",
@@ -121,15 +123,48 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
+def is_date_key(path: tuple[str | int, ...]) -> bool:
+    """Whether a key holds a calendar date: the scenario's `today` or a contract's `ended`."""
+    return path == ("today",) or (
+        len(path) == 3 and path[0] == "history" and isinstance(path[1], int) and path[2] == "ended"
+    )
+
+
+DATE_EXAMPLE = "a date such as 2026-11-29 (year-month-day, no quotes)"
+
+
 def check_plain(data: Any) -> None:
-    """Refuse nesting deeper than MAX_DEPTH and TOML dates or times, naming the first key."""
+    """Refuse nesting deeper than MAX_DEPTH, and TOML dates or times anywhere but the date keys
+    (`today`, `history[i].ended`), where only a date without a time is taken; names the key."""
     for path, node in _walk(data):
         if len(path) > MAX_DEPTH:
             raise InputProblem(
                 dotted(path[: MAX_DEPTH + 1]), f"nested too deeply (at most {MAX_DEPTH} levels)"
             )
-        if isinstance(node, datetime.date | datetime.time):
+        if not isinstance(node, datetime.date | datetime.time):
+            continue
+        if not is_date_key(path):
             raise InputProblem(dotted(path), "dates and times are not scenario settings")
+        if type(node) is not datetime.date:  # a datetime is a date too
+            raise InputProblem(dotted(path), f"expected {DATE_EXAMPLE}, got a time of day")
+
+
+def check_toml_dates(data: Any) -> None:
+    """In a TOML file, the date keys hold TOML dates: a quoted "2026-11-29" is refused by key."""
+    if not isinstance(data, dict):
+        return
+    found: list[tuple[tuple[str | int, ...], Any]] = [(("today",), data.get("today"))]
+    history = data.get("history")
+    if isinstance(history, list):
+        found += [
+            (("history", i, "ended"), h.get("ended"))
+            for i, h in enumerate(history)
+            if isinstance(h, dict)
+        ]
+    for path, value in found:
+        if value is not None and not isinstance(value, datetime.date):
+            shown = json.dumps(value, default=str)[:40]
+            raise InputProblem(dotted(path), f"expected {DATE_EXAMPLE}, got {shown}")
 
 
 def to_json(data: Any) -> str:
@@ -144,6 +179,8 @@ def to_json(data: Any) -> str:
 
 def _jsonable(x: Any) -> Any:
     """Validated settings objects (a caller may mix them into plain data) as their JSON data."""
+    if type(x) is datetime.date:  # at a date key (check_plain refused the others)
+        return x.isoformat()
     dump = getattr(x, "model_dump", None)
     if dump is None:
         raise InputProblem("", f"{type(x).__name__} is not a scenario value")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
 import json
@@ -20,12 +21,14 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from ._input import (
     MAX_FILE_BYTES,
     InputProblem,
+    check_toml_dates,
     key_text,
     parse_toml,
     read_capped,
@@ -47,6 +50,7 @@ __all__ = [
     "load_scenario",
     "save_scenario",
     "scenario_sha256",
+    "with_today",
 ]
 
 MAX_PATHS = 10_000_000
@@ -126,13 +130,23 @@ class Freelancer(_Model):
 
 
 class HistoryEntry(_Model):
-    """One past contract; `stars`, `criteria`, both (they must agree) or neither (no feedback)."""
+    """One past contract; `stars`, `criteria`, both (they must agree) or neither (no feedback).
+
+    When it ended: `ended_weeks_ago` (whole weeks) or `ended` (a date). A dated contract's
+    `ended_weeks_ago` is worked out by the `Scenario` from its `today` (whole weeks, rounded
+    down) and is not written back: the file keeps the date.
+    """
 
     client: str = Field(min_length=1, max_length=200)
     stars: Stars | None = None
     criteria: dict[str, Criterion] | None = None
     value: float = Field(gt=0, le=10_000_000, description="dollars paid on the contract")
-    ended_weeks_ago: int = Field(ge=0, le=10_000)
+    ended_weeks_ago: int | None = Field(
+        None, ge=0, le=10_000, description="whole weeks from the contract's end to today"
+    )
+    ended: datetime.date | None = Field(
+        None, description="the day the contract ended (instead of ended_weeks_ago)"
+    )
     flagged: bool = Field(False, description="the disputed feedback (reported to the platform)")
     client_ratings_given: int = Field(
         0, ge=0, le=100_000, description="client's earlier rated contracts with other freelancers"
@@ -167,7 +181,18 @@ class HistoryEntry(_Model):
             )
         if self.flagged and self.stars is None and self.criteria is None:
             raise ValueError("a flagged contract needs its feedback: give stars or criteria")
+        if self.ended is not None and self.ended_weeks_ago is not None:
+            raise ValueError("give ended (a date) or ended_weeks_ago (weeks), not both")
+        if self.ended is None and self.ended_weeks_ago is None:
+            raise ValueError("give when it ended: ended_weeks_ago (whole weeks) or ended (a date)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dated_keeps_its_date(self, handler: Any) -> Any:
+        data = handler(self)
+        if self.ended is not None and isinstance(data, dict):
+            data.pop("ended_weeks_ago", None)  # worked out from the date: not a second source
+        return data
 
 
 class Signals(_Model):
@@ -500,6 +525,12 @@ class Scenario(_Model):
 
     name: str = Field("Untitled scenario", min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
+    today: datetime.date | None = Field(
+        None,
+        description="the day weeks are counted from (a contract's `ended` date, the calendar "
+        "dates of the outputs); empty: the day it is run, which `repsim run` and the dashboard "
+        "write into the scenario they save",
+    )
     run: RunSettings = RunSettings()
     freelancer: Freelancer = Freelancer()
     history: tuple[HistoryEntry, ...] = Field((), max_length=MAX_HISTORY)
@@ -512,6 +543,7 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        self._date_history()
         names = [a.name for a in self.arms]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -531,6 +563,30 @@ class Scenario(_Model):
                 f"{MEMORY_BUDGET_BYTES / 2**30:.0f} GiB budget; lower run.paths or run.weeks"
             )
         return self
+
+    def _date_history(self) -> None:
+        """Dated contracts get their `ended_weeks_ago` from `today` (set to the day it is read
+        when a contract is dated and `today` is not given). Runs once, on this new instance."""
+        if not any(h.ended is not None for h in self.history):
+            return
+        today = self.today or datetime.date.today()
+        history = []
+        for i, h in enumerate(self.history):
+            if h.ended is None:
+                history.append(h)
+                continue
+            days = (today - h.ended).days
+            if days < 0:
+                raise ValueError(
+                    f"history[{i}].ended: {h.ended.isoformat()} is after today "
+                    f"({today.isoformat()}); give the day the contract ended"
+                )
+            if days // 7 > 10_000:
+                raise ValueError(f"history[{i}].ended: more than 10,000 weeks before today")
+            history.append(h.model_copy(update={"ended_weeks_ago": days // 7}))
+        # the instance is being built: nothing else holds it yet
+        object.__setattr__(self, "today", today)
+        object.__setattr__(self, "history", tuple(history))
 
     # -- derived, plain values the engine reads -------------------------------------------
     def history_stars(self) -> np.ndarray:
@@ -725,6 +781,7 @@ def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([(source, "", f"over the {MAX_FILE_BYTES / 2**20:.1f} MB limit")])
     try:
         data = parse_toml(raw)
+        check_toml_dates(data)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError([(source, "", f"not valid TOML: {e}")]) from None
     except InputProblem as e:
@@ -733,8 +790,23 @@ def loads_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
 
 
 def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
-    """The scenario as plain TOML-ready data (no None values, tuples as lists)."""
-    return _drop_none(sc.model_dump(mode="json"))
+    """The scenario as plain TOML-ready data (no None values, tuples as lists, dates as dates)."""
+    data = _drop_none(sc.model_dump(mode="json"))
+    if sc.today is not None:
+        data["today"] = sc.today
+    for entry, h in zip(data.get("history", []), sc.history, strict=True):
+        if h.ended is not None:
+            entry["ended"] = h.ended
+    return data
+
+
+def with_today(sc: Scenario, day: datetime.date | None = None) -> Scenario:
+    """The scenario as run on a day: its own `today` if it has one, else `day` (default: the
+    day it is run). Outputs are made from this, so the scenario they save reruns to the same
+    bytes on any day."""
+    if sc.today is not None:
+        return sc
+    return sc.model_copy(update={"today": day or datetime.date.today()})
 
 
 def _drop_none(x: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -14,7 +15,16 @@ from helpers import REFERENCE, ROOT, reference_data
 from streamlit.testing.v1 import AppTest
 
 import sim
-from app import calculator, charts, controls, results, session
+from app import (
+    calculator,
+    charts,
+    controls,
+    dates,
+    history_editor,
+    history_table,
+    results,
+    session,
+)
 from app.controls import CONTROLS, Base
 from app.docs import markdown_money
 from app.export import chart_bytes
@@ -58,6 +68,14 @@ def errors(at: AppTest) -> str:
     return "\n".join(e.value for e in at.error)
 
 
+def edit_history(at: AppTest, edits: dict) -> AppTest:
+    """Type into the table of contracts as the browser does: its widget's edits (Streamlit's
+    form: edited_rows by row, added_rows, deleted_rows), then a rerun."""
+    key = at.session_state[history_editor.STATE]["mounted"]
+    at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **edits}
+    return at.run()
+
+
 # -- pages ---------------------------------------------------------------------------------
 
 
@@ -83,7 +101,10 @@ def test_compare_shows_the_headline_figures() -> None:
     assert stars == ["4.20", "5.00"]  # the reference case: (5.0, 3.4) kept, 5.0 excluded
     # MODEL.md: 6 more for a 4.8 mean; one contract every 4 weeks puts the sixth in week 24
     assert ("5-star contracts to 4.8", "6") in metrics
-    assert any(c.value.startswith("by week 24; to a 90% JSS: 6, by week 26") for c in at.caption)
+    # with their dates: the page runs the scenario as of today (its `today` left empty)
+    day = {w: dates.day(dates.on(datetime.date.today(), w)) for w in (24, 26)}
+    expected = f"by week 24 ({day[24]}); to a 90% JSS: 6, by week 26 ({day[26]})"
+    assert any(c.value.startswith(expected) for c in at.caption)
     assert any("Known limits" in i.value for i in at.info)
 
 
@@ -107,7 +128,7 @@ def test_every_control_says_where_its_default_comes_from() -> None:
 
 def test_widgets_map_to_the_right_scenario() -> None:
     at = app()
-    widget(at, "disputed.stars").set_value(3.0)
+    edit_history(at, {"edited_rows": {1: {"availability": 2.0}, 0: {"value": 450.0}}})
     widget(at, "freelancer.hourly_rate").set_value(25.0)
     widget(at, "arms").set_value(["kept", "excluded", "whitby filter"])
     widget(at, "exclusion.delay").set_value(2)
@@ -119,15 +140,15 @@ def test_widgets_map_to_the_right_scenario() -> None:
 
     data = reference_data()
     data["run"].update(paths=300, weeks=30)
-    data["history"][1].pop("criteria")
-    data["history"][1]["stars"] = 3.0
+    data["history"][1]["criteria"]["availability"] = 2.0
+    data["history"][0]["value"] = 450.0
     data["freelancer"]["hourly_rate"] = 25.0
     data["arms"][1]["delay_weeks"] = 2
     data["arms"].append({"name": "whitby filter", "rule": "whitby", "q": 0.01})
     data["signals"] = {"shown": "stars"}
     data["hiring"] = {"b_stars": 0.3, "b_jss": [0.0, -0.5, -0.6, -1.0]}
     data["uncertainty"] = {"on": True}  # the dashboard draws the assumptions by default
-    assert scenario_on_page(at) == sim.Scenario.model_validate(data)
+    assert scenario_on_page(at) == sim.with_today(sim.Scenario.model_validate(data))  # as run today
 
 
 def with_uncertainty(sc: sim.Scenario) -> sim.Scenario:
@@ -138,7 +159,8 @@ def with_uncertainty(sc: sim.Scenario) -> sim.Scenario:
 def test_untouched_widgets_give_the_preset_itself() -> None:
     at = app(preset="support-queue-six-weeks")
     expected = sim.load_scenario(controls.PRESETS["support-queue-six-weeks"])
-    assert scenario_on_page(at) == with_uncertainty(sim.with_run(expected, paths=300, weeks=30))
+    expected = sim.with_today(with_uncertainty(sim.with_run(expected, paths=300, weeks=30)))
+    assert scenario_on_page(at) == expected
 
 
 def test_disputed_contract_and_earlier_stars_rebuild_the_history() -> None:
@@ -193,9 +215,9 @@ def test_one_change_costs_one_run() -> None:
     st.cache_data.clear()
     at = app()
     runs = results.RUNS["count"]
-    widget(at, "disputed.stars").set_value(3.0).run()
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
     assert results.RUNS["count"] == runs + 1
-    widget(at, "disputed.stars").set_value(3.4).run()  # back to a scenario already computed
+    widget(at, "freelancer.hourly_rate").set_value(20.0).run()  # back to one already computed
     at.switch_page("pages/about.py").run()
     at.switch_page("pages/compare.py").run()
     assert results.RUNS["count"] == runs + 1
@@ -208,8 +230,8 @@ def test_one_change_costs_one_run() -> None:
 def test_url_holds_the_preset_and_only_the_changed_keys() -> None:
     at = app()
     assert dict(at.query_params) == {"preset": "second-job-retaliation", **SMALL}
-    widget(at, "disputed.stars").set_value(3.1).run()
-    assert at.query_params["disputed.stars"] == "3.1"
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    assert at.query_params["freelancer.hourly_rate"] == "25"
 
 
 def test_url_restores_the_settings_and_figures() -> None:
@@ -219,10 +241,12 @@ def test_url_restores_the_settings_and_figures() -> None:
         "market.competitors": "40",
     }
     first, second = app(**params), app(**params)
-    assert widget(first, "disputed.stars").value == 2.5
+    # an earlier address's history control is read into the table of contracts
+    assert "disputed.stars" not in first.query_params and "history" in first.query_params
     assert widget(first, "market.competitors").value == 40
     assert [(m.label, m.value) for m in first.metric] == [(m.label, m.value) for m in second.metric]
-    assert scenario_on_page(first).market.competitors == 40
+    on_page = scenario_on_page(first)
+    assert on_page.market.competitors == 40 and on_page.history_stars()[-1] == 2.5
 
 
 def test_bad_url_parameters_are_reported_and_ignored() -> None:
@@ -235,8 +259,17 @@ def test_bad_url_parameters_are_reported_and_ignored() -> None:
 
 def test_query_encoding_round_trips() -> None:
     base = Base(preset=None, toml=REFERENCE.read_text())
-    overrides = {"disputed.stars": 3.0, "arms": ("kept", "whitby filter"), "run.paths": 500}
+    rows = history_table.rows_from_history(sim.load_scenario(REFERENCE).history)
+    rows[0].update(ended=datetime.date(2026, 10, 1), ended_weeks_ago=None, value=450.0)
+    history = history_table.history_text(history_table.check_rows(rows)[0])
+    overrides = {
+        "history": history,
+        "today": datetime.date(2026, 11, 29),
+        "arms": ("kept", "whitby filter"),
+        "run.paths": 500,
+    }
     params = controls.encode_query(base, overrides)
+    assert params["today"] == "2026-11-29" and "2026-10-01" not in params["history"]  # packed
     assert "preset" not in params and len(params["scenario"]) < len(REFERENCE.read_text())
     assert controls.decode_query(params) == (base, overrides, [])
 
@@ -302,18 +335,18 @@ def test_the_address_reopens_an_upload() -> None:
     address in a new session shows the uploaded scenario."""
     text = REFERENCE.read_text().replace("hourly_rate = 20.0", "hourly_rate = 30.0")
     text = text.replace("paths = 10000", "paths = 300")
-    at = app(**{"disputed.stars": "3"})
+    at = app(**{"freelancer.capacity": "3"})
     _upload(at, "mine.toml", text.encode())
     params = dict(at.query_params)
-    assert "scenario" in params and "preset" not in params and "disputed.stars" not in params
+    assert "scenario" in params and "preset" not in params and "freelancer.capacity" not in params
     again = AppTest.from_file(MAIN, default_timeout=60)
     for key, value in params.items():
         again.query_params[key] = value
     again.run()
     assert not again.exception
     assert widget(again, "freelancer.hourly_rate").value == 30.0
-    assert widget(again, "disputed.stars").value == 3.4
-    assert scenario_on_page(again) == with_uncertainty(sim.loads_scenario(text))
+    assert widget(again, "freelancer.capacity").value == 2
+    assert scenario_on_page(again) == sim.with_today(with_uncertainty(sim.loads_scenario(text)))
 
 
 def test_good_upload_becomes_the_base() -> None:
@@ -350,18 +383,17 @@ def pd_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def test_calculator_table_round_trips_and_reports_bad_rows() -> None:
+def test_history_table_round_trips_and_reports_bad_rows() -> None:
     for path in (REFERENCE, REFERENCE.with_name("flagged-client-rule.toml")):
         sc = sim.load_scenario(path)
-        rows = calculator.history_rows(calculator.history_frame(sc))
+        entries, problems = history_table.check_rows(history_table.rows_from_history(sc.history))
         # the client's record travels with the row (issue 11, finding 8)
-        assert sim.validate_scenario({**sc.model_dump(), "history": rows}) == sc
-    frame = calculator.history_frame(sim.load_scenario(REFERENCE))
-    frame.loc[1, "skills"] = None  # five criteria of six
-    data = {**sim.load_scenario(REFERENCE).model_dump(), "history": calculator.history_rows(frame)}
-    with pytest.raises(sim.ScenarioError) as err:
-        sim.validate_scenario(data)
-    assert ("", "history[1].criteria") == err.value.problems[0][:2]
+        assert not problems and sim.validate_scenario({**sc.model_dump(), "history": entries}) == sc
+    rows = history_table.rows_from_history(sim.load_scenario(REFERENCE).history)
+    rows[1]["skills"] = None  # five criteria of six
+    _, problems = history_table.check_rows(rows)
+    assert [(p.row, p.column) for p in problems] == [(2, "criteria")]
+    assert "skills" in problems[0].message
 
 
 def test_calculator_page_shows_every_rule() -> None:

@@ -64,6 +64,7 @@ def _swatch(view: View, arm: str) -> str:
 
 def _today(view: View) -> None:
     st.subheader("Today, under each rule")
+    st.caption(session.plain(results.leaves_caption(view)))  # the dates it stops counting
     for arm in view.arms:
         with st.container(border=True):
             st.markdown(_swatch(view, arm), unsafe_allow_html=True)
@@ -86,7 +87,7 @@ def _differences(view: View) -> None:
             cols = st.columns(3)
             for col, h in zip(cols, results.difference_figures(view, arm), strict=True):
                 _metric(col, h)
-            st.markdown(results.comparison_sentence(view.summary, arm))
+            st.markdown(results.comparison_sentence(view.summary, arm, view.today))
 
 
 def _export_buttons(view: View, name: str) -> None:
