@@ -56,7 +56,48 @@ def test_chance_zero_is_minus_her_time(reference):
         assert v.value == -140.0
         assert v.value_range == (-140.0, -140.0)
         assert v.value_ci90 == (-140.0, -140.0)
-        assert v.value_assumption_range is None  # issue 12's place, not filled yet
+        assert v.value_assumption_range is None  # assumptions fixed: no third figure
+
+
+@pytest.fixture(scope="module")
+def uncertain():
+    """The reference case with assumption uncertainty on (8 blocks of paths, 8 design points)."""
+    data = reference_data()
+    data["uncertainty"] = {"on": True, "points": 8}
+    sc = small(data, paths=2048, weeks=52)
+    return sc, sim.run(sc)
+
+
+def test_with_uncertainty_chance_one_no_wait_no_time_is_the_difference_path_by_path(uncertain):
+    """Each path keeps its assumption draw in both cases: upheld for certain, removed at once and
+    free, the value of reporting is the run's kept-vs-excluded difference path by path, and its
+    three figures (mean and interval, futures, futures and assumptions) are the summary's."""
+    sc, res = uncertain
+    avoided = dispute.simulate_avoided(sc, 0)
+    np.testing.assert_array_equal(avoided.values[-1], res.paired("excluded", "earnings"))
+    np.testing.assert_array_equal(avoided.points, res.design_points())
+    v = dispute.value_of_reporting(
+        avoided, dispute.DisputeInputs(chance_upheld=1.0, wait_weeks=0, hours=0.0), sc
+    )[-1]
+    d = res.difference("excluded", "earnings")
+    assert d["assumptions90"] is not None
+    assert v.value == pytest.approx(d["mean"], rel=1e-12)
+    assert v.value_ci90 == pytest.approx(tuple(d["ci90"]), rel=1e-12)
+    assert v.value_range == pytest.approx(tuple(d["futures90"]), rel=1e-12)
+    assert v.value_assumption_range == pytest.approx(tuple(d["assumptions90"]), rel=1e-12)
+    lo, hi = v.value_assumption_range
+    assert lo < v.value_range[0] < v.value_range[1] < hi  # wider over assumptions too
+
+
+def test_with_uncertainty_chance_zero_is_minus_her_time(uncertain):
+    sc, _ = uncertain
+    avoided = dispute.simulate_avoided(sc, 2)
+    inputs = dispute.DisputeInputs(chance_upheld=0.0, wait_weeks=2, hours=4.0, hourly_rate=35.0)
+    for v in dispute.value_of_reporting(avoided, inputs, sc):
+        assert v.value == -140.0
+        assert v.value_range == (-140.0, -140.0)
+        assert v.value_ci90 == (-140.0, -140.0)
+        assert v.value_assumption_range == (-140.0, -140.0)
 
 
 def test_a_later_removal_avoids_less(reference):
