@@ -629,13 +629,34 @@ def _value(v: Any) -> str:
     return "none" if v is None else str(v)
 
 
+def _outside_note(case: Case) -> list[dict[str, Any]]:
+    """A line per range the scenario sets that leaves out its own value (the run drew from it)."""
+    outside = (case.summary.get("uncertainty") or {}).get("outside_ranges") or {}
+    if not outside:
+        return []
+    parts = [
+        f"{key} is {o['value']:g} in the scenario, but the range the scenario sets for it, "
+        f"{o['range'][0]:g} to {o['range'][1]:g}, leaves that out"
+        for key, o in outside.items()
+    ]
+    return [
+        _para(
+            ("Note: ", True),
+            "; ".join(parts) + ". The range over assumptions is drawn from the range as set.",
+            size="small",
+        )
+    ]
+
+
 def _assumptions(case: Case) -> list[dict[str, Any]]:
     return [
         _heading("6. Every assumption, its value, range and source"),
         _para(
             "Tags: [P] the platform's own documentation; [L] a published paper; [D] derived by us "
             "from a published figure; [A] our assumption. The range is the plausible span the "
-            "project gives each [A] and [D] setting (sim/assumptions.py).",
+            "project gives each [A] and [D] setting (sim/assumptions.py), widened to take in "
+            "the scenario's own value where that lies outside, unless the scenario sets the "
+            "range itself.",
             size="small",
         ),
         _table(
@@ -644,6 +665,7 @@ def _assumptions(case: Case) -> list[dict[str, Any]]:
             [1.7, 0.9, 0.7, 0.35, 3.6],
             size="tiny",
         ),
+        *_outside_note(case),
     ]
 
 
