@@ -47,16 +47,19 @@ def test_each_horizon_is_that_week_of_the_run(reference):
         assert avoided.values[i].mean() == pytest.approx(removed[h - 1] - stays[h - 1], rel=1e-9)
 
 
-def test_chance_zero_is_minus_her_time(reference):
-    sc, _ = reference
+@pytest.mark.parametrize("case", ["reference", "uncertain"])
+def test_chance_zero_is_minus_her_time(case, request):
+    """Never upheld: every figure is minus her time, over assumptions too where they are drawn."""
+    sc, _ = request.getfixturevalue(case)
     avoided = dispute.simulate_avoided(sc, 2)
     inputs = dispute.DisputeInputs(chance_upheld=0.0, wait_weeks=2, hours=4.0, hourly_rate=35.0)
+    wide = None if case == "reference" else (-140.0, -140.0)  # None: assumptions fixed
     for v in dispute.value_of_reporting(avoided, inputs, sc):
         assert v.time_cost == 140.0
         assert v.value == -140.0
         assert v.value_range == (-140.0, -140.0)
         assert v.value_ci90 == (-140.0, -140.0)
-        assert v.value_assumption_range is None  # assumptions fixed: no third figure
+        assert v.value_assumption_range == wide
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +90,6 @@ def test_with_uncertainty_chance_one_no_wait_no_time_is_the_difference_path_by_p
     assert v.value_assumption_range == pytest.approx(tuple(d["assumptions90"]), rel=1e-12)
     lo, hi = v.value_assumption_range
     assert lo < v.value_range[0] < v.value_range[1] < hi  # wider over assumptions too
-
-
-def test_with_uncertainty_chance_zero_is_minus_her_time(uncertain):
-    sc, _ = uncertain
-    avoided = dispute.simulate_avoided(sc, 2)
-    inputs = dispute.DisputeInputs(chance_upheld=0.0, wait_weeks=2, hours=4.0, hourly_rate=35.0)
-    for v in dispute.value_of_reporting(avoided, inputs, sc):
-        assert v.value == -140.0
-        assert v.value_range == (-140.0, -140.0)
-        assert v.value_ci90 == (-140.0, -140.0)
-        assert v.value_assumption_range == (-140.0, -140.0)
 
 
 def test_a_later_removal_avoids_less(reference):
