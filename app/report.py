@@ -739,8 +739,8 @@ def _drawn_words(s: dict[str, Any]) -> str:
     if not u.get("on"):
         return "fixed at the scenario's values (--no-uncertainty)"
     return (
-        f"drawn from their ranges: {u['points']} sets (scrambled Sobol), block b of 256 "
-        "futures takes set b mod " + str(u["points"])
+        f"drawn from their ranges: {u['points']} sets (a scrambled Sobol design), each block "
+        "of 256 futures takes one in turn"
     )
 
 

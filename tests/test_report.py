@@ -223,3 +223,19 @@ def test_no_uncertainty_fixes_the_assumptions_and_says_so(tmp_path: Path):
     assert "over the plausible range of the model's assumptions" not in text
     assert "--hours 3 --no-uncertainty" in text
     assert "on = false" in text  # the appendix: the scenario as run
+
+
+def test_a_range_that_leaves_her_value_out_is_noted_under_the_assumptions(tmp_path: Path):
+    data = reference_data()
+    data.setdefault("freelancer", {})["capacity"] = 5
+    data["uncertainty"] = {"ranges": {"freelancer.capacity": [1, 3]}}
+    path = tmp_path / "outside.toml"
+    path.write_text(tomli_w.dumps(data))
+    out = tmp_path / "outside.pdf"
+    assert cli.main(["report", str(path), "--paths", "256", "--weeks", "8", "--out", str(out)]) == 0
+    text = _flat(_text(out))
+    assert (
+        "Note: freelancer.capacity is 5 in the scenario, but the range the scenario sets for "
+        "it, 1 to 3, leaves that out" in text
+    )
+    assert "freelancer.capacity 5 1 to 3 A" in text  # the table: the range as set
