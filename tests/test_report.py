@@ -239,3 +239,28 @@ def test_a_range_that_leaves_her_value_out_is_noted_under_the_assumptions(tmp_pa
         "it, 1 to 3, leaves that out" in text
     )
     assert "freelancer.capacity 5 1 to 3 A" in text  # the table: the range as set
+
+
+def test_the_dashboards_report_with_uncertainty_off_is_repsim_report_no_uncertainty(tmp_path):
+    """The dashboard's switch off: its Case report (the page's run, its TOML) is, byte for byte,
+    what the reproduce command it prints writes, --no-uncertainty included."""
+    from helpers import small
+
+    import sim
+    from app.charts import build_specs
+    from app.dispute_view import case_pdf_bytes
+    from sim import dispute
+
+    sc = small(paths=256, weeks=8)
+    assert not sc.uncertainty.on
+    toml = sim.dumps_scenario(sc)
+    res = sim.run(sim.loads_scenario(toml, "settings"))
+    inputs = dispute.DisputeInputs(chance_upheld=0.3)
+    pdf = case_pdf_bytes(toml, res.summary(), build_specs(res), inputs)
+    path = tmp_path / "scenario.toml"
+    path.write_text(toml)
+    out = tmp_path / "case.pdf"
+    args = ["report", str(path), "--chance", "0.3", "--no-uncertainty", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert out.read_bytes() == pdf
+    assert "--hours 3 --no-uncertainty" in _flat(_text(out))
