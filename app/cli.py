@@ -203,6 +203,12 @@ def describe_run(s: dict[str, Any], today: datetime.date | None = None) -> str:
         now = a["start"]["stars"]["mean"]
         stars.append(f"{arm} {'none' if now is None else f'{now:.2f}'}")
     lines.append("Stars now: " + ", ".join(stars))
+    for key, o in ((s.get("uncertainty") or {}).get("outside_ranges") or {}).items():
+        low, high = o["range"]
+        lines.append(
+            f"Note: {key} is {o['value']:g} in the scenario but its [uncertainty] range "
+            f"{low:g} to {high:g} leaves it out; the run draws from the range"
+        )
     for arm, d in s["differences"].items():
         j, e = d["jobs"], d["earnings"]
         lines += [

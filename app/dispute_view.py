@@ -80,6 +80,11 @@ def _facts(sc: sim.Scenario) -> None:
 
 def _table(values: tuple[dispute.HorizonValue, ...]) -> pd.DataFrame:
     m = report.money
+    wide = {}
+    if all(v.value_assumption_range is not None for v in values):
+        wide["Over futures and assumptions"] = [
+            f"{m(v.value_assumption_range[0])} to {m(v.value_assumption_range[1])}" for v in values
+        ]
     return pd.DataFrame(
         {
             "By week": [v.weeks for v in values],
@@ -90,6 +95,7 @@ def _table(values: tuple[dispute.HorizonValue, ...]) -> pd.DataFrame:
             "In 9 futures of 10": [
                 f"{m(v.value_range[0])} to {m(v.value_range[1])}" for v in values
             ],
+            **wide,
             "Recovered if upheld (mean)": [m(v.avoided_mean) for v in values],
         }
     )
@@ -155,7 +161,8 @@ def render(sc: sim.Scenario, view: View) -> None:
             f"which recovers {m(last.avoided_mean)} of net earnings on average compared with "
             f"**if the rating stays** (between {m(last.avoided_range[0])} and "
             f"{m(last.avoided_range[1])} in 9 futures of 10), against {m(last.time_cost)} of "
-            f"your time ({inputs.hours:g} h at ${sc.freelancer.hourly_rate:,.2f})."
+            f"your time ({inputs.hours:g} h at ${sc.freelancer.hourly_rate:,.2f}). "
+            f"Its value: {_value_words(last)}."
         )
     )
     st.dataframe(
@@ -166,8 +173,22 @@ def render(sc: sim.Scenario, view: View) -> None:
     )
     st.caption(
         f"A future is one simulated course of your next {view.weeks} weeks; both cases run on "
-        f"the same {avoided.paths:,} futures. Expected value = chance upheld × what the removal "
-        "recovers − your time. The range over the model's assumptions is not in this run."
+        f"the same {avoided.paths:,} futures, each future's assumptions the same in both. "
+        "Expected value = chance upheld × what the removal recovers − your time. "
+        + (
+            "With assumption uncertainty on (Compare page), each block of 256 futures draws its "
+            "own value of every assumed setting from its plausible range."
+            if avoided.points is not None
+            else "Assumption uncertainty is off (Compare page): the model's assumptions are "
+            "fixed at these settings, so there is no range over them."
+        )
+    )
+
+
+def _value_words(v: dispute.HorizonValue) -> str:
+    """The value's ranges in plain words, rounded as the Compare page's lead sentence."""
+    return report.ranges_words(
+        {"futures90": v.value_range, "assumptions90": v.value_assumption_range}
     )
 
 
@@ -181,7 +202,7 @@ def case_pdf_bytes(toml: str, summary: dict, specs: dict, inputs: dispute.Disput
         specs,
         inputs if avoided is not None else None,
         avoided,
-        tuple(reproduce_command(inputs)),
+        tuple(reproduce_command(inputs, uncertainty=sc.uncertainty.on)),
     )
     return report.case_pdf(case)
 

@@ -26,24 +26,25 @@ from sim import assumptions as assumption_registry
 from sim import dispute, platform_facts
 
 __all__ = [
-    "ASSUMPTION_RANGE_PENDING",
+    "ASSUMPTIONS_FIXED",
     "REPORT_CHARTS",
     "Case",
     "case_html",
     "case_pdf",
     "make_case",
     "money",
+    "ranges_words",
 ]
 
 REPORT_CHARTS = ("stars", "jss", "win_prob", "earnings")
 SECTIONS = ("freelancer", "signals", "hiring", "market", "jss")
 TAG = re.compile(r"^\[([A-Z](?:, ?[A-Z])*)\]\s*")
-# issue 12 adds the range over futures and assumptions; until then this is what the cell says
-ASSUMPTION_RANGE_PENDING = "not in this run"
-PENDING_NOTE = (
-    "'Not in this run': the range over futures and assumptions needs a run that draws the "
-    "assumptions from their ranges (the project's assumption-uncertainty work); this report "
-    "leaves its place."
+# the range over futures and assumptions of a run whose assumptions were not drawn
+ASSUMPTIONS_FIXED = "fixed in this run"
+FIXED_NOTE = (
+    "'Fixed in this run': this report was made with the model's assumptions fixed at the "
+    "scenario's values (repsim report --no-uncertainty, or the dashboard's 'Assumption "
+    "uncertainty' set to off), so it has no range over them."
 )
 CRITERION_NAMES = {
     "skills": "Skills",
@@ -85,9 +86,6 @@ class Case:
     dispute_inputs: dispute.DisputeInputs | None = None
     avoided: dispute.Avoided | None = None
     command: Sequence[str] = ()
-    # issue 12: per compared rule, (low, high) of the earnings difference over futures and
-    # assumptions; None until the run draws assumptions
-    assumption_ranges: dict[str, tuple[float, float]] | None = None
     charts: Sequence[str] = REPORT_CHARTS
     _svgs: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -247,6 +245,35 @@ def _ci(pair: Sequence[float | None]) -> str:
     return f"{money(pair[0])} to {money(pair[1])}"
 
 
+def _about(e: dict[str, Any]) -> str:
+    """The mean to the digits its Monte Carlo interval supports, as the dashboard's lead
+    sentence rounds it (app.results.supported)."""
+    from app.results import supported
+
+    low, high = e["ci90"]
+    half = None if low is None or high is None else (high - low) / 2
+    return money(abs(supported(e["mean"] or 0.0, half)))
+
+
+def _between(pair: Sequence[float | None]) -> str:
+    """A range's ends to two significant figures, as the dashboard's lead sentence gives them
+    (app.results.two_figures: a tail is not known finer)."""
+    from app.results import two_figures
+
+    low, high = (None if x is None else two_figures(x) for x in pair)
+    return f"between {money(low)} and {money(high)}"
+
+
+def ranges_words(e: dict[str, Any]) -> str:
+    """'in 9 futures of 10 between $X and $Y; over the plausible range of the model's
+    assumptions between $Z and $W' (the second part only when they were drawn)."""
+    text = f"in 9 futures of 10 {_between(e['futures90'])}"
+    wide = e.get("assumptions90")
+    if wide is not None:
+        text += f"; over the plausible range of the model's assumptions {_between(wide)}"
+    return text
+
+
 def _costs(case: Case) -> list[dict[str, Any]]:
     s = case.summary
     ref, weeks, paths = s["reference"], s["weeks"], s["paths"]
@@ -260,21 +287,23 @@ def _costs(case: Case) -> list[dict[str, Any]]:
             "alone. Each figure is given three ways: the mean over futures with its 90% Monte "
             "Carlo interval (how precisely the simulation pins the mean down), the range that "
             "holds 9 futures of 10 (5-95% over futures: how much her own luck can vary), and the "
-            "range over futures and the model's assumptions together.",
+            "range over futures and the model's assumptions together (each block of 256 futures "
+            "draws its own value of every assumed setting from its plausible range, section 6: "
+            "how much the answer hangs on what the model cannot know).",
         ),
     ]
     rows = []
     sentences = []
     for arm, d in s["differences"].items():
         e, j, rec = d["earnings"], d["jobs"], d["weeks_to_recover"]
-        over = (case.assumption_ranges or {}).get(arm)
+        over = e.get("assumptions90")
         rows.append(
             [
                 arm,
                 money(e["mean"]),
                 _ci(e["ci90"]),
-                f"{money(e['p05'])} to {money(e['p95'])}",
-                _ci(over) if over else ASSUMPTION_RANGE_PENDING,
+                _ci(e["futures90"]),
+                _ci(over) if over else ASSUMPTIONS_FIXED,
                 "n/a" if j["mean"] is None else f"{j['mean']:+.1f}",
                 "never (median)" if rec["median"] is None else f"week {rec['median']:.0f}",
                 f"{rec['share_not_recovered']:.0%}",
@@ -284,11 +313,11 @@ def _costs(case: Case) -> list[dict[str, Any]]:
         jobs = j["mean"] or 0.0
         sentences.append(
             [
-                f"Under '{ref}' rather than '{arm}' she earns ",
-                (f"{money(abs(mean))} {'less' if mean >= 0 else 'more'}", True),
-                f" net by week {weeks} on average ({_ci(e['ci90'])} at 90% confidence; in 9 "
-                f"futures of 10 between {money(e['p05'])} and {money(e['p95'])}) and wins "
-                f"{abs(jobs):.1f} {'fewer' if jobs >= 0 else 'more'} jobs.",
+                f"Under '{ref}' rather than '{arm}' she earns about ",
+                (f"{_about(e)} {'less' if mean >= 0 else 'more'}", True),
+                f" net by week {weeks} on average ({_ci(e['ci90'])} at 90% confidence; "
+                f"{ranges_words(e)}) and wins {abs(jobs):.1f} "
+                f"{'fewer' if jobs >= 0 else 'more'} jobs.",
             ]
         )
     blocks.append(_list(sentences))
@@ -308,8 +337,8 @@ def _costs(case: Case) -> list[dict[str, Any]]:
             [1.1, 1.0, 1.3, 1.3, 1.0, 0.5, 0.9, 0.7],
         )
     )
-    if case.assumption_ranges is None:
-        blocks.append(_para(PENDING_NOTE, size="small"))
+    if not s.get("uncertainty", {}).get("on"):
+        blocks.append(_para(FIXED_NOTE, size="small"))
     now = []
     for arm, a in s["arms"].items():
         st, jss = a["start"]["stars"]["q50"], a["start"]["jss"]["q50"]
@@ -469,7 +498,7 @@ def _dispute(case: Case) -> list[dict[str, Any]]:
                     money(v.value),
                     _ci(v.value_ci90),
                     f"{money(v.value_range[0])} to {money(v.value_range[1])}",
-                    ASSUMPTION_RANGE_PENDING
+                    ASSUMPTIONS_FIXED
                     if v.value_assumption_range is None
                     else _ci(v.value_assumption_range),
                 ]
@@ -495,7 +524,11 @@ def _dispute(case: Case) -> list[dict[str, Any]]:
                 f"In plain words: by week {last.weeks}, reporting is worth ",
                 (money(last.value), True),
                 f" to her on average ({dispute.removed_label(inputs.wait_weeks)} with a "
-                f"{inputs.chance_upheld:.0%} chance, against {money(last.time_cost)} of her time)"
+                f"{inputs.chance_upheld:.0%} chance, against {money(last.time_cost)} of her time; "
+                + ranges_words(
+                    {"futures90": last.value_range, "assumptions90": last.value_assumption_range}
+                )
+                + ")"
                 + (
                     "; it is worth more than it costs."
                     if last.value > 0
@@ -596,13 +629,34 @@ def _value(v: Any) -> str:
     return "none" if v is None else str(v)
 
 
+def _outside_note(case: Case) -> list[dict[str, Any]]:
+    """A line per range the scenario sets that leaves out its own value (the run drew from it)."""
+    outside = (case.summary.get("uncertainty") or {}).get("outside_ranges") or {}
+    if not outside:
+        return []
+    parts = [
+        f"{key} is {o['value']:g} in the scenario, but the range the scenario sets for it, "
+        f"{o['range'][0]:g} to {o['range'][1]:g}, leaves that out"
+        for key, o in outside.items()
+    ]
+    return [
+        _para(
+            ("Note: ", True),
+            "; ".join(parts) + ". The range over assumptions is drawn from the range as set.",
+            size="small",
+        )
+    ]
+
+
 def _assumptions(case: Case) -> list[dict[str, Any]]:
     return [
         _heading("6. Every assumption, its value, range and source"),
         _para(
             "Tags: [P] the platform's own documentation; [L] a published paper; [D] derived by us "
             "from a published figure; [A] our assumption. The range is the plausible span the "
-            "project gives each [A] and [D] setting (sim/assumptions.py).",
+            "project gives each [A] and [D] setting (sim/assumptions.py), widened to take in "
+            "the scenario's own value where that lies outside, unless the scenario sets the "
+            "range itself.",
             size="small",
         ),
         _table(
@@ -611,6 +665,7 @@ def _assumptions(case: Case) -> list[dict[str, Any]]:
             [1.7, 0.9, 0.7, 0.35, 3.6],
             size="tiny",
         ),
+        *_outside_note(case),
     ]
 
 
@@ -660,6 +715,7 @@ def _reproduce(case: Case) -> list[dict[str, Any]]:
         ["repsim version", sim.__version__],
         ["Seed", str(s["seed"])],
         ["Futures (paths) x weeks", f"{s['paths']:,} x {s['weeks']}"],
+        ["Assumptions", _drawn_words(s)],
         ["Scenario sha256", s["scenario_sha256"]],
         ["Command", command],
         ["Libraries", ", ".join(f"{d} {_version(d)}" for d in LIBRARIES)],
@@ -678,6 +734,16 @@ def _reproduce(case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def _drawn_words(s: dict[str, Any]) -> str:
+    u = s.get("uncertainty") or {}
+    if not u.get("on"):
+        return "fixed at the scenario's values (--no-uncertainty)"
+    return (
+        f"drawn from their ranges: {u['points']} sets (a scrambled Sobol design), each block "
+        "of 256 futures takes one in turn"
+    )
+
+
 def _brief(case: Case) -> list[dict[str, Any]]:
     """Three lines up front: what it costs, what reporting is worth, when it stops counting."""
     s = case.summary
@@ -689,9 +755,9 @@ def _brief(case: Case) -> list[dict[str, Any]]:
         items.append(
             [
                 ("What it costs: ", True),
-                f"under '{ref}' rather than '{arm}' she earns {money(abs(mean))} "
-                f"{'less' if mean >= 0 else 'more'} net by week {weeks} on average (in 9 "
-                f"futures of 10 between {money(e['p05'])} and {money(e['p95'])}).",
+                f"under '{ref}' rather than '{arm}' she earns about {_about(e)} "
+                f"{'less' if mean >= 0 else 'more'} net by week {weeks} on average "
+                f"({ranges_words(e)}).",
             ]
         )
     values = case.values()

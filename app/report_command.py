@@ -14,7 +14,7 @@ from app.staging import OutputError, Progress, _umask
 from sim import ScenarioError, dispute
 from sim._files import write_atomic
 
-__all__ = ["REPORT_FORMATS", "add_parser", "cmd_report", "reproduce_command"]
+__all__ = ["REPORT_FORMATS", "add_parser", "cmd_report", "reproduce_command", "with_uncertainty"]
 
 REPORT_FORMATS = ("pdf", "html")
 
@@ -91,19 +91,39 @@ def add_parser(sub: Any, common_debug: dict[str, Any], int_in: Any) -> None:
         metavar="H",
         help=f"hours the report takes her (default {dispute.HOURS:g}); priced at her rate",
     )
+    p.add_argument(
+        "--uncertainty",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each block of paths draws its own assumptions from their plausible ranges, for "
+        "the third figure, the range over futures and assumptions (default: on, whatever the "
+        "scenario's uncertainty.on; --no-uncertainty fixes the assumptions at its values)",
+    )
     p.add_argument("--debug", **common_debug)
     p.set_defaults(func=cmd_report)
 
 
-def reproduce_command(inputs: dispute.DisputeInputs, formats: Sequence[str] = ("pdf",)) -> list:
+def reproduce_command(
+    inputs: dispute.DisputeInputs, formats: Sequence[str] = ("pdf",), uncertainty: bool = True
+) -> list:
     """The command that makes this report again from its appendix saved as scenario.toml (the
-    appendix holds [run] with paths, weeks and seed as run)."""
+    appendix holds [run] with paths, weeks and seed as run); ``uncertainty`` off adds
+    --no-uncertainty (the report draws the assumptions unless told not to)."""
     cmd = ["repsim", "report", "scenario.toml"]
     cmd += ["--chance", f"{inputs.chance_upheld:g}", "--wait-weeks", str(inputs.wait_weeks)]
     cmd += ["--hours", f"{inputs.hours:g}"]
+    if not uncertainty:
+        cmd += ["--no-uncertainty"]
     if tuple(formats) != ("pdf",):
         cmd += ["--format", ",".join(formats)]
     return cmd
+
+
+def with_uncertainty(sc: sim.Scenario, on: bool) -> sim.Scenario:
+    """The scenario with its ``uncertainty.on`` set (its ranges and design points kept). The
+    report's rule is the flag's alone: a scenario file written by `repsim run` or the dashboard
+    always holds an ``on`` line, so the file cannot say whether anyone chose it."""
+    return sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": on})})
 
 
 def _targets(args: argparse.Namespace) -> dict[str, Path]:
@@ -140,10 +160,11 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from app.cli import _load
 
     targets = _targets(args)
-    sc = _load(args)
+    sc = with_uncertainty(_load(args), args.uncertainty)
     inputs = dispute.DisputeInputs(args.chance, args.wait_weeks, args.hours)
+    command = reproduce_command(inputs, args.format, args.uncertainty)
     with Progress("simulating", "paths") as bar:
-        case = report.make_case(sc, inputs, reproduce_command(inputs, args.format), bar)
+        case = report.make_case(sc, inputs, command, bar)
     data = {}
     for fmt in args.format:  # everything is built before anything is written
         data[fmt] = report.case_pdf(case) if fmt == "pdf" else report.case_html(case)
@@ -159,7 +180,7 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(
             f"{arm} minus {s['reference']} by week {s['weeks']}: earnings "
             f"{report.money(e['mean'])} (90% interval {report.money(e['ci90'][0])} to "
-            f"{report.money(e['ci90'][1])})"
+            f"{report.money(e['ci90'][1])}; {report.ranges_words(e)})"
         )
     for v in case.values()[-1:]:
         print(

@@ -9,6 +9,13 @@ own facts (rate, hours) or a rule's parameters (a policy choice, not an uncertai
 by one aggregator, and keep their value. `sign` is the documented direction of the headline cost
 (kept minus the compared rule's earnings shortfall) as the value rises: +1, -1, or 0 where the
 model does not fix it.
+
+The range a run draws from and the tornado spans (`ranges`) always holds the scenario's own value
+unless the scenario sets that range itself: where its ``[uncertainty] ranges`` table is silent,
+the registry's range is widened to take in her value (capacity 5 against 1-3 gives 1-5; contracts
+of 12 weeks against 2-8 give 2-12). A range the table sets is used as written even when it leaves
+her value out (a deliberate "what if"; a dashboard control may also move her value past it), and
+`outside_ranges` names those, for the run's summary to flag.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ __all__ = [
     "Assumption",
     "by_key",
     "default_value",
+    "outside_ranges",
     "ranges",
     "varied",
     "with_value",
@@ -329,10 +337,30 @@ def varied() -> tuple[Assumption, ...]:
 
 
 def ranges(sc: Scenario) -> dict[str, tuple[float, float]]:
-    """Every assumption's (low, high) for this scenario: the registry's, where its
-    ``[uncertainty] ranges`` table does not narrow or widen it."""
+    """Every assumption's (low, high) for this scenario: its ``[uncertainty] ranges`` table's
+    where it sets one, as written; otherwise the registry's, widened to take in the scenario's
+    own value (`default_value`) where that lies outside it."""
     own = sc.uncertainty.ranges
-    return {a.key: tuple(own.get(a.key, (a.low, a.high))) for a in ASSUMPTIONS}
+    out = {}
+    for a in ASSUMPTIONS:
+        if a.key in own:
+            out[a.key] = tuple(own[a.key])
+            continue
+        value = default_value(sc, a.key)
+        mine = int(value) if a.integer else value  # a whole-number setting's bound stays whole
+        out[a.key] = (a.low if a.low <= value else mine, a.high if a.high >= value else mine)
+    return out
+
+
+def outside_ranges(sc: Scenario) -> dict[str, dict[str, Any]]:
+    """The ranges the scenario's ``[uncertainty]`` table sets that leave out its own value:
+    {key: {"value": her value, "range": [low, high]}}, in registry order (empty: none)."""
+    out = {}
+    for key, (low, high) in sc.uncertainty.ranges.items():
+        value = default_value(sc, key)
+        if not low <= value <= high:
+            out[key] = {"value": value, "range": [low, high]}
+    return {a.key: out[a.key] for a in ASSUMPTIONS if a.key in out}
 
 
 def default_value(sc: Scenario, key: str) -> float:

@@ -10,9 +10,8 @@ import numpy as np
 from scipy import signal as sps
 from scipy.stats import qmc
 
-from .assumptions import ranges, varied
-from .market import GRID_MARGIN, GRID_POINTS, HiringMarket, _sigmoid, utility
-from .reputation import JSS_BAND_NONE, NO_BADGE, RISING_TALENT, TOP_RATED
+from .assumptions import default_value, ranges, varied
+from .market import GRID_MARGIN, GRID_POINTS, HiringMarket, _sigmoid, field_parts, utility
 from .scenario import Scenario
 
 __all__ = [
@@ -57,15 +56,8 @@ COEF_KEYS = {  # design key -> the `utility` coefficient it sets
 }
 
 
-def scenario_value(sc: Scenario, key: str) -> float:
-    """The scenario's own value of a design key (quality: the five-star share; b_jss: 1, the
-    multiplier of its band terms)."""
-    if key == "freelancer.quality":
-        return float(sc.freelancer.quality[4])
-    if key == "hiring.b_jss":
-        return 1.0
-    section, name = key.split(".")
-    return float(getattr(getattr(sc, section), name))
+# the registry's reading of a scenario's own value, under the name benchmarks/ still uses
+scenario_value = default_value
 
 
 @dataclass(frozen=True)
@@ -122,7 +114,7 @@ def _design(sc: Scenario, keys: tuple[str, ...], unit: np.ndarray, values: np.nd
     def col(key: str) -> np.ndarray:
         if key in keys:
             return values[:, keys.index(key)]
-        return np.full(unit.shape[0], scenario_value(sc, key))
+        return np.full(unit.shape[0], default_value(sc, key))
 
     quality = np.asarray(sc.freelancer.quality, dtype=np.float64)
     five = col("freelancer.quality")
@@ -255,26 +247,16 @@ def _same_market(sc: Scenario, design: Design) -> np.ndarray:
         design.hire_share == sc.market.hire_share
     )
     for key, name in COEF_KEYS.items():
-        same &= design.coef[name] == scenario_value(sc, key)
+        same &= design.coef[name] == default_value(sc, key)
     return same
 
 
 def _field_parts(sc: Scenario, jobs: int, competitors: int) -> tuple[np.ndarray, ...]:
     """The design markets' shared field (its own stream): stars, reviews, band, badge, price."""
-    m = sc.market
     rng = np.random.Generator(
         np.random.PCG64(np.random.SeedSequence(sc.run.seed, spawn_key=FIELD_SPAWN_KEY))
     )
-    shape = (jobs, competitors)
-    stars = np.clip(rng.normal(m.competitor_stars_mean, m.competitor_stars_sd, shape), 1.0, 5.0)
-    reviews = np.rint(
-        np.exp(rng.normal(np.log(m.competitor_reviews_median), m.competitor_reviews_sigma, shape))
-    )
-    band = rng.choice(5, size=shape, p=np.asarray(m.competitor_jss_bands))
-    top = (band == 0) & (rng.random(shape) < m.competitor_top_rated_share)
-    badge = np.where(band == JSS_BAND_NONE, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
-    log_price = rng.normal(0.0, m.competitor_price_sigma, shape)
-    return stars, reviews, band, badge, log_price
+    return field_parts(sc, rng, jobs, competitors)
 
 
 def _tabulate(log_den: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

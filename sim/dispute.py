@@ -8,9 +8,11 @@ recovers is the cost avoided. The expected value of reporting is then
 
     chance upheld x cost avoided  -  hours x her hourly rate
 
-stated as the mean over futures with its 90% Monte Carlo interval, and the 5-95% range over
-futures (chance x each future's cost avoided, minus her time). The range over assumptions
-(issue 12's third figure) is left as `None` until the run can draw assumptions.
+stated as the three figures of every headline (`sim.metrics.three_figures`): the mean over
+futures with its 90% Monte Carlo interval, the 5-95% range over futures, and, when the scenario's
+assumption uncertainty is on, the 5-95% range over futures and assumptions. Both cases of a path
+share its assumption draw (the arms of one run), so the range over assumptions is that of the
+difference, not of two independent draws.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .engine import chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
+from .metrics import path_points, three_figures
 from .platform_facts import REPORT_BUSINESS_DAYS, wait_weeks
 from .scenario import ExcludeFlaggedArm, KeepArm, Scenario
 
@@ -68,7 +71,6 @@ HOURS_REASON = (
     "3 hours; 1 hour for a short report, 10 if support asks for more"
 )
 STAYS = "stays"
-Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 
 
 def removed_label(wait: int) -> str:
@@ -148,6 +150,8 @@ class Avoided:
     paths: int
     seed: int
     values: np.ndarray = field(repr=False)  # (horizons, paths) dollars, removed minus stays
+    # each path's assumption set (its block's design point); None with fixed assumptions
+    points: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -191,7 +195,7 @@ def simulate_avoided(
             progress(first + n, dsc.run.paths)
     removed, stays = (cw[a.name] for a in dsc.arms[::-1])
     values = (removed - stays).astype(float) * plan.net
-    return Avoided(wait, hs, dsc.run.paths, dsc.run.seed, values)
+    return Avoided(wait, hs, dsc.run.paths, dsc.run.seed, values, path_points(dsc))
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,8 @@ class HorizonValue:
     value: float  # chance x avoided_mean - time_cost
     value_ci90: tuple[float, float]  # Monte Carlo interval of the mean
     value_range: tuple[float, float]  # 5-95% over futures of chance x avoided - time
-    value_assumption_range: tuple[float, float] | None = None  # issue 12: over assumptions too
+    # 5-95% over futures and assumptions; None when the run's assumptions are fixed
+    value_assumption_range: tuple[float, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -229,8 +234,9 @@ class HorizonValue:
 def value_of_reporting(
     avoided: Avoided, inputs: DisputeInputs, sc: Scenario
 ) -> tuple[HorizonValue, ...]:
-    """Per horizon: chance x cost avoided - her time, with the MC interval and the futures
-    range. Cheap: the simulation is in ``avoided`` (which must be for ``inputs.wait_weeks``)."""
+    """Per horizon: chance x cost avoided - her time, with the MC interval, the futures range
+    and (uncertainty on) the range over futures and assumptions. Cheap: the simulation is in
+    ``avoided`` (which must be for ``inputs.wait_weeks``)."""
     inputs.checked()
     if avoided.wait_weeks != inputs.wait_weeks:
         raise ValueError(
@@ -238,24 +244,29 @@ def value_of_reporting(
             f"{inputs.wait_weeks}; simulate_avoided again"
         )
     p, time = float(inputs.chance_upheld), inputs.time_cost(sc)
+
+    def value(pair: Sequence[float]) -> tuple[float, float]:
+        # chance x avoided - time is increasing in avoided (chance >= 0): the figures of the
+        # value are those of the cost avoided, mapped; a chance of 0 gives exactly -time
+        return (p * pair[0] - time, p * pair[1] - time)
+
     out = []
     for i, weeks in enumerate(avoided.horizons):
-        d = avoided.values[i]
-        mean = float(d.mean())
-        half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else 0.0
-        # the summary's quantile (sim.metrics): a value some future actually has
-        lo, hi = (float(x) for x in np.quantile(d, [0.05, 0.95], method="inverted_cdf"))
+        f = three_figures(avoided.values[i], avoided.points)
+        mean, ci = f["mean"], tuple(f["ci90"])
+        wide = f["assumptions90"]
         out.append(
             HorizonValue(
                 weeks=weeks,
                 avoided_mean=mean,
-                avoided_ci90=(mean - half, mean + half),
-                avoided_range=(lo, hi),
+                avoided_ci90=ci,
+                avoided_range=tuple(f["futures90"]),
                 time_cost=time,
                 chance_upheld=p,
                 value=p * mean - time,
-                value_ci90=(p * (mean - half) - time, p * (mean + half) - time),
-                value_range=(p * lo - time, p * hi - time),
+                value_ci90=value(ci),
+                value_range=value(f["futures90"]),
+                value_assumption_range=None if wide is None else value(wide),
             )
         )
     return tuple(out)

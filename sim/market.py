@@ -8,11 +8,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize
 
-from .reputation import JSS_BAND_NONE as NO_JSS_BAND
-from .reputation import NO_BADGE, RISING_TALENT, TOP_RATED
+from .reputation import JSS_BAND_NONE, NO_BADGE, RISING_TALENT, TOP_RATED
 from .scenario import Scenario
 
-__all__ = ["HiringMarket", "build_market", "cached_market", "solve_intercept", "utility"]
+__all__ = [
+    "HiringMarket",
+    "build_market",
+    "cached_market",
+    "field_parts",
+    "solve_intercept",
+    "utility",
+]
 
 GRID_POINTS = 2049
 GRID_MARGIN = 18.0  # beyond this many logit units from the field the win probability is < 2e-8
@@ -109,18 +115,28 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def sample_field(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Competitor utilities, shape (jobs, competitors), and the market's mean stars."""
+def field_parts(
+    sc: Scenario, rng: np.random.Generator, jobs: int, competitors: int
+) -> tuple[np.ndarray, ...]:
+    """A field of competing applicants, shape (jobs, competitors), drawn from ``rng`` in a fixed
+    order: their stars, reviews, JSS band, badge and ln(price / market rate)."""
     m = sc.market
-    shape = (m.field_size, m.competitors)
+    shape = (jobs, competitors)
     stars = np.clip(rng.normal(m.competitor_stars_mean, m.competitor_stars_sd, shape), 1.0, 5.0)
     reviews = np.rint(
         np.exp(rng.normal(np.log(m.competitor_reviews_median), m.competitor_reviews_sigma, shape))
     )
     band = rng.choice(5, size=shape, p=np.asarray(m.competitor_jss_bands))
     top = (band == 0) & (rng.random(shape) < m.competitor_top_rated_share)
-    badge = np.where(band == NO_JSS_BAND, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
+    badge = np.where(band == JSS_BAND_NONE, RISING_TALENT, np.where(top, TOP_RATED, NO_BADGE))
     log_price = rng.normal(0.0, m.competitor_price_sigma, shape)
+    return stars, reviews, band, badge, log_price
+
+
+def sample_field(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Competitor utilities, shape (jobs, competitors), and the market's mean stars."""
+    m = sc.market
+    stars, reviews, band, badge, log_price = field_parts(sc, rng, m.field_size, m.competitors)
     market_mean = float(m.competitor_stars_mean)
     v = utility(stars, reviews, band, badge, log_price, sc, market_mean)
     return v, market_mean

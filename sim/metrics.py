@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import reputation
-from .assumptions import ranges, varied
+from .assumptions import outside_ranges, ranges, varied
 from .design import capacity_bound
 from .draws import BLOCK
 from .needed import ratings_needed_in_time, ratings_needed_today
@@ -475,6 +475,8 @@ class Result:
                     "ranges": {a.key: list(ranges(sc)[a.key]) for a in varied()}
                     if sc.uncertainty.on
                     else None,
+                    # ranges its [uncertainty] table sets that leave out her own value
+                    "outside_ranges": outside_ranges(sc) if sc.uncertainty.on else None,
                 },
                 "arms": arms,
                 "differences": differences,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import REFERENCE, ROOT
+from helpers import REFERENCE, ROOT, reference_data, small
 from streamlit.testing.v1 import AppTest
 
 import sim
-from sim.assumptions import ASSUMPTIONS, markdown_table, ranges
+from sim.assumptions import ASSUMPTIONS, markdown_table, outside_ranges, ranges
+from sim.design import make_design
 from sim.scenario import Freelancer, Hiring, JSSSettings, Market, Signals
 
 SECTIONS = {
@@ -67,6 +68,50 @@ def test_a_scenario_narrows_a_range_and_unknown_or_inverted_ranges_are_errors():
         ('uncertainty.ranges."also.unknown"', "low 2 is above high 1"),
         ('uncertainty.ranges."hiring.b_stars"', "low 1 is above high 0"),
     }
+
+
+def _outsider(**uncertainty) -> sim.Scenario:
+    """The reference case with capacity 5 and contracts of 12 weeks, both past their registry
+    ranges (1-3 and 2-8), with assumption uncertainty on."""
+    data = reference_data()
+    data.setdefault("freelancer", {})["capacity"] = 5
+    data.setdefault("market", {})["contract_weeks"] = 12
+    data["uncertainty"] = {"on": True, **uncertainty}
+    return small(data, paths=512, weeks=8)
+
+
+def test_a_value_past_the_registry_range_widens_the_range_the_run_draws_from():
+    sc = _outsider()
+    spans = ranges(sc)
+    assert spans["freelancer.capacity"] == (1, 5)
+    assert isinstance(spans["freelancer.capacity"][1], int)  # a whole-number setting
+    assert spans["market.contract_weeks"] == (2, 12.0)
+    assert spans["hiring.b_stars"] == (0.3, 0.9)  # within its range: the registry's
+    design = make_design(sc)
+    assert design.value("freelancer.capacity").max() > 3  # her capacity can be drawn
+    assert design.value("market.contract_weeks").max() > 8
+    assert outside_ranges(sc) == {}
+    u = sim.run(sc).summary()["uncertainty"]
+    assert u["ranges"]["freelancer.capacity"] == [1, 5] and u["outside_ranges"] == {}
+
+
+def test_a_range_the_scenario_sets_is_kept_as_written_and_flagged_when_it_leaves_her_out():
+    sc = _outsider(ranges={"freelancer.capacity": [1, 3]})
+    assert ranges(sc)["freelancer.capacity"] == (1, 3)
+    assert ranges(sc)["market.contract_weeks"] == (2, 12.0)  # not set: widened
+    assert make_design(sc).value("freelancer.capacity").max() == 3
+    flagged = {"freelancer.capacity": {"value": 5.0, "range": [1.0, 3.0]}}
+    assert outside_ranges(sc) == flagged
+    summary = sim.run(sc).summary()
+    assert summary["uncertainty"]["outside_ranges"] == flagged
+    from app.cli import describe_run
+
+    assert (
+        "Note: freelancer.capacity is 5 in the scenario but its [uncertainty] range 1 to 3 "
+        "leaves it out" in describe_run(summary)
+    )
+    # a range that holds her value is not flagged
+    assert outside_ranges(_outsider(ranges={"freelancer.capacity": [2, 5]})) == {}
 
 
 START = '[//]: # "ranges: python -m sim.assumptions writes this table"'

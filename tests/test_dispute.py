@@ -47,16 +47,49 @@ def test_each_horizon_is_that_week_of_the_run(reference):
         assert avoided.values[i].mean() == pytest.approx(removed[h - 1] - stays[h - 1], rel=1e-9)
 
 
-def test_chance_zero_is_minus_her_time(reference):
-    sc, _ = reference
+@pytest.mark.parametrize("case", ["reference", "uncertain"])
+def test_chance_zero_is_minus_her_time(case, request):
+    """Never upheld: every figure is minus her time, over assumptions too where they are drawn."""
+    sc, _ = request.getfixturevalue(case)
     avoided = dispute.simulate_avoided(sc, 2)
     inputs = dispute.DisputeInputs(chance_upheld=0.0, wait_weeks=2, hours=4.0, hourly_rate=35.0)
+    wide = None if case == "reference" else (-140.0, -140.0)  # None: assumptions fixed
     for v in dispute.value_of_reporting(avoided, inputs, sc):
         assert v.time_cost == 140.0
         assert v.value == -140.0
         assert v.value_range == (-140.0, -140.0)
         assert v.value_ci90 == (-140.0, -140.0)
-        assert v.value_assumption_range is None  # issue 12's place, not filled yet
+        assert v.value_assumption_range == wide
+
+
+@pytest.fixture(scope="module")
+def uncertain():
+    """The reference case with assumption uncertainty on (8 blocks of paths, 8 design points)."""
+    data = reference_data()
+    data["uncertainty"] = {"on": True, "points": 8}
+    sc = small(data, paths=2048, weeks=52)
+    return sc, sim.run(sc)
+
+
+def test_with_uncertainty_chance_one_no_wait_no_time_is_the_difference_path_by_path(uncertain):
+    """Each path keeps its assumption draw in both cases: upheld for certain, removed at once and
+    free, the value of reporting is the run's kept-vs-excluded difference path by path, and its
+    three figures (mean and interval, futures, futures and assumptions) are the summary's."""
+    sc, res = uncertain
+    avoided = dispute.simulate_avoided(sc, 0)
+    np.testing.assert_array_equal(avoided.values[-1], res.paired("excluded", "earnings"))
+    np.testing.assert_array_equal(avoided.points, res.design_points())
+    v = dispute.value_of_reporting(
+        avoided, dispute.DisputeInputs(chance_upheld=1.0, wait_weeks=0, hours=0.0), sc
+    )[-1]
+    d = res.difference("excluded", "earnings")
+    assert d["assumptions90"] is not None
+    assert v.value == pytest.approx(d["mean"], rel=1e-12)
+    assert v.value_ci90 == pytest.approx(tuple(d["ci90"]), rel=1e-12)
+    assert v.value_range == pytest.approx(tuple(d["futures90"]), rel=1e-12)
+    assert v.value_assumption_range == pytest.approx(tuple(d["assumptions90"]), rel=1e-12)
+    lo, hi = v.value_assumption_range
+    assert lo < v.value_range[0] < v.value_range[1] < hi  # wider over assumptions too
 
 
 def test_a_later_removal_avoids_less(reference):

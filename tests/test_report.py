@@ -30,13 +30,17 @@ def _flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> Path:
-    """The reference case's report (PDF and HTML) and `repsim run`'s summary of the same run."""
+    """The reference case's report (PDF and HTML) and `repsim run`'s summary of the same run:
+    the report draws the assumptions by default, `repsim run` when asked (--uncertainty)."""
     root = tmp_path_factory.mktemp("report")
     code = cli.main(
         ["report", str(REFERENCE), *ARGS, "--format", "pdf,html", "--out", str(root / "case.pdf")]
     )
     assert code == 0
-    code = cli.main(["run", str(REFERENCE), *ARGS, "--formats", "json", "--out", str(root / "run")])
+    code = cli.main(
+        ["run", str(REFERENCE), *ARGS, "--uncertainty", "--formats", "json", "--out",
+         str(root / "run")]
+    )  # fmt: skip
     assert code == 0
     return root
 
@@ -45,8 +49,17 @@ def test_the_pdf_holds_the_summarys_headline_figures_seed_hash_and_assumptions(m
     summary = json.loads((made / "run" / "summary.json").read_text())
     text = _flat(_text(made / "case.pdf"))
     e = summary["differences"]["excluded"]["earnings"]
+    assert summary["uncertainty"]["on"] and e["assumptions90"] is not None
     for figure in (e["mean"], *e["ci90"], e["p05"], e["p95"]):
         assert report.money(figure) in text, figure
+    # the costs table's row: mean, Monte Carlo interval, futures, futures and assumptions
+    row = " ".join(
+        [report.money(e["mean"])]
+        + [f"{report.money(a)} to {report.money(b)}" for a, b in
+           (e["ci90"], e["futures90"], e["assumptions90"])]
+    )  # fmt: skip
+    assert row in text, row
+    assert "fixed in this run" not in text
     assert f"{summary['differences']['excluded']['jobs']['mean']:+.1f}" in text
     assert str(summary["seed"]) in text
     assert summary["scenario_sha256"] in text.replace(" ", "")
@@ -58,7 +71,8 @@ def test_the_pdf_holds_the_summarys_headline_figures_seed_hash_and_assumptions(m
     assert "Expected value of reporting" in text
     assert "$4,992" in text  # the conversion fee at her $20 an hour
     assert "source: platform help centre (not linked)" in text
-    assert "5-95% over futures and assumptions" in text  # the place issue 12 fills
+    assert "5-95% over futures and assumptions" in text
+    assert "over the plausible range of the model's assumptions between" in text
     assert "repsim report scenario.toml --chance 0.5 --wait-weeks 2 --hours 3" in text
     assert "CH10-first-negative" in text  # a failing validation row among the known limits
     assert "[[history]]" in text and 'client = "off-platform-pusher"' in text  # the appendix
@@ -195,3 +209,58 @@ def test_a_today_date_gives_calendar_dates_and_the_documents_date():
     pdf = report.case_pdf(case)
     assert b"D:20261129" in pdf  # the document's date, not the clock's
     assert b"D:20261129" not in report.case_pdf(undated)
+
+
+def test_no_uncertainty_fixes_the_assumptions_and_says_so(tmp_path: Path):
+    """--no-uncertainty: the third figure's cells say the assumptions were fixed, the dispute
+    table too, and the command that reproduces the report carries the flag."""
+    out = tmp_path / "fixed.pdf"
+    args = ["report", str(REFERENCE), "--paths", "256", "--weeks", "8", "--no-uncertainty"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    text = _flat(_text(out))
+    assert text.count("fixed in this run") >= 2  # the costs table and the dispute table
+    assert "'Fixed in this run'" in text
+    assert "over the plausible range of the model's assumptions" not in text
+    assert "--hours 3 --no-uncertainty" in text
+    assert "on = false" in text  # the appendix: the scenario as run
+
+
+def test_a_range_that_leaves_her_value_out_is_noted_under_the_assumptions(tmp_path: Path):
+    data = reference_data()
+    data.setdefault("freelancer", {})["capacity"] = 5
+    data["uncertainty"] = {"ranges": {"freelancer.capacity": [1, 3]}}
+    path = tmp_path / "outside.toml"
+    path.write_text(tomli_w.dumps(data))
+    out = tmp_path / "outside.pdf"
+    assert cli.main(["report", str(path), "--paths", "256", "--weeks", "8", "--out", str(out)]) == 0
+    text = _flat(_text(out))
+    assert (
+        "Note: freelancer.capacity is 5 in the scenario, but the range the scenario sets for "
+        "it, 1 to 3, leaves that out" in text
+    )
+    assert "freelancer.capacity 5 1 to 3 A" in text  # the table: the range as set
+
+
+def test_the_dashboards_report_with_uncertainty_off_is_repsim_report_no_uncertainty(tmp_path):
+    """The dashboard's switch off: its Case report (the page's run, its TOML) is, byte for byte,
+    what the reproduce command it prints writes, --no-uncertainty included."""
+    from helpers import small
+
+    import sim
+    from app.charts import build_specs
+    from app.dispute_view import case_pdf_bytes
+    from sim import dispute
+
+    sc = small(paths=256, weeks=8)
+    assert not sc.uncertainty.on
+    toml = sim.dumps_scenario(sc)
+    res = sim.run(sim.loads_scenario(toml, "settings"))
+    inputs = dispute.DisputeInputs(chance_upheld=0.3)
+    pdf = case_pdf_bytes(toml, res.summary(), build_specs(res), inputs)
+    path = tmp_path / "scenario.toml"
+    path.write_text(toml)
+    out = tmp_path / "case.pdf"
+    args = ["report", str(path), "--chance", "0.3", "--no-uncertainty", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert out.read_bytes() == pdf
+    assert "--hours 3 --no-uncertainty" in _flat(_text(out))

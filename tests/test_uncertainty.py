@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import sim
 from app import controls, files, results
 from sim import design, engine
-from sim.assumptions import ranges, varied
+from sim.assumptions import default_value, ranges, varied
 from sim.draws import BLOCK
 from sim.market import _sigmoid
 
@@ -30,7 +30,7 @@ def uncertain(data: dict | None = None, paths: int = 768, weeks: int = 40, **unc
 
 def zero_width(sc: sim.Scenario) -> dict[str, tuple[float, float]]:
     """Every varied assumption's range narrowed to the scenario's own value."""
-    return {a.key: (design.scenario_value(sc, a.key),) * 2 for a in varied()}
+    return {a.key: (default_value(sc, a.key),) * 2 for a in varied()}
 
 
 def test_the_engine_varies_exactly_the_flagged_assumptions():
