@@ -160,7 +160,8 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from app.cli import _load
 
     targets = _targets(args)
-    sc = with_uncertainty(_load(args), args.uncertainty)
+    # as `repsim run`: the day it is run is written into the scenario it reports (its appendix)
+    sc = with_uncertainty(sim.with_today(_load(args)), args.uncertainty)
     inputs = dispute.DisputeInputs(args.chance, args.wait_weeks, args.hours)
     command = reproduce_command(inputs, args.format, args.uncertainty)
     with Progress("simulating", "paths") as bar:

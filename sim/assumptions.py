@@ -11,11 +11,14 @@ by one aggregator, and keep their value. `sign` is the documented direction of t
 model does not fix it.
 
 The range a run draws from and the tornado spans (`ranges`) always holds the scenario's own value
-unless the scenario sets that range itself: where its ``[uncertainty] ranges`` table is silent,
-the registry's range is widened to take in her value (capacity 5 against 1-3 gives 1-5; contracts
-of 12 weeks against 2-8 give 2-12). A range the table sets is used as written even when it leaves
-her value out (a deliberate "what if"; a dashboard control may also move her value past it), and
-`outside_ranges` names those, for the run's summary to flag.
+unless the scenario sets that range itself: where its ``[uncertainty] ranges`` table is silent, the
+registry's range, stated around the default scenario's value, is carried to hers: shares are moved
+by the difference (a five-star share of 0.95 against the default 0.90 gives 0.90-1.00) and other
+settings scaled by the ratio (capacity 4 against the default 2 gives 2-6; contracts of 12 weeks
+against 4 give 6-24), so a control that changes her value moves the range with it. A range the
+table sets is used as written even when it leaves her value out (a deliberate "what if"; a
+dashboard control may also move her value past it), and `outside_ranges` names those, for the run's
+summary to flag.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # the registry imports nothing at run time: scenario.py impor
 __all__ = [
     "ASSUMPTIONS",
     "Assumption",
+    "around",
     "by_key",
     "default_value",
     "outside_ranges",
@@ -336,20 +340,75 @@ def varied() -> tuple[Assumption, ...]:
     return tuple(a for a in ASSUMPTIONS if a.varied)
 
 
+# shares and probabilities: her own value moves the range by the difference; every other setting
+# (a count, a length, a coefficient) scales it by the ratio (its spread is relative)
+MOVED_BY_DIFFERENCE = frozenset(
+    {
+        "freelancer.quality",
+        "market.hire_share",
+        "market.harsh_client_share",
+        "market.client_suspension_rate",
+        "market.competitor_top_rated_share",
+    }
+)
+
+
 def ranges(sc: Scenario) -> dict[str, tuple[float, float]]:
     """Every assumption's (low, high) for this scenario: its ``[uncertainty] ranges`` table's
-    where it sets one, as written; otherwise the registry's, widened to take in the scenario's
-    own value (`default_value`) where that lies outside it."""
+    where it sets one, as written; otherwise the registry's range carried to the scenario's own
+    value (`around`), so that the range always holds her value and moves when she changes it."""
     own = sc.uncertainty.ranges
-    out = {}
-    for a in ASSUMPTIONS:
-        if a.key in own:
-            out[a.key] = tuple(own[a.key])
-            continue
-        value = default_value(sc, a.key)
-        mine = int(value) if a.integer else value  # a whole-number setting's bound stays whole
-        out[a.key] = (a.low if a.low <= value else mine, a.high if a.high >= value else mine)
-    return out
+    return {
+        a.key: tuple(own[a.key]) if a.key in own else around(a, default_value(sc, a.key))
+        for a in ASSUMPTIONS
+    }
+
+
+def around(a: Assumption, value: float) -> tuple[float, float]:
+    """The registry's range of ``a`` for a scenario whose own value is ``value``: the registry's
+    as it is at the registry's default; elsewhere moved by the difference (shares and
+    probabilities, and settings whose default is 0) or scaled by the ratio (everything else), then
+    kept within the setting's own limits and made to hold ``value`` (whole numbers stay whole).
+    `hiring.b_jss` is already a multiplier of her own band terms: its range never moves."""
+    base = _registry_default(a.key)
+    if value == base or a.key == "hiring.b_jss":
+        return (a.low, a.high)
+    if a.key in MOVED_BY_DIFFERENCE or base == 0 or value <= 0:
+        # rounded: 0.85 + (0.95 - 0.90) is 0.8999999999999999 in floating point
+        low, high = round(a.low + (value - base), 12), round(a.high + (value - base), 12)
+    else:
+        low, high = a.low * value / base, a.high * value / base
+    if a.integer:
+        low, high = round(low), round(high)
+    low, high = _within_limits(a.key, low, high)
+    return (min(low, value), max(high, value))
+
+
+def _within_limits(key: str, low: float, high: float) -> tuple[float, float]:
+    from .design import setting_limits  # imports the scenario module: not at the top
+
+    for op, bound in setting_limits(key):
+        step = 1e-9 * max(1.0, abs(bound))  # an open bound: the nearest value inside it
+        if op in ("ge", "gt"):
+            low = max(low, bound if op == "ge" else bound + step)
+            high = max(high, low)
+        else:
+            high = min(high, bound if op == "le" else bound - step)
+            low = min(low, high)
+    return low, high
+
+
+_DEFAULTS: dict[str, float] = {}
+
+
+def _registry_default(key: str) -> float:
+    """The value at which the registry's range is stated: the default scenario's."""
+    if not _DEFAULTS:
+        from .scenario import Scenario  # scenario.py imports this module: not at the top
+
+        default = Scenario()
+        _DEFAULTS.update({a.key: default_value(default, a.key) for a in ASSUMPTIONS})
+    return _DEFAULTS[key]
 
 
 def outside_ranges(sc: Scenario) -> dict[str, dict[str, Any]]:

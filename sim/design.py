@@ -159,24 +159,28 @@ def proposals_bound(sc: Scenario) -> int:
     return _bound(sc, "freelancer.proposals_per_week", sc.freelancer.proposals_per_week)
 
 
+def setting_limits(key: str) -> list[tuple[str, float]]:
+    """The setting's own limits as (op, bound) pairs, op one of ge, gt, le, lt (quality: a share;
+    b_jss: a multiplier of the band terms, at most 10 as each term)."""
+    if key == "freelancer.quality":
+        return [("ge", 0.0), ("le", 1.0)]
+    if key == "hiring.b_jss":
+        return [("ge", 0.0), ("le", 10.0)]
+    section, name = key.split(".")
+    model = Scenario.model_fields[section].annotation
+    metadata = model.model_fields[name].metadata  # annotated_types: Ge(ge=0), Lt(lt=1), ...
+    return [
+        (a, getattr(r, a))
+        for r in metadata
+        for a in ("ge", "gt", "le", "lt")
+        if getattr(r, a, None) is not None
+    ]
+
+
 def range_problem(key: str, low: float, high: float) -> str | None:
     """Why a design key's range is not allowed (None: it is): the values the run draws must be
-    allowed by the setting's own limits (quality: a share; b_jss: a multiplier of the band
-    terms, at most 10 as each term)."""
-    if key == "freelancer.quality":
-        rules = [{"ge": 0.0, "le": 1.0}]
-    elif key == "hiring.b_jss":
-        rules = [{"ge": 0.0, "le": 10.0}]
-    else:
-        section, name = key.split(".")
-        model = Scenario.model_fields[section].annotation
-        metadata = model.model_fields[name].metadata  # annotated_types: Ge(ge=0), Lt(lt=1), ...
-        rules = [
-            {a: getattr(r, a)}
-            for r in metadata
-            for a in ("ge", "gt", "le", "lt")
-            if getattr(r, a, None) is not None
-        ]
+    allowed by the setting's own limits (`setting_limits`)."""
+    rules = [dict([rule]) for rule in setting_limits(key)]
     for rule in rules:
         for op, bound in rule.items():
             bad = {"ge": low < bound, "gt": low <= bound, "le": high > bound, "lt": high >= bound}

@@ -9,7 +9,14 @@ from helpers import REFERENCE, ROOT, reference_data, small
 from streamlit.testing.v1 import AppTest
 
 import sim
-from sim.assumptions import ASSUMPTIONS, markdown_table, outside_ranges, ranges
+from sim.assumptions import (
+    ASSUMPTIONS,
+    around,
+    by_key,
+    markdown_table,
+    outside_ranges,
+    ranges,
+)
 from sim.design import make_design
 from sim.scenario import Freelancer, Hiring, JSSSettings, Market, Signals
 
@@ -80,25 +87,46 @@ def _outsider(**uncertainty) -> sim.Scenario:
     return small(data, paths=512, weeks=8)
 
 
-def test_a_value_past_the_registry_range_widens_the_range_the_run_draws_from():
+def test_her_own_value_carries_the_range_the_run_draws_from():
     sc = _outsider()
     spans = ranges(sc)
-    assert spans["freelancer.capacity"] == (1, 5)
+    assert spans["freelancer.capacity"] == (2, 8)  # 1-3 around 2, scaled by 5 / 2, whole
     assert isinstance(spans["freelancer.capacity"][1], int)  # a whole-number setting
-    assert spans["market.contract_weeks"] == (2, 12.0)
+    assert spans["market.contract_weeks"] == (6.0, 24.0)  # 2-8 around 4, scaled by 12 / 4
     assert spans["hiring.b_stars"] == (0.3, 0.9)  # within its range: the registry's
     design = make_design(sc)
     assert design.value("freelancer.capacity").max() > 3  # her capacity can be drawn
     assert design.value("market.contract_weeks").max() > 8
     assert outside_ranges(sc) == {}
     u = sim.run(sc).summary()["uncertainty"]
-    assert u["ranges"]["freelancer.capacity"] == [1, 5] and u["outside_ranges"] == {}
+    assert u["ranges"]["freelancer.capacity"] == [2, 8] and u["outside_ranges"] == {}
+
+
+def test_a_share_moves_its_range_by_the_difference_and_the_default_keeps_the_registry_range():
+    assert all(ranges(sim.Scenario())[a.key] == (a.low, a.high) for a in ASSUMPTIONS)
+    five = by_key("freelancer.quality")
+    assert around(five, 0.95) == (0.9, 1.0)  # 0.85-0.95 around 0.90, moved by +0.05, within 1
+    assert around(five, 0.60) == (0.55, 0.65)
+    assert around(by_key("market.hire_share"), 0.9)[1] < 1  # the setting's open bound
+    assert around(by_key("hiring.b_jss"), 1.0) == (0.0, 2.0)  # a multiplier: never moves
+
+
+def test_moving_her_value_moves_the_figures_with_uncertainty_on():
+    """A dashboard control on a drawn assumption must still change what the run gives."""
+    data = reference_data()
+    data["uncertainty"] = {"on": True}
+    means = []
+    for share in (0.90, 0.86):
+        data.setdefault("freelancer", {})["quality"] = [0.0, 0.0, 0.01, 0.99 - share, share]
+        summary = sim.run(small(data, paths=512, weeks=26)).summary()
+        means.append(summary["differences"]["excluded"]["earnings"]["mean"])
+    assert means[0] != means[1]
 
 
 def test_a_range_the_scenario_sets_is_kept_as_written_and_flagged_when_it_leaves_her_out():
     sc = _outsider(ranges={"freelancer.capacity": [1, 3]})
     assert ranges(sc)["freelancer.capacity"] == (1, 3)
-    assert ranges(sc)["market.contract_weeks"] == (2, 12.0)  # not set: widened
+    assert ranges(sc)["market.contract_weeks"] == (6.0, 24.0)  # not set: carried to her 12
     assert make_design(sc).value("freelancer.capacity").max() == 3
     flagged = {"freelancer.capacity": {"value": 5.0, "range": [1.0, 3.0]}}
     assert outside_ranges(sc) == flagged

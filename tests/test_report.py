@@ -15,6 +15,7 @@ from helpers import REFERENCE, reference_data
 from pypdf import PdfReader
 from test_cli import References
 
+import sim
 from app import cli, report
 
 ARGS = ("--paths", "512", "--weeks", "52")
@@ -102,8 +103,10 @@ def test_two_runs_give_identical_bytes(made: Path, tmp_path: Path):
     assert cli.main(args) == 0
     assert out.read_bytes() == (made / "case.pdf").read_bytes()
     assert out.with_suffix(".html").read_bytes() == (made / "case.html").read_bytes()
-    # no clock time in the metadata: no creation date unless the scenario has a `today`
-    assert "/CreationDate" not in PdfReader(out).metadata
+    # no clock time in the metadata: the creation date is the day the scenario is run on (its
+    # `today`, written into the report's scenario as `repsim run` does), at midnight
+    day = sim.loads_scenario((made / "run" / "scenario.toml").read_text()).today
+    assert PdfReader(out).metadata["/CreationDate"] == f"D:{day:%Y%m%d}000000Z"
 
 
 def test_the_html_is_self_contained_and_holds_the_same_figures(made: Path):
@@ -251,7 +254,7 @@ def test_the_dashboards_report_with_uncertainty_off_is_repsim_report_no_uncertai
     from app.dispute_view import case_pdf_bytes
     from sim import dispute
 
-    sc = small(paths=256, weeks=8)
+    sc = sim.with_today(small(paths=256, weeks=8))  # the dashboard runs a scenario as of a day
     assert not sc.uncertainty.on
     toml = sim.dumps_scenario(sc)
     res = sim.run(sim.loads_scenario(toml, "settings"))
