@@ -521,7 +521,10 @@ def test_the_address_after_an_upload_reopens_it(page, browser, server) -> None:
         other.wait_for_function(IDLE, timeout=60_000)
         other.get_by_test_id("stCode").first.wait_for(timeout=60_000)
         shown = other.get_by_test_id("stCode").first.inner_text()
-        assert sim.loads_scenario(shown) == sim.with_today(sim.loads_scenario(text))  # as run
+        # as run: as of a day, and with the dashboard's default assumption uncertainty on
+        uploaded = sim.with_today(sim.loads_scenario(text))
+        on = uploaded.uncertainty.model_copy(update={"on": True})
+        assert sim.loads_scenario(shown) == uploaded.model_copy(update={"uncertainty": on})
     finally:
         other.context.close()
 
