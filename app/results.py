@@ -39,6 +39,9 @@ class View:
     specs: dict[str, dict[str, Any]]  # Vega-Lite, by chart name
     bands: pd.DataFrame  # tidy: arm, metric, week, q05..q95, mean
     today: datetime.date | None = None  # week 0's date: weeks from today are also dates
+    # with assumption uncertainty on: today's chance to win at the scenario's own assumptions
+    # (what the Calculator shows), by arm; the run's week-0 mean is over the drawn assumptions
+    win_prob_now: dict[str, float] | None = None
 
     def summary_json(self) -> bytes:
         """summary.json, as `repsim run` writes it."""
@@ -76,7 +79,14 @@ def compute_view(toml: str) -> View:
         specs=specs,
         bands=files.bands_frame(result),
         today=sc.today,
+        win_prob_now=_own_win_prob(sc) if sc.uncertainty.on else None,
     )
+
+
+def _own_win_prob(sc: sim.Scenario) -> dict[str, float]:
+    """Week 0's win probability under each arm at the scenario's own assumptions (the same
+    function as the Calculator: sim.engine.signals_today)."""
+    return {t.arm: t.win_prob for t in sim.engine.signals_today(sc)}
 
 
 @dataclass(frozen=True)
@@ -187,11 +197,7 @@ def now_figures(view: View, arm: str) -> list[Headline]:
             "none yet" if jss is None else f"{jss:.0f}%",
             f"badge: {badge}",
         ),
-        Headline(
-            "Chance one proposal wins",
-            f"{start['win_prob']['mean']:.2%}",
-            help="Today's win probability for one proposal under this rule.",
-        ),
+        _win_now(view, arm, start["win_prob"]["mean"]),
         Headline(
             "5-star contracts to 4.8",
             _contracts(targets.get("stars 4.8"), view.weeks),
@@ -200,6 +206,23 @@ def now_figures(view: View, arm: str) -> list[Headline]:
             _in_time_help(timed, view.weeks, view.today),
         ),
     ]
+
+
+def _win_now(view: View, arm: str, run_mean: float) -> Headline:
+    """Today's chance one proposal wins: at the scenario's own assumptions, as the Calculator
+    gives it; with uncertainty on, the run's mean over the drawn assumptions is in its help."""
+    if view.win_prob_now is None:
+        return Headline(
+            "Chance one proposal wins",
+            f"{run_mean:.2%}",
+            help="Today's win probability for one proposal under this rule.",
+        )
+    return Headline(
+        "Chance one proposal wins",
+        f"{view.win_prob_now[arm]:.2%}",
+        help="Today's win probability for one proposal under this rule, at the settings on "
+        f"this page; over the plausible range of the assumptions it averages {run_mean:.2%}.",
+    )
 
 
 def _contracts(target: dict[str, Any] | None, weeks: int) -> str:
