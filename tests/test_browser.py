@@ -658,7 +658,7 @@ def test_case_report_download_is_the_pdf_repsim_report_writes(page, server, tmp_
         timeout=120_000,
     )
     _, on_dispute = _download(page, "Case report (PDF)")
-    page.get_by_test_id("stSidebarNav").get_by_text("Compare").click()
+    page.get_by_test_id("stSidebarNav").get_by_text("Compare", exact=True).click()
     wait_idle(page)
     page.wait_for_function(
         f"document.querySelectorAll('[data-testid=stDownloadButton]').length === {BUTTONS}",

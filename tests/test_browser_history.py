@@ -92,7 +92,9 @@ def grid(page, table, scroll: bool = False) -> list[dict[str, str]]:
             scroller.evaluate("s => { s.scrollLeft += s.clientWidth / 3; }")
             page.wait_for_timeout(150)
             for more in table.evaluate(GRID):
-                rows.setdefault(more["_row"], {}).update(more)
+                row = rows.setdefault(more["_row"], {})
+                # a column half out of view reads empty: never let it hide a value read before
+                row.update({k: v for k, v in more.items() if v != "" or k not in row})
     return [
         {k: v for k, v in row.items() if k != "_row"}
         for _, row in sorted(rows.items(), key=lambda item: int(item[0]))
