@@ -13,7 +13,7 @@ import sim
 from app import dates, files, runner
 from app.charts import build_specs
 
-__all__ = ["RUNS", "Headline", "View", "compute_view", "headline"]
+__all__ = ["RUNS", "Headline", "View", "compute_view", "headline", "view_of"]
 
 RUNS = {"count": 0}  # simulations run in this process: one per distinct scenario, thanks to caching
 
@@ -64,8 +64,11 @@ def compute_view(toml: str) -> View:
     """Run the scenario given as canonical TOML and keep what the page needs."""
     sc = sim.loads_scenario(toml, "settings")
     RUNS["count"] += 1
-    result = run_in_parallel(sc)
-    specs = build_specs(result)
+    return view_of(toml, sc, run_in_parallel(sc))
+
+
+def view_of(toml: str, sc: sim.Scenario, result: sim.Result) -> View:
+    """What the page draws from a finished run of ``sc`` (given as ``toml``)."""
     return View(
         toml=toml,
         sha256=sc.sha256(),
@@ -76,7 +79,7 @@ def compute_view(toml: str) -> View:
         weeks=result.weeks,
         seed=result.seed,
         summary=result.summary(),
-        specs=specs,
+        specs=build_specs(result),
         bands=files.bands_frame(result),
         today=sc.today,
         win_prob_now=_own_win_prob(sc) if sc.uncertainty.on else None,
