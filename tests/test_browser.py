@@ -15,14 +15,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
     ROOT,
     metrics,
-    streamlit_server,
     svg_of,
-    unavailable,
     wait_idle,
 )
 
@@ -60,26 +56,6 @@ def views(rules: int) -> int:
 
 def arms_query(arms: tuple[str, ...]) -> str:
     return "arms=" + quote(",".join(arms))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} not found")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory) -> str:
-    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, IDLE, metrics, streamlit_server, unavailable
+from browser_helpers import IDLE, metrics
 
 from app.controls import CATALOG
 from app.history_editor import LABELS
@@ -34,26 +34,6 @@ TYPED = [
     (2, VALUE, "800"),
     *[(2, SKILLS + i, text) for i, text in enumerate(("5", "5", "4", "5", "5", "4.5"))],
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} not found")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory) -> str:
-    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
 
 
 def idle(page) -> None:

@@ -17,12 +17,9 @@ import psutil
 import pytest
 import tomli_w
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
     metrics,
     streamlit_process,
-    unavailable,
     wait_idle,
 )
 from helpers import reference_data
@@ -52,20 +49,6 @@ const tick = () => {
 };
 setTimeout(tick, 50);
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} not found")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
