@@ -159,8 +159,8 @@ def render(sc: sim.Scenario, view: View) -> None:
             f"By week {last.weeks}, reporting the feedback is worth **{m(last.value)}** to you on "
             f"average ({verdict}): a {inputs.chance_upheld:.0%} chance that it is **{label}**, "
             f"which recovers {m(last.avoided_mean)} of net earnings on average compared with "
-            f"**if the rating stays** (between {m(last.avoided_range[0])} and "
-            f"{m(last.avoided_range[1])} in 9 futures of 10), against {m(last.time_cost)} of "
+            f"**if the rating stays** ({report.ranges_words({'futures90': last.avoided_range})}"
+            f"), against {m(last.time_cost)} of "
             f"your time ({inputs.hours:g} h at ${sc.freelancer.hourly_rate:,.2f}). "
             f"Its value: {_value_words(last)}."
         )

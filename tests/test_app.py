@@ -645,3 +645,16 @@ def test_each_view_on_screen_carries_only_the_data_it_draws() -> None:
                     drawing = {k: v for k, v in view.items() if k != "datasets"}
                     drawn = set(re.findall(r"'data': \{'name': '(\w+)'", str(drawing)))
                     assert drawn and set(view["datasets"]) == drawn, name
+
+
+def test_dispute_sentence_gives_range_ends_to_two_significant_figures() -> None:
+    """Both ranges in the Dispute page's sentence are rounded alike (two significant figures)."""
+    at = app()
+    at.switch_page("pages/dispute.py").run()
+    text = next(m.value for m in at.markdown if "reporting the feedback is worth" in m.value)
+    ends = re.findall(r"between -?\\?\$([\d,]+) and -?\\?\$([\d,]+)", text)
+    assert len(ends) >= 2, text
+    for pair in ends:
+        for end in pair:
+            digits = end.replace(",", "").lstrip("0")
+            assert len(digits.rstrip("0")) <= 2, (end, text)
