@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -32,6 +33,8 @@ RENDERED = ("png", "svg", "html")  # chart formats drawn by vl-convert; json and
 
 
 def _json_default(x: Any) -> Any:
+    if isinstance(x, datetime.date):  # a swept `today` or `ended`, as TOML writes it
+        return x.isoformat()
     if hasattr(x, "item"):  # numpy scalars
         return x.item()
     if hasattr(x, "tolist"):

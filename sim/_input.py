@@ -78,13 +78,15 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{math.ceil(n / 1024)} KB"
 
 
-def parse_toml(text: str) -> dict[str, Any]:
-    """`tomllib.loads` whose deep nesting is an `InputProblem`, never a RecursionError."""
+def parse_toml(text: str, at: tuple[str | int, ...] | None = ()) -> dict[str, Any]:
+    """`tomllib.loads` whose deep nesting is an `InputProblem`, never a RecursionError, and
+    whose data `check_plain` checks as standing at key path ``at`` (None: the caller checks)."""
     try:
         data = tomllib.loads(text)
     except RecursionError:
         raise InputProblem("", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
-    check_plain(data)
+    if at is not None:
+        check_plain(data, at)
     return data
 
 
@@ -133,10 +135,12 @@ def is_date_key(path: tuple[str | int, ...]) -> bool:
 DATE_EXAMPLE = "a date such as 2026-11-29 (year-month-day, no quotes)"
 
 
-def check_plain(data: Any) -> None:
+def check_plain(data: Any, at: tuple[str | int, ...] = ()) -> None:
     """Refuse nesting deeper than MAX_DEPTH, and TOML dates or times anywhere but the date keys
-    (`today`, `history[i].ended`), where only a date without a time is taken; names the key."""
-    for path, node in _walk(data):
+    (`today`, `history[i].ended`), where only a date without a time is taken; names the key.
+    ``at``: the key path where ``data`` stands in a scenario."""
+    for inner, node in _walk(data):
+        path = (*at, *inner)
         if len(path) > MAX_DEPTH:
             raise InputProblem(
                 dotted(path[: MAX_DEPTH + 1]), f"nested too deeply (at most {MAX_DEPTH} levels)"

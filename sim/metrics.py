@@ -465,6 +465,7 @@ class Result:
             {
                 "scenario": sc.name,
                 "scenario_sha256": sc.sha256(),
+                "today": None if sc.today is None else sc.today.isoformat(),
                 "seed": self.seed,
                 "paths": self.paths,
                 "weeks": self.weeks,

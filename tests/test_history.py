@@ -256,3 +256,11 @@ def test_deleting_a_row_and_the_reset_button() -> None:
     assert "history" not in at.query_params
     assert len(on_page(at).history) == 2
     assert len(at.session_state[history_editor.STATE]["rows"]) == 2
+
+
+def test_summary_records_the_day_its_dates_were_counted_from() -> None:
+    """summary.json says which `today` the contracts' ages were counted from (None: no date)."""
+    sc = sim.with_run(sim.load_scenario(REFERENCE), paths=256, weeks=2)
+    assert sim.run(sc).summary()["today"] is None
+    dated = sc.model_copy(update={"today": datetime.date(2026, 11, 29)})
+    assert sim.run(dated).summary()["today"] == "2026-11-29"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
@@ -270,3 +271,16 @@ def test_a_dask_executor_gets_the_market_once_and_the_serial_result():
         parallel = sim.run(sc, executor=c.get_executor(), chunk_paths=256)
     assert scattered == ["HiringMarket"]  # once, not once a chunk
     assert parallel.summary() == serial.summary()
+
+
+def test_today_and_contract_dates_are_swept_as_dates_and_dates_elsewhere_are_named(tiny):
+    """`--set today=...` takes TOML dates (it was refused as "not a scenario setting"); a date
+    at any other key is refused by that key."""
+    days = sw.parse_values("2026-01-01, 2026-03-01", "today")
+    assert days == [datetime.date(2026, 1, 1), datetime.date(2026, 3, 1)]
+    points = sw.grid_points(tiny, {"today": days}, seed=1)
+    assert [p.scenario.today for p in points] == days
+    assert problems(lambda: sw.parse_values("2026-01-01", "run.weeks")) == [
+        ("run.weeks", "dates and times are not scenario settings")
+    ]
+    assert sw.parse_values("2026-01-01", "history[1].ended") == [datetime.date(2026, 1, 1)]
