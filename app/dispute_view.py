@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
-from app import report
+from app import report, report_typst
 from app.report_command import reproduce_command
 from app.results import View
 from sim import dispute, platform_facts
@@ -204,7 +204,7 @@ def case_pdf_bytes(toml: str, summary: dict, specs: dict, inputs: dispute.Disput
         avoided,
         tuple(reproduce_command(inputs, uncertainty=sc.uncertainty.on)),
     )
-    return report.case_pdf(case)
+    return report_typst.case_pdf(case)
 
 
 def report_button(view: View, file_stem: str) -> None:

@@ -1,18 +1,17 @@
-"""The case report: a few pages a support agent or a lawyer can read without the tool (PDF, HTML).
+"""The case report's content: a few pages a support agent or a lawyer can read without the tool.
 
 The content is built once as a list of plain blocks (headings, paragraphs, tables, charts, code)
-and typeset twice: by Typst (the `typst` Python binding: compiled in-process, no browser or
-system library, SVG charts embedded as vectors, only its own embedded fonts so the same input
-gives the same bytes on any machine) and as one self-contained HTML file (inline CSS and SVG).
-Every piece of text, the user's included, reaches Typst as JSON data read by a fixed template,
-never as markup, and reaches HTML through `html.escape`: a scenario name cannot inject either.
+and typeset twice: by Typst as PDF (app/report_typst.py: the `typst` Python binding, compiled
+in-process, no browser or system library, SVG charts embedded as vectors, only its own embedded
+fonts so the same input gives the same bytes on any machine) and as one self-contained HTML file
+(app/report_html.py: inline CSS and SVG). Every piece of text, the user's included, reaches Typst
+as JSON data read by a fixed template, never as markup, and reaches HTML through `html.escape`:
+a scenario name cannot inject either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -29,8 +28,7 @@ __all__ = [
     "ASSUMPTIONS_FIXED",
     "REPORT_CHARTS",
     "Case",
-    "case_html",
-    "case_pdf",
+    "document",
     "make_case",
     "money",
     "ranges_words",
@@ -834,64 +832,8 @@ def make_case(
     return Case(sc, result.summary(), build_specs(result), inputs, avoided, tuple(command))
 
 
-# -- Typst ------------------------------------------------------------------------------------
-
-TEMPLATE = r"""
-#let d = json(bytes(sys.inputs.data))
-#set document(title: d.title, author: "repsim", date: if d.date == none { none } else {
-  datetime(year: d.date.at(0), month: d.date.at(1), day: d.date.at(2))
-})
-#set page(paper: "a4", margin: (x: 15mm, top: 14mm, bottom: 16mm), footer: context {
-  set text(7pt, fill: luma(90))
-  d.footer
-  h(1fr)
-  [page #counter(page).display() of #counter(page).final().first()]
-})
-#set text(font: "Libertinus Serif", size: 9.5pt, lang: "en", hyphenate: false)
-#set par(leading: 0.5em, spacing: 0.75em)
-#show heading.where(level: 1): it => block(above: 1.0em, below: 0.5em, text(12.5pt, it.body))
-#show heading.where(level: 2): it => block(above: 0.8em, below: 0.4em, text(10.5pt, it.body))
-#set table(stroke: 0.4pt + luma(170), inset: (x: 3pt, y: 2.2pt))
-#show table.cell.where(y: 0): set text(weight: "bold")
-#show figure.caption: set text(8pt)
-#let sizes = (normal: 9.5pt, small: 8pt, tiny: 6.6pt)
-#let runs(rs) = rs.map(r => if r.bold { strong(r.text) } else { r.text }).join()
-#for b in d.blocks {
-  if b.kind == "title" {
-    block(below: 0.65em, text(17pt, weight: "bold", b.text))
-    block(below: 0.8em, text(9pt, fill: luma(70), b.sub))
-  } else if b.kind == "heading" {
-    heading(level: b.level, b.text)
-  } else if b.kind == "para" {
-    block(text(sizes.at(b.size), runs(b.runs)))
-  } else if b.kind == "list" {
-    text(sizes.at(b.size), list(spacing: 0.5em, ..b.items.map(runs)))
-  } else if b.kind == "table" {
-    text(sizes.at(b.size), table(
-      columns: b.widths.map(w => w * 1fr),
-      table.header(..b.columns),
-      ..b.rows.flatten(),
-    ))
-  } else if b.kind == "figures" {
-    block(breakable: false, {
-    heading(level: 1, b.title)
-    block(text(sizes.small, b.note))
-    grid(columns: (1fr,) * b.columns, column-gutter: 10pt, row-gutter: 8pt,
-      ..b.items.map(f => figure(
-        image(bytes(sys.inputs.at(f.key)), format: "svg", width: 100%),
-        caption: f.caption, numbering: none)))
-    })
-  } else if b.kind == "code" {
-    text(font: "DejaVu Sans Mono", size: 6pt, columns(b.columns, gutter: 12pt,
-      raw(b.text, block: true)))
-  } else if b.kind == "pagebreak" {
-    pagebreak()
-  }
-}
-"""
-
-
-def _document(case: Case) -> dict[str, Any]:
+def document(case: Case) -> dict[str, Any]:
+    """The report as plain data: title, date, footer and blocks, for either renderer."""
     today = case.today
     s = case.summary
     return {
@@ -901,113 +843,3 @@ def _document(case: Case) -> dict[str, Any]:
         f"{s['scenario_sha256'][:16]}",
         "blocks": blocks(case),
     }
-
-
-def case_pdf(case: Case) -> bytes:
-    """The report as PDF bytes: the same case gives the same bytes (no clock time: the
-    document's date is the scenario's `today`, or none)."""
-    import typst
-
-    doc = _document(case)
-    inputs = {"data": json.dumps(doc, ensure_ascii=False)}
-    for block in doc["blocks"]:
-        if block["kind"] == "figures":
-            for item in block["items"]:
-                inputs[item["key"]] = case.svg(item["key"].removeprefix("chart-"))
-    return typst.compile(
-        TEMPLATE.encode("utf-8"), format="pdf", sys_inputs=inputs, ignore_system_fonts=True
-    )
-
-
-# -- HTML -------------------------------------------------------------------------------------
-
-CSS = """
-body { font-family: Georgia, 'Libertinus Serif', serif; font-size: 10.5pt; color: #111;
-  max-width: 190mm; margin: 1.5em auto; padding: 0 1em; line-height: 1.35; }
-h1.title { font-size: 1.7em; margin-bottom: 0.2em; }
-p.sub { color: #444; margin-top: 0; }
-h2 { font-size: 1.25em; margin: 1.2em 0 0.4em; break-after: avoid; }
-h3 { font-size: 1.05em; margin: 1em 0 0.3em; break-after: avoid; }
-table { border-collapse: collapse; width: 100%; margin: 0.4em 0 0.8em; }
-th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; }
-tr { break-inside: avoid; }
-.small { font-size: 0.85em; } .tiny { font-size: 0.72em; }
-.figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
-figure { margin: 0; break-inside: avoid; } figure svg { width: 100%; height: auto; }
-figcaption { font-size: 0.8em; text-align: center; }
-pre { font-size: 7.5pt; columns: 2; column-gap: 16px; white-space: pre-wrap;
-  word-break: break-all; }
-footer { color: #555; font-size: 0.8em; border-top: 1px solid #ccc; margin-top: 2em; }
-@media (max-width: 600px) { table { display: block; overflow-x: auto; }
-  .figures { grid-template-columns: 1fr; } pre { columns: 1; } }
-@page { size: A4; margin: 14mm; }
-@media print { body { margin: 0; max-width: none; font-size: 9.5pt; }
-  .pagebreak { break-before: page; } }
-"""
-
-
-def _html_runs(runs: list[dict[str, Any]]) -> str:
-    return "".join(
-        f"<strong>{html.escape(r['text'])}</strong>" if r["bold"] else html.escape(r["text"])
-        for r in runs
-    )
-
-
-def _svg_sized(svg: str) -> str:
-    """The chart's SVG scaled to its column: a viewBox from its own width and height."""
-    m = re.match(r'<svg[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"', svg)
-    if m and "viewBox" not in svg[: svg.find(">")]:
-        svg = svg.replace("<svg", f'<svg viewBox="0 0 {m.group(1)} {m.group(2)}"', 1)
-    return svg
-
-
-def case_html(case: Case) -> bytes:
-    """The report as one self-contained HTML file (inline CSS and SVG, no external reference)."""
-    doc = _document(case)
-    parts = []
-    for b in doc["blocks"]:
-        k = b["kind"]
-        if k == "title":
-            parts.append(f'<h1 class="title">{html.escape(b["text"])}</h1>')
-            parts.append(f'<p class="sub">{html.escape(b["sub"])}</p>')
-        elif k == "heading":
-            tag = "h2" if b["level"] == 1 else "h3"
-            parts.append(f"<{tag}>{html.escape(b['text'])}</{tag}>")
-        elif k == "para":
-            parts.append(f'<p class="{b["size"]}">{_html_runs(b["runs"])}</p>')
-        elif k == "list":
-            items = "".join(f"<li>{_html_runs(i)}</li>" for i in b["items"])
-            parts.append(f'<ul class="{b["size"]}">{items}</ul>')
-        elif k == "table":
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in b["columns"])
-            body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                for row in b["rows"]
-            )
-            parts.append(
-                f'<table class="{b["size"]}"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>"
-            )
-        elif k == "figures":
-            figs = "".join(
-                f"<figure>{_svg_sized(case.svg(i['key'].removeprefix('chart-')))}"
-                f"<figcaption>{html.escape(i['caption'])}</figcaption></figure>"
-                for i in b["items"]
-            )
-            parts.append(f"<h2>{html.escape(b['title'])}</h2>")
-            parts.append(f'<p class="small">{html.escape(b["note"])}</p>')
-            parts.append(f'<div class="figures">{figs}</div>')
-        elif k == "code":
-            parts.append(f"<pre>{html.escape(b['text'])}</pre>")
-        elif k == "pagebreak":
-            parts.append('<div class="pagebreak"></div>')
-    title = html.escape(doc["title"])
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{CSS}</style></head><body>"
-        + "\n".join(parts)
-        + f"<footer>{html.escape(doc['footer'])}</footer></body></html>\n"
-    )
-    return page.encode("utf-8")

@@ -156,7 +156,7 @@ def _targets(args: argparse.Namespace) -> dict[str, Path]:
 
 def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Simulate the scenario and the dispute helper, typeset the report, write its files."""
-    from app import report
+    from app import report, report_html, report_typst
     from app.cli import _load
 
     targets = _targets(args)
@@ -168,7 +168,7 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         case = report.make_case(sc, inputs, command, bar)
     data = {}
     for fmt in args.format:  # everything is built before anything is written
-        data[fmt] = report.case_pdf(case) if fmt == "pdf" else report.case_html(case)
+        data[fmt] = report_typst.case_pdf(case) if fmt == "pdf" else report_html.case_html(case)
     for fmt, path in targets.items():
         try:
             write_atomic(path, data[fmt])

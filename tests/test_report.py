@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from test_cli import References
 
 import sim
-from app import cli, report
+from app import cli, report, report_typst
 
 ARGS = ("--paths", "512", "--weeks", "52")
 
@@ -209,9 +209,9 @@ def test_a_today_date_gives_calendar_dates_and_the_documents_date():
     assert "'today' in this report is 2026-11-29" in text
     undated = report.Case(sc, res.summary(), {}, charts=())
     assert "2026-10-18" not in json.dumps(report.blocks(undated))
-    pdf = report.case_pdf(case)
+    pdf = report_typst.case_pdf(case)
     assert b"D:20261129" in pdf  # the document's date, not the clock's
-    assert b"D:20261129" not in report.case_pdf(undated)
+    assert b"D:20261129" not in report_typst.case_pdf(undated)
 
 
 def test_no_uncertainty_fixes_the_assumptions_and_says_so(tmp_path: Path):
