@@ -291,3 +291,25 @@ def test_the_reference_figure_in_the_preset_and_readme_is_what_a_run_gives():
     figure = f"${cost:,.0f}"
     assert figure in sc.description
     assert f"**10.8 jobs and {figure} net over two years**" in (ROOT / "README.md").read_text()
+
+
+def test_the_preset_states_the_dashboard_figures_with_uncertainty_on_as_its_lead_rounds_them():
+    """The preset's description also gives what the dashboard shows by default (assumptions
+    drawn): its mean and both ranges, rounded as the dashboard's lead sentence rounds them."""
+    from helpers import REFERENCE
+
+    from app.results import supported, two_figures
+
+    sc = sim.load_scenario(REFERENCE)
+    drawn = sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(update={"on": True})})
+    e = sim.run(drawn).summary()["differences"]["excluded"]["earnings"]
+    mean = supported(e["mean"], (e["ci90"][1] - e["ci90"][0]) / 2)
+    futures, wide = (
+        [f"${two_figures(x):,.0f}" for x in e[k]] for k in ("futures90", "assumptions90")
+    )
+    text = " ".join(sc.description.split())
+    assert f"it costs about ${mean:,.0f} (in 9 futures of 10 between {futures[0]} and " in text
+    assert (
+        f"{futures[1]}; over the assumptions' plausible ranges too, between {wide[0]} and " in text
+    )
+    assert f"and {wide[1]})" in text
