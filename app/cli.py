@@ -168,9 +168,15 @@ def _recovery_text(rec: dict[str, Any], weeks: int, today: datetime.date | None 
 
     horizon = "1 week" if weeks == 1 else f"{weeks} weeks"
     first = rec["first"]
+    drawn = rec.get("assumptions90")
+    over = (
+        ""
+        if not drawn
+        else " ({:.0%}-{:.0%} over the assumptions)".format(*drawn["share_not_recovered"])
+    )
     return (
         f"for good from {median(rec)}, {rec['share_not_recovered']:.0%} of futures not within "
-        f"{horizon}; first back {median(first)}, {first['share_not_recovered']:.0%} never"
+        f"{horizon}{over}; first back {median(first)}, {first['share_not_recovered']:.0%} never"
     )
 
 

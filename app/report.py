@@ -304,7 +304,7 @@ def _costs(case: Case) -> list[dict[str, Any]]:
                 _ci(over) if over else ASSUMPTIONS_FIXED,
                 "n/a" if j["mean"] is None else f"{j['mean']:+.1f}",
                 "never (median)" if rec["median"] is None else f"week {rec['median']:.0f}",
-                f"{rec['share_not_recovered']:.0%}",
+                f"{rec['share_not_recovered']:.0%}" + _over_assumptions(rec),
             ]
         )
         mean = e["mean"] or 0.0
@@ -367,6 +367,15 @@ def _costs(case: Case) -> list[dict[str, Any]]:
         )
     )
     return blocks
+
+
+def _over_assumptions(rec: dict[str, Any]) -> str:
+    """' (55-92% over assumptions)': the share not back, its range over the design points."""
+    a = rec.get("assumptions90")
+    if not a:
+        return ""
+    lo, hi = a["share_not_recovered"]
+    return f" ({lo:.0%}-{hi:.0%} over assumptions)"
 
 
 def _charts(case: Case) -> list[dict[str, Any]]:

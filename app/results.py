@@ -370,7 +370,40 @@ def recovery_words(
             f"{words.note}; first back by {dates.week_words(first['median'], today)} (median)",
             words.clause,
         )
+    drawn = _over_assumptions(rec.get("assumptions90"), _weeks(weeks), today)
+    if drawn:
+        words = RecoveryWords(words.value, f"{words.note}; {drawn}", f"{words.clause}; {drawn}")
     return words
+
+
+def _over_assumptions(a: dict[str, Any] | None, horizon: str, today: datetime.date | None) -> str:
+    """How far the lasting recovery moves over the assumptions' plausible ranges (uncertainty
+    on), in words; "" with fixed assumptions."""
+    if not a:
+        return ""
+    lo, hi = a["median"]
+    prefix = "over the plausible range of our assumptions"
+    if lo is not None:
+        if hi is not None and hi <= 0:
+            return f"{prefix}, half the futures never fall short under any of them"
+
+        def back(w: float | None) -> str:
+            if w is None:
+                return f"are not back for good within {horizon}"
+            return (
+                "never fall short"
+                if w <= 0
+                else f"are back for good by {dates.week_words(w, today)}"
+            )
+
+        return f"{prefix}, half the futures {back(lo)} at best and {back(hi)} at worst"
+    low, high = a["share_not_recovered"]
+    if share_words(low) == share_words(high):
+        return f"{prefix}, still {share_words(low)} of futures are not back for good"
+    return (
+        f"{prefix}, between {share_words(low)} and {share_words(high)} of futures are not back "
+        f"for good within {horizon}"
+    )
 
 
 def _recovery(

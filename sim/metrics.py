@@ -306,6 +306,33 @@ def three_figures(d: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
     }
 
 
+def recovery_figures(w: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
+    """Weeks to recover per path (-1: not within the horizon) as headline figures: the median
+    week (None: most futures are not back within the horizon) and the share not back; with
+    ``points`` (uncertainty on) "assumptions90", the 5-95% range of both over the design points
+    (each point's own median and share: how far the typical future's recovery moves with the
+    assumptions; a None end is "not within the horizon"). None with fixed assumptions."""
+
+    def figures(x: np.ndarray) -> tuple[float | None, float]:
+        median = _quantile(x, 0.5)
+        return (median if math.isfinite(median) else None), float(np.mean(np.isinf(x)))
+
+    w = w.astype(float)
+    w[w < 0] = np.inf
+    median, never = figures(w)
+    out: dict[str, Any] = {"median": median, "share_not_recovered": never, "assumptions90": None}
+    if points is not None:
+        per_point = [figures(w[points == k]) for k in np.unique(points)]
+        medians = np.array([np.inf if m is None else m for m, _ in per_point])
+        shares = np.array([s for _, s in per_point])
+        lo, hi = _quantile(medians, 0.05), _quantile(medians, 0.95)
+        out["assumptions90"] = {
+            "median": [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None],
+            "share_not_recovered": [_quantile(shares, 0.05), _quantile(shares, 0.95)],
+        }
+    return out
+
+
 def _quantile(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q, method="inverted_cdf"))
 
@@ -412,16 +439,12 @@ class Result:
 
     def recovery_summary(self, arm: str) -> dict[str, Any]:
         """The lasting recovery (median week, share never within the horizon), which headlines
-        use, and under "first" the same for the first week back."""
+        use, and under "first" the same for the first week back; each with its range over the
+        plausible assumptions (`recovery_figures`)."""
+        points = self.design_points()
 
         def summary(w: np.ndarray) -> dict[str, Any]:
-            w = w.astype(float)
-            w[w < 0] = np.inf
-            median = _quantile(w, 0.5)
-            return {
-                "median": median if math.isfinite(median) else None,
-                "share_not_recovered": float(np.mean(np.isinf(w))),
-            }
+            return recovery_figures(w, points)
 
         return {
             **summary(self.weeks_to_recover(arm, lasting=True)),

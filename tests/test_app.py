@@ -658,3 +658,23 @@ def test_dispute_sentence_gives_range_ends_to_two_significant_figures() -> None:
         for end in pair:
             digits = end.replace(",", "").lstrip("0")
             assert len(digits.rstrip("0")) <= 2, (end, text)
+
+
+def test_recovery_words_state_the_range_over_assumptions_only_when_they_were_drawn() -> None:
+    rec = {"median": None, "share_not_recovered": 0.75, "first": {"median": 93.0}}
+    fixed = results.recovery_words({**rec, "assumptions90": None}, 104, "kept", "excluded")
+    assert "assumptions" not in fixed.note + fixed.clause
+    drawn = {**rec, "assumptions90": {"median": [None, None], "share_not_recovered": [0.55, 0.92]}}
+    words = results.recovery_words(drawn, 104, "kept", "excluded")
+    for text in (words.note, words.clause):
+        assert "between 55% and 92% of futures are not back for good within 104 weeks" in text
+    back = {
+        **rec,
+        "median": 40.0,
+        "assumptions90": {"median": [12.0, None], "share_not_recovered": [0.1, 0.6]},
+    }
+    words = results.recovery_words(back, 104, "kept", "excluded")
+    assert (
+        "back for good by week 12 at best and are not back for good within 104 weeks at worst"
+        in words.note
+    )

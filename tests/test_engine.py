@@ -216,8 +216,13 @@ def test_summary_has_the_design_schema(reference):
     d = s["differences"]["excluded"]
     assert set(d) == {"jobs", "earnings", "weeks_to_recover"}
     assert set(d["jobs"]) == {"mean", "ci90", "p05", "p95", "futures90", "assumptions90"}
-    assert set(d["weeks_to_recover"]) == {"median", "share_not_recovered", "first"}
-    assert set(d["weeks_to_recover"]["first"]) == {"median", "share_not_recovered"}
+    assert set(d["weeks_to_recover"]) == {
+        "median",
+        "share_not_recovered",
+        "assumptions90",
+        "first",
+    }
+    assert set(d["weeks_to_recover"]["first"]) == {"median", "share_not_recovered", "assumptions90"}
     assert s["ratings_needed"]["kept"]["mean"] == {"4.8": 6.0, "4.9": 14.0, "4.95": 30.0}
 
 

@@ -138,9 +138,10 @@ def test_a_range_of_width_zero_reproduces_the_fixed_run_bit_for_bit():
             assert (
                 sa["differences"][arm]["earnings"][key] == sb["differences"][arm]["earnings"][key]
             )
-        assert (
-            sa["differences"][arm]["weeks_to_recover"] == sb["differences"][arm]["weeks_to_recover"]
-        )
+        rec_a, rec_b = (s["differences"][arm]["weeks_to_recover"] for s in (sa, sb))
+        for rec in (rec_a, rec_b, rec_a["first"], rec_b["first"]):
+            rec.pop("assumptions90")  # per design point, like the interval
+        assert rec_a == rec_b
 
 
 def test_same_seed_same_bytes_and_another_seed_another_design():
@@ -286,3 +287,25 @@ def test_repsim_run_uncertainty_writes_the_three_figures(tmp_path):
     assert "not drawn (run with --uncertainty)" in fixed.stdout
     rows = list(csv.DictReader(io.StringIO((tmp_path / "fixed" / "headlines.csv").read_text())))
     assert all(r["assumptions90_low"] == "" for r in rows)
+
+
+def test_recovery_figures_give_each_design_points_median_and_share_range() -> None:
+    """The recovery's range over the assumptions is the 5-95% range of each design point's own
+    median week and share not back, worked by hand; None with fixed assumptions."""
+    from sim.metrics import recovery_figures
+
+    # 20 points of 10 paths: point k recovers in week k on 6 paths, never (-1) on 4
+    w = np.concatenate([np.array([k] * 6 + [-1] * 4) for k in range(20)])
+    points = np.repeat(np.arange(20), 10)
+    fixed = recovery_figures(w, None)
+    assert fixed["assumptions90"] is None
+    assert fixed["share_not_recovered"] == 0.4
+    drawn = recovery_figures(w, points)
+    # each point's median (inverted cdf over 10 paths: the 5th smallest) is week k; the 5-95%
+    # range over 20 points (inverted cdf): the 1st and the 19th smallest
+    assert drawn["assumptions90"]["median"] == [0.0, 18.0]
+    assert drawn["assumptions90"]["share_not_recovered"] == [0.4, 0.4]
+    # a point whose futures mostly never recover has no median: its end reads None
+    w[points == 19] = -1
+    w[points == 18] = -1
+    assert recovery_figures(w, points)["assumptions90"]["median"] == [0.0, None]
