@@ -37,8 +37,6 @@ FAIR, HARSH, RETALIATORY = 0, 1, 2  # a rating's ground truth (sim.policy_types.
 # attributes a population decodes itself; the truth attributes exist in the single case too
 POPULATION_ATTRS = frozenset({"stars", "earned", "harsh", "left", "suspended", "truth", "upheld"})
 TRUTH_ATTRS = frozenset({"earned", "truth", "upheld"})
-# rules that remove a rating for what it is (ground truth, stars, a report upheld)
-REMOVAL_RULES = ("oracle", "drop_below", "exclude_flagged")
 
 
 @dataclass(frozen=True)
@@ -253,8 +251,10 @@ class PopulationKernel:
         if arm.rule == "without_unfair":
             self.d = FairWorld(self.d)
         self.removal_delay = None  # a removal rule's delay (None: the arm removes nothing so)
+        # report and review only in a population of the scenario's own (then it runs alone:
+        # `kernel_groups`); in the single case exclude_flagged acts on history only
         if arm.rule in ("oracle", "drop_below") or (
-            arm.rule == "exclude_flagged" and pp is not None
+            arm.rule == "exclude_flagged" and plan.sc.population is not None
         ):
             self.removal_delay = 0 if arm.rule == "drop_below" else arm.delay_weeks
         if self.removal_delay:

@@ -122,7 +122,7 @@ ARMS = [
     {"name": "drop4", "rule": "drop_below", "stars": 4.0},
     {"name": "oracle", "rule": "oracle"},
     {"name": "whitby", "rule": "whitby"},
-    {"name": "last10", "rule": "window", "last_n": 10},
+    {"name": "last3", "rule": "window", "last_n": 3},
 ]
 
 
@@ -147,8 +147,15 @@ def test_keep_stops_nothing_oracle_stops_every_unfair_low_drop_below_everything(
     assert 0 < rep.unfair_stopped.sum() < rep.unfair_lows.sum()
     assert 0 < rep.fair_stopped.sum() < rep.fair_lows.sum()
     assert rep.unfair_stop_weeks.sum() == 2 * rep.unfair_stopped.sum()
+    weeks = default_run.scenario.run.weeks
     for o in out.values():
         assert np.all(o.unfair_stopped <= o.unfair_lows) and np.all(o.fair_stopped <= o.fair_lows)
+        assert np.all(o.unfair_stop_weeks >= 0)
+        assert np.all(o.unfair_stop_weeks <= o.unfair_stopped * (weeks - 1))
+    # the last-n window pushes some lows out, some weeks after they arrived
+    last3 = out["last3"]
+    assert 0 < last3.unfair_stopped.sum() < last3.unfair_lows.sum()
+    assert last3.unfair_stop_weeks.sum() > 0
     # no unfair rating under the victims' counterfactual, and removing them helps on average
     wu = out[default_run.without_unfair]
     assert wu.unfair_lows.sum() == 0
@@ -371,3 +378,32 @@ def test_rules_that_cannot_act_within_the_horizon_are_keep_and_drop_below_shows_
     drop4 = run.outcomes["drop4"]
     assert np.all(np.isnan(drop4.stars) | (drop4.stars >= 4.0))
     assert np.nanmin(kept.stars) < 4.0
+
+
+def test_the_documented_population_is_the_default():
+    text = (ROOT / "docs" / "model.md").read_text()
+    example = re.search(r"```toml\n(\[population\].*?)```", text, re.S)
+    assert example is not None
+    sc = sim.loads_scenario(example[1], "docs/model.md")
+    assert sc.population == sim.validate_scenario({"population": {}}).population
+    assert sc.population == sim.loads_scenario(POPULATION_TOML).population
+
+
+def test_whitby_stops_one_star_ratings_among_many_five_stars_after_they_counted():
+    """Freelancers whose work always earns 5 stars, harsh clients taking 4 off: once about
+    twenty 5-stars are counted, whitby's filter drops the 1-star level: the lows that came
+    earlier had counted some weeks, the later ones none. No fair low exists."""
+    data = tomllib.loads(POPULATION_TOML)
+    data["run"].update(paths=256, weeks=104)
+    data["population"]["types"] = [{"name": "fine", "share": 1.0, "quality": [0, 0, 0, 0, 1]}]
+    data["population"]["clients"]["coercive_share"] = 0.0
+    data["market"] = {"harsh_client_share": 0.05, "harsh_client_shift": 4}
+    data["arms"] = [{"name": "kept", "rule": "keep"}, {"name": "whitby", "rule": "whitby"}]
+    run = policy_run(sim.validate_scenario(data))
+    kept, whitby = run.outcomes["kept"], run.outcomes["whitby"]
+    assert kept.fair_lows.sum() == 0 and whitby.fair_lows.sum() == 0
+    assert 0 < whitby.unfair_stopped.sum() <= whitby.unfair_lows.sum()
+    # early lows counted until enough 5-stars came; later ones were filtered on arrival (0)
+    weeks = whitby.unfair_stop_weeks[whitby.unfair_stopped > 0]
+    assert (weeks > 0).any() and (weeks == 0).any()
+    assert whitby.earnings.mean() > kept.earnings.mean()
