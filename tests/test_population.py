@@ -407,3 +407,69 @@ def test_whitby_stops_one_star_ratings_among_many_five_stars_after_they_counted(
     weeks = whitby.unfair_stop_weeks[whitby.unfair_stopped > 0]
     assert (weeks > 0).any() and (weeks == 0).any()
     assert whitby.earnings.mean() > kept.earnings.mean()
+
+
+def test_each_contract_decoded_as_a_scalar_reference_decodes_it():
+    """The population's contract attributes against a scalar decoding of the spec, contract by
+    contract, from both streams drawn afresh (as tests/reference_engine.py draws a block: every
+    row of every page; the population's stream: the types' uniforms, then pages of five rows)."""
+    sc = population_scenario(
+        ARMS[:2],
+        paths=300,
+        weeks=6,
+        clients={"coercive_share": 0.3, "retaliation_probability": 0.6, "coercive_suspended": 0.5},
+        reports={"fair": 0.5, "upheld_fair": 0.5},
+    )
+    m, pop = sc.market, sc.population
+    plan = make_plan(sc)
+    d = chunk_draws(plan, 0, sc.run.paths)
+    d.ensure(plan.ordinals)
+    pages = -(-plan.ordinals // 32)
+    cdfs = [list(np.cumsum(t.quality)) for t in pop.types]
+    for block, start in enumerate(range(0, sc.run.paths, 256)):
+        g = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(sc.run.seed, spawn_key=(1, block)))
+        )
+        g.random((plan.weeks, plan.slots, 256), dtype=np.float32)
+        g.random(256)
+        main = [g.random((7, 256, 32), dtype=np.float32) for _ in range(pages)]
+        h = population_generator(sc.run.seed, block)
+        kind_u = h.random(256)
+        extra = [h.random((5, 256, 32), dtype=np.float32) for _ in range(pages)]
+        for i in range(min(256, sc.run.paths - start)):
+            kind = 0 if kind_u[i] < pop.types[0].share else 1
+            for k in range(plan.ordinals):
+                u = [float(x) for x in main[k // 32][:, i, k % 32]]
+                v = [float(x) for x in extra[k // 32][:, i, k % 32]]
+                earned = next((s for s, c in enumerate(cdfs[kind], 1) if u[0] < c), 5)
+                coercive = v[0] < pop.clients.coercive_share
+                retaliates = coercive and v[1] < pop.clients.retaliation_probability
+                harsh = not coercive and u[5] < m.harsh_client_share
+                if retaliates:
+                    stars = min(earned, pop.clients.retaliation_stars)
+                elif harsh:
+                    stars = max(earned - m.harsh_client_shift, 1)
+                else:
+                    stars = earned
+                truth = (2 if retaliates else 1) if stars < earned else 0
+                unfair = truth > 0
+                r = pop.reports
+                upheld = (
+                    stars < sc.jss.fail_below
+                    and v[3] < (r.unfair if unfair else r.fair)
+                    and v[4] < (r.upheld_unfair if unfair else r.upheld_fair)
+                )
+                left = retaliates or u[2] < sc.signals.feedback_rate
+                pos = d.position(np.array([start + i]), np.array([k]))
+                got = {a: d.attr(a, pos)[0] for a in ("stars", "earned", "truth", "upheld", "left")}
+                want = {
+                    "stars": stars,
+                    "earned": earned,
+                    "truth": truth,
+                    "upheld": upheld,
+                    "left": left,
+                }
+                assert got == want, (start + i, k)
+                assert d.attr("suspended", pos)[0] == (
+                    coercive and v[2] < pop.clients.coercive_suspended
+                )
