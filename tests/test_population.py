@@ -247,10 +247,14 @@ def test_sim_run_reads_a_population():
 
 def test_the_same_to_the_bit_whatever_the_executor_or_the_chunk():
     sc = population_scenario(ARMS, paths=700, weeks=20)
-    one = policy_run(sc, chunk_paths=256)
+    calls = []
+    one = policy_run(sc, chunk_paths=256, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(256, 700), (512, 700), (700, 700)]
     two = policy_run(sc, chunk_paths=512)
     with ProcessPoolExecutor(2) as pool:
         three = policy_run(sc, executor=pool)
+    with pytest.raises(ValueError, match="chunk_paths: must be a positive multiple of 256"):
+        policy_run(sc, chunk_paths=300)
     for other in (two, three):
         np.testing.assert_array_equal(one.kind, other.kind)
         for arm, o in one.outcomes.items():
