@@ -302,6 +302,7 @@ def test_tallies_agree_with_a_recount_of_every_contract():
         {"name": "late", "rule": "oracle", "delay_weeks": 3},
         {"name": "recent", "rule": "window", "last_weeks": 6},
         {"name": "reported", "rule": "exclude_flagged", "delay_weeks": 2},
+        {"name": "at once", "rule": "exclude_flagged"},
     ]
     sc = population_scenario(
         arms, paths=paths, weeks=weeks, clients={"coercive_share": 0.2}, reports={"fair": 0.5}
@@ -332,8 +333,10 @@ def test_tallies_agree_with_a_recount_of_every_contract():
             stop = np.where(unfair, arrival + 3, np.inf)
         elif name == "recent":
             stop = np.maximum(arrival, end + 6)
-        else:
+        elif name == "reported":
             stop = np.where(d.attr("upheld", pos), arrival + 2, np.inf)
+        else:
+            stop = np.where(d.attr("upheld", pos), arrival, np.inf)
         stopped = low & (stop <= horizon)
         o = run.outcomes[name]
         for cls, lows, stops, weeks_field in (
