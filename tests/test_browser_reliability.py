@@ -112,7 +112,9 @@ def test_health_reflects_a_killed_worker_and_the_next_run_succeeds(browser, serv
     page.goto(url + "/?run.paths=2048")
     wait_idle(page)
     assert get(url + "/health") == (200, "ok")
-    workers = pool_workers(server)
+    # the small pool's (the big pool's worker, if started, runs at a lower priority)
+    nice = psutil.Process(server.pid).nice()
+    workers = [p for p in pool_workers(server) if p.nice() == nice]
     assert len(workers) >= 2, "the dashboard runs on a pool of worker processes"
     killed = workers[0].pid
     os.kill(killed, signal.SIGKILL)  # what the OOM killer does
