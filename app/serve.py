@@ -6,12 +6,18 @@ documented ASGI entry point, served by `streamlit run` as well as by uvicorn) ta
 routes, so this file adds `/health`: 200 "ok" when the dashboard can run, 503 naming the pool
 when a worker has died (the pool is then rebuilt in the background, so the next check and the
 next run find it whole). Point a load balancer's or an orchestrator's probe at `/health`.
+
+When the server has started, the default page's run is done once in the background and shared
+by every session (app/first_page.py): a crowd's first pages are drawn without a run each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 try:
     import app as _package  # noqa: F401  (installed, or run from the repository root's environment)
@@ -23,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from app import runner
+from app import first_page, runner
 
 HEALTH = "/health"
 
@@ -39,6 +45,15 @@ async def health(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+@contextlib.asynccontextmanager
+async def started(app: Any) -> AsyncIterator[None]:
+    """Once Streamlit's runtime is up (its caches in place): the default page's run."""
+    first_page.prepare_in_background()
+    yield
+
+
 streamlit_app = st.App(
-    "main.py", routes=[Route(HEALTH, health, methods=["GET", "HEAD"], name="repsim-health")]
+    "main.py",
+    routes=[Route(HEALTH, health, methods=["GET", "HEAD"], name="repsim-health")],
+    lifespan=started,
 )
