@@ -57,7 +57,7 @@ SETTINGS: dict[str, tuple[float, ...]] = {
     # the support queue, in weeks, until an upheld report's rating is removed
     "exclude_flagged.delay_weeks": (0, 1, 2, 4, 8, 13, 26, 52),
 }
-BAYESIAN = "bayesian"  # the aggregator the prior weight belongs to; its points' rule name
+BAYESIAN = "bayesian"  # the aggregator the prior weight belongs to (its points: rule keep)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def frontier_tasks(
                 data["signals"]["prior_weight"] = v
                 name = _arm_name(BAYESIAN, parameter, v)
                 data["arms"] = [*fixed, {"name": name, "rule": "keep", "aggregator": BAYESIAN}]
-                points = {name: (BAYESIAN, parameter, float(v))}
+                points = {name: ("keep", parameter, float(v))}
                 scenario = _validated(data, key, source, problems)
                 tasks.append(Task(len(tasks), scenario, points))  # type: ignore[arg-type]
             continue

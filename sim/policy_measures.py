@@ -157,14 +157,10 @@ def spearman_interval(
 
 
 def rule_of(run: PolicyRun, arm: str) -> str:
-    """The rule an arm stands for on the frontier: its rule, or for a keep arm with an
-    aggregator of its own (a statistical filter such as the Bayesian average) that aggregator."""
-    sc = run.scenario
-    for a in sc.arms:
+    """An arm's rule (a keep arm on another aggregator, a statistical filter, is still keep:
+    its `aggregator` tells it apart, as in the scenario)."""
+    for a in run.scenario.arms:
         if a.name == arm:
-            own = getattr(a, "aggregator", None)
-            if a.rule == "keep" and own is not None and own != sc.signals.aggregator:
-                return own
             return a.rule
     if arm == run.oracle:
         return "oracle"

@@ -27,7 +27,7 @@ def test_every_rule_is_swept_over_its_settings_on_the_scenarios_seed(flagged):
     assert tasks[0].scenario is flagged and tasks[0].points is None
     got = swept(tasks)
     for key, values in SETTINGS.items():
-        rule = "bayesian" if key.startswith("signals.") else key.split(".")[0]
+        rule = "keep" if key.startswith("signals.") else key.split(".")[0]
         expected = [float(v) for v in values if key != "exclude_flagged.delay_weeks" or v < 104]
         assert got[f"{rule}.{key.split('.')[1]}"] == expected
     for t in tasks:
