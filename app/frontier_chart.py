@@ -27,7 +27,9 @@ __all__ = [
 SIZE = 420  # px, the exported chart's plot (square); on screen it takes its column's width
 NO_UNFAIR = "no unfair ratings"  # protection is None: nothing to protect
 NO_FAIR_LOWS = "no fair low ratings"  # signal lost is None: nothing to lose
-CORNERS = ("keep", "oracle")  # rules drawn as labelled corners, not as a swept line
+# drawn as labelled corners, not on a line: the first arm that keeps everything (the reference;
+# a keep arm on another aggregator, a statistical filter, is a rule) and the oracle
+CORNERS = ("keep", "oracle")
 # A swept rule's series, by (rule, swept setting): the dashboard's name for that rule where it
 # has one (app/controls.CATALOG), so that it takes the same colour as on every other chart
 FAMILIES = {
@@ -146,6 +148,7 @@ def frontier_frame(rows: Sequence[RuleMeasures]) -> pd.DataFrame:
     measure in words for its tooltip. Rows with nothing to protect or lose are kept, with
     empty coordinates: the chart leaves them out and says why (`not_plotted`)."""
     out: list[dict[str, Any]] = []
+    corners = corner_arms(rows)
     for r in rows:
         p_lo, p_hi = _bounds(r.protection90)
         s_lo, s_hi = _bounds(r.signal_lost90)
@@ -157,7 +160,7 @@ def frontier_frame(rows: Sequence[RuleMeasures]) -> pd.DataFrame:
                 "setting": setting_words(r),
                 "label": _label(r),
                 "value": r.value,
-                "corner": _corner(r),
+                "corner": r.arm in corners,
                 "protection": r.protection,
                 "protection_lo": p_lo,
                 "protection_hi": p_hi,
@@ -193,14 +196,19 @@ def not_plotted(rows: Sequence[RuleMeasures]) -> list[str]:
     return notes
 
 
-def _corner(row: RuleMeasures) -> bool:
-    return row.rule in CORNERS and row.parameter is None
+def corner_arms(rows: Sequence[RuleMeasures]) -> dict[str, str]:
+    """The corners' arms and their rules: the first keep arm as given, the first oracle."""
+    out: dict[str, str] = {}
+    for r in rows:
+        if r.rule in CORNERS and r.parameter is None and r.rule not in out.values():
+            out[r.arm] = r.rule
+    return out
 
 
 def series_order(rows: Sequence[RuleMeasures]) -> list[str]:
     """The legend's order: keep and the oracle first, then the rules as they come."""
     names = list(dict.fromkeys(series_name(r) for r in rows))
-    rank = {series_name(r): CORNERS.index(r.rule) for r in rows if _corner(r)}
+    rank = {arm: CORNERS.index(rule) for arm, rule in corner_arms(rows).items()}
     return sorted(names, key=lambda n: rank.get(n, len(CORNERS)))  # stable: the rest in order
 
 
@@ -244,8 +252,12 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
     base = alt.Chart(frame).transform_filter(shown).encode(x=x, y=y, color=colour)
     swept = base.transform_filter(~alt.datum.corner)
     corners = base.transform_filter(alt.datum.corner)
-    line = swept.mark_line(strokeWidth=1.5, opacity=0.8).encode(
-        order=alt.Order("value:Q"), detail="series:N"
+    # a line joins a rule's swept settings only (a rule as given is a point of its own)
+    swept_only = alt.datum.value != None  # noqa: E711
+    line = (
+        swept.transform_filter(swept_only)
+        .mark_line(strokeWidth=1.5, opacity=0.8)
+        .encode(order=alt.Order("value:Q"), detail="series:N")
     )
     error_y = swept.mark_rule(strokeWidth=1, opacity=0.6).encode(
         y="protection_lo:Q", y2="protection_hi:Q"

@@ -72,7 +72,11 @@ SWEEPS = {
 
 
 def frontier_rows() -> list[RuleMeasures]:
-    rows = [measures("keep", "kept", 0.0, 0.0), measures("oracle", "oracle", 1.0, 0.0)]
+    rows = [
+        measures("keep", "kept", 0.0, 0.0),
+        measures("keep", "bayesian average", 0.03, 0.03),  # a keep arm on another aggregator
+        measures("oracle", "oracle", 1.0, 0.0),
+    ]
     for (rule, parameter, prefix), settings in SWEEPS.items():
         for value, p, s in settings:
             rows.append(measures(rule, f"{prefix} {value:g}", p, s, parameter, value))
@@ -104,6 +108,8 @@ def test_every_rule_is_in_the_chart_in_the_colour_of_the_other_charts():
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert set(scale["domain"]) == series
     assert scale["domain"][:2] == ["kept", "oracle"]  # the corners lead the legend
+    corners = {r["arm"] for r in _data(spec) if r["corner"]}
+    assert corners == {"kept", "oracle"}  # the Bayesian average as given is a rule, not a corner
     colours = dict(zip(scale["domain"], scale["range"], strict=True))
     for name in ("kept", "excluded", "flagged-client rule", "whitby filter", "bayesian average"):
         assert colours[name] == RULE_COLOURS[name]  # as on the Compare page's charts
