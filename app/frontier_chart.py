@@ -179,11 +179,69 @@ def frontier_frame(rows: Sequence[RuleMeasures]) -> pd.DataFrame:
                 "fair_lows": int(r.fair_lows),
             }
         )
-    return pd.DataFrame(out, columns=COLUMNS)
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    frame["label"] = thinned_labels(frame)
+    return frame
 
 
-def _plotted(row: RuleMeasures) -> bool:
-    return row.protection is not None and row.signal_lost is not None
+# Labels beside points that would overlap are left out (the tooltip still names the setting):
+# boxes estimated at the exported size, `SIZE` px square; text about 0.6 em wide a character
+CHAR, LINE = 0.6, 1.2
+
+
+def _box(x: float, y: float, text: str, corner: bool) -> tuple[float, float, float, float]:
+    size, dx, dy = (12, 9, 0) if corner else (10, 6, -6)
+    left, middle = x * SIZE + dx, (1 - y) * SIZE + dy
+    return left, middle - size * LINE / 2, left + len(text) * size * CHAR, middle + size * LINE / 2
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+NEAR = 4  # px: a rule's consecutive settings this close to the first of a run share its label
+
+
+def thinned_labels(frame: pd.DataFrame) -> list[str]:
+    """Each point's label, or "" where it would overlap one already placed: the corners first,
+    then each rule's first and last settings, then its others, then the rules as given (the
+    legend names those). A rule's consecutive settings at about the same place share one
+    label ("3 to 4.5")."""
+    drawn = frame["protection"].notna() & frame["signal_lost"].notna()
+    rows = frame[drawn]
+    corner = rows["corner"].astype(bool)
+    swept = rows[rows["value"].notna() & ~corner]
+    text = {i: str(r["label"]) for i, r in rows.iterrows()}
+    order = list(rows.index[corner])
+    for _, group in swept.groupby("series", sort=False):
+        runs: list[list[int]] = []
+        for i in group.sort_values("value", kind="stable").index:
+            here = (rows.at[i, "signal_lost"] * SIZE, rows.at[i, "protection"] * SIZE)
+            if runs:
+                j = runs[-1][0]
+                there = (rows.at[j, "signal_lost"] * SIZE, rows.at[j, "protection"] * SIZE)
+                if max(abs(here[0] - there[0]), abs(here[1] - there[1])) <= NEAR:
+                    runs[-1].append(i)
+                    continue
+            runs.append([i])
+        for run in runs:
+            if len(run) > 1:
+                text[run[0]] = f"{text[run[0]]} to {text[run[-1]]}"
+                for i in run[1:]:
+                    text[i] = ""
+        firsts = [run[0] for run in runs]
+        order += [*firsts[:1], *firsts[-1:][: len(firsts) - 1], *firsts[1:-1]]
+    order += list(rows.index[rows["value"].isna() & ~corner])
+    labels = [""] * len(frame)
+    placed: list[tuple[float, float, float, float]] = []
+    for i in order:
+        r = rows.loc[i]
+        box = _box(r["signal_lost"], r["protection"], text[i], bool(r["corner"]))
+        if not text[i] or any(_overlap(box, other) for other in placed):
+            continue
+        placed.append(box)
+        labels[frame.index.get_loc(i)] = text[i]
+    return labels
 
 
 def not_plotted(rows: Sequence[RuleMeasures]) -> list[str]:
@@ -252,12 +310,13 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
     base = alt.Chart(frame).transform_filter(shown).encode(x=x, y=y, color=colour)
     swept = base.transform_filter(~alt.datum.corner)
     corners = base.transform_filter(alt.datum.corner)
-    # a line joins a rule's swept settings only (a rule as given is a point of its own)
+    # a line joins a rule's swept settings only; a rule as given (the question's own) is a
+    # square of its own, drawn over the settings (it may sit on one of them)
     swept_only = alt.datum.value != None  # noqa: E711
-    line = (
-        swept.transform_filter(swept_only)
-        .mark_line(strokeWidth=1.5, opacity=0.8)
-        .encode(order=alt.Order("value:Q"), detail="series:N")
+    settings = swept.transform_filter(swept_only)
+    given = swept.transform_filter(~swept_only)
+    line = settings.mark_line(strokeWidth=1.5, opacity=0.8).encode(
+        order=alt.Order("value:Q"), detail="series:N"
     )
     error_y = swept.mark_rule(strokeWidth=1, opacity=0.6).encode(
         y="protection_lo:Q", y2="protection_hi:Q"
@@ -265,7 +324,10 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
     error_x = swept.mark_rule(strokeWidth=1, opacity=0.6).encode(
         x="signal_lost_lo:Q", x2="signal_lost_hi:Q"
     )
-    points = swept.mark_point(filled=True, size=45, opacity=1).encode(tooltip=TOOLTIP)
+    points = settings.mark_point(filled=True, size=45, opacity=1).encode(tooltip=TOOLTIP)
+    given_points = given.mark_point(
+        shape="square", filled=True, size=70, opacity=1, stroke="white", strokeWidth=1
+    ).encode(tooltip=TOOLTIP)
     labels = swept.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="label:N")
     corner_points = corners.mark_point(shape="diamond", filled=True, size=140, opacity=1).encode(
         tooltip=TOOLTIP
@@ -274,13 +336,14 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
         align="left", dx=9, dy=0, fontSize=12, fontWeight="bold"
     ).encode(text="arm:N")
     subtitle = [
-        "points: each rule at each setting, labelled with it; lines join a rule's settings;",
+        "dots: each rule at each setting, labelled with it, joined by a line; squares: the "
+        "question's own rules;",
         "bars: 90% intervals; diamonds: keep (nothing hidden) and the oracle (exactly the "
         "unfair ratings hidden)",
         *not_plotted(rows),
     ]
     chart = alt.layer(
-        line, error_y, error_x, points, labels, corner_points, corner_labels
+        line, error_y, error_x, points, given_points, labels, corner_points, corner_labels
     ).properties(
         width=SIZE,
         height=SIZE,

@@ -12,6 +12,8 @@ from app.charts import RULE_COLOURS, arm_colours
 from app.export import chart_bytes
 from app.frontier_chart import (
     NO_UNFAIR,
+    _box,
+    _overlap,
     frontier_chart,
     frontier_frame,
     not_plotted,
@@ -206,3 +208,34 @@ def test_the_chart_data_exports_as_csv():
     lines = data.decode().splitlines()
     assert lines[0].startswith("series,rule,arm,setting")
     assert len(lines) == 1 + len(frontier_rows())
+
+
+def test_labels_that_would_overlap_are_left_out_and_settings_at_one_place_share_one():
+    rows = [
+        measures("keep", "kept", 0.0, 0.0),
+        measures("oracle", "oracle", 1.0, 0.0),
+        # thresholds 3 to 4.5 land on one point; 2 sits on the keep corner
+        *(
+            measures("flagged_client", f"f{t}", 0.35, 0.0035, "threshold", t)
+            for t in (3.0, 3.5, 4.0, 4.5)
+        ),
+        measures("flagged_client", "f2", 0.0, 0.0, "threshold", 2.0),
+        measures("flagged_client", "f5", 0.57, 0.57, "threshold", 5.0),
+        # queues 1% of protection apart: 4 px at the chart's size, closer than a line of text
+        *(
+            measures("exclude_flagged", f"q{w}", 0.50 - 0.01 * k, 0.005, "delay_weeks", w)
+            for k, w in enumerate((0, 1, 2, 4, 8, 13))
+        ),
+    ]
+    frame = frontier_frame(rows)
+    labels = dict(zip(frame["arm"], frame["label"], strict=True))
+    assert labels["f3.0"] == "3 to 4.5" and labels["f3.5"] == labels["f4.5"] == ""
+    assert labels["f2"] == ""  # under the keep corner's label
+    assert labels["f5"] == "5" and labels["kept"] == "kept" and labels["oracle"] == "oracle"
+    assert labels["q0"].startswith("0 wk")  # the first setting of a rule is labelled
+    shown = frame[frame["label"] != ""]
+    boxes = [_box(r.signal_lost, r.protection, r.label, bool(r.corner)) for r in shown.itertuples()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not _overlap(a, b)
+    assert len(shown) < len(frame)
