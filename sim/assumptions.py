@@ -32,11 +32,13 @@ if TYPE_CHECKING:  # the registry imports nothing at run time: scenario.py impor
 
 __all__ = [
     "ASSUMPTIONS",
+    "POPULATION_ASSUMPTIONS",
     "Assumption",
     "around",
     "by_key",
     "default_value",
     "outside_ranges",
+    "population_default",
     "ranges",
     "varied",
     "with_value",
@@ -327,6 +329,77 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
 )
 
+# a population's clients and reports (sim/population.py): documented with a range, never drawn;
+# apart from ASSUMPTIONS, whose keys are the single case's `section.name` settings
+POPULATION_ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption(
+        "population.clients.coercive_share",
+        0.0,
+        0.05,
+        "clients who push work off the platform; the platform publishes no rate (its fee to "
+        "take a client off-platform says it happens)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.clients.retaliation_probability",
+        0.2,
+        0.8,
+        "a refused coercive client leaves a low rating: the reference case is one",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.clients.retaliation_stars",
+        1,
+        4,
+        "the retaliatory rating; the reference case's 3.4 as a whole star",
+        "A",
+        integer=True,
+        varied=False,
+    ),
+    Assumption(
+        "population.clients.coercive_suspended",
+        0.1,
+        0.6,
+        "coercive clients suspended later (circumvention breaks the Terms of Service)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.reports.unfair",
+        0.5,
+        1.0,
+        "victims report most unfair low ratings (the reference case's freelancer did)",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.reports.fair",
+        0.0,
+        0.3,
+        "some freelancers report honest low ratings too",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.reports.upheld_unfair",
+        0.3,
+        0.9,
+        "support upholds a report of an unfair rating: it must show a Terms-of-Service breach",
+        "A",
+        varied=False,
+    ),
+    Assumption(
+        "population.reports.upheld_fair",
+        0.0,
+        0.2,
+        "support upholds a report of an honest rating by mistake",
+        "A",
+        varied=False,
+    ),
+)
+
 _BY_KEY = {a.key: a for a in ASSUMPTIONS}
 
 
@@ -499,9 +572,21 @@ def with_value(sc: Scenario, key: str, value: float, source: str = "") -> Scenar
     return out.model_copy(update={"uncertainty": sc.uncertainty})
 
 
+def population_default(key: str) -> float:
+    """The default population's value of a `POPULATION_ASSUMPTIONS` key."""
+    from .population import Population
+
+    value: Any = Population()
+    for part in key.split(".")[1:]:
+        value = getattr(value, part)
+    return float(value)
+
+
 def _default_text(key: str) -> str:
     from .scenario import Scenario
 
+    if key.startswith("population."):
+        return f"{population_default(key):g}"
     sc = Scenario()
     if key == "hiring.b_jss":
         bands = " / ".join(f"{b:g}" for b in sc.hiring.b_jss)
@@ -518,7 +603,7 @@ def markdown_table() -> str:
         "| setting | default | low | high | tag | drawn | cost as it rises | reason |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for a in ASSUMPTIONS:
+    for a in (*ASSUMPTIONS, *POPULATION_ASSUMPTIONS):
         lines.append(
             f"| `{a.key}` | {_default_text(a.key)} | {a.low:g} | {a.high:g} | "
             f"[{a.tag.replace(',', ', ')}] | "

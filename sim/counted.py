@@ -214,6 +214,8 @@ class CountedFeedback:
         idx, k, col = due
         end = t - col % self.ring_weeks
         refused = self._refused(idx, k, end, t)
+        if self.tally:
+            self._tally_arrivals(idx, k, end, t, refused)
         if getattr(self.arm, "scope", "all") == "jss" and refused.any():
             # refused by the JSS only: the stars still count it
             self._update(idx[refused], k[refused], end[refused], t, 1.0, jss=False)

@@ -27,6 +27,7 @@ __all__ = [
     "make_design",
     "proposals_bound",
     "range_problem",
+    "stars_by_edges",
 ]
 
 DESIGN_SPAWN_KEY = (2,)  # the design's own stream: 0 is the market's field, (1, b) block b
@@ -191,10 +192,15 @@ def range_problem(key: str, low: float, high: float) -> str | None:
 
 
 # -- contract attributes, decoded with each path's own assumptions -----------------------------
-def _decode_stars(plan, u: np.ndarray, point: np.ndarray) -> np.ndarray:
-    # 1 + the number of the point's first four edges at or below u (as searchsorted, right)
-    edges = plan.design.star_edges[point]
+def stars_by_edges(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Stars of uniforms ``u`` when each has its own quality (a design point's, a freelancer
+    type's): 1 + the number of its row of four edges (cumsum(quality)[:4]) at or below u, as
+    `np.searchsorted(edges, u, side="right")` gives for one row of edges."""
     return 1 + (edges <= u.astype(np.float64)[:, None]).sum(axis=1)
+
+
+def _decode_stars(plan, u: np.ndarray, point: np.ndarray) -> np.ndarray:
+    return stars_by_edges(plan.design.star_edges[point], u)
 
 
 def _decode_duration(plan, u: np.ndarray, point: np.ndarray) -> np.ndarray:

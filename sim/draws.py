@@ -8,6 +8,7 @@ import numpy as np
 
 from .design import DESIGN_DECODE
 from .plan import Plan
+from .population_engine import POPULATION_ATTRS, TRUTH_ATTRS, PopulationDraws, population_attr
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
 
@@ -88,6 +89,11 @@ class Draws:
         self.u = np.empty((len(self.rows), pages, n_paths, PAGE), dtype=np.float32)
         self.row_index = {row: i for i, row in enumerate(self.rows)}
         self.row_buffer = np.empty((BLOCK, PAGE), dtype=np.float32)
+        self.readable = frozenset(a for a, r in ATTRIBUTE_ROW.items() if r in self.row_index)
+        self.pop = None  # a population's own random numbers (sim/population_engine.py)
+        if plan.population is not None:
+            seed, shape = plan.sc.run.seed, (BLOCK, pages, PAGE)
+            self.pop = PopulationDraws(plan.population, seed, first_path, n_paths, shape)
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path.
@@ -99,7 +105,7 @@ class Draws:
         row_steps = BLOCK * PAGE // 2
         while self.drawn < ordinals:
             p, start = self.drawn // PAGE, 0
-            for g, n in self.gens:
+            for b, (g, n) in enumerate(self.gens):
                 at = 0  # the generator's position in the page, in rows
                 for i, row in enumerate(self.rows):
                     if row > at:
@@ -109,6 +115,8 @@ class Draws:
                     at = row + 1
                 if at < 7:
                     g.bit_generator.advance((7 - at) * row_steps)
+                if self.pop is not None:
+                    self.pop.draw_page(b, p, start, n)
                 start += n
             self.drawn += PAGE
 
@@ -138,6 +146,8 @@ class Draws:
                     at = row + 1
                 if at < 7:
                     g.bit_generator.advance((7 - at) * row_steps)
+                if self.pop is not None:
+                    self.pop.draw_page(b, p, start, n)
                 self.block_drawn[b] += PAGE
 
     def position(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -148,15 +158,31 @@ class Draws:
         return (k >> PAGE_SHIFT) * (self.n * PAGE) + (rows % self.n) * PAGE + (k & (PAGE - 1))
 
     def attr(self, name: str, pos: np.ndarray) -> np.ndarray:
-        """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded."""
-        u = self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
+        """Attribute ``name`` of the contracts at ``pos`` (from `position`), decoded; with a
+        population, or a rating's truth, as sim/population_engine.py decodes it."""
+        if name in TRUTH_ATTRS or (self.pop is not None and name in POPULATION_ATTRS):
+            return population_attr(self, name, pos)
+        return self.decoded(name, pos)
+
+    def raw(self, name: str, pos: np.ndarray) -> np.ndarray:
+        """The uniforms of attribute ``name`` at ``pos``, not decoded."""
+        return self.u[self.row_index[ATTRIBUTE_ROW[name]]].reshape(-1).take(pos)
+
+    def path_of(self, pos: np.ndarray) -> np.ndarray:
+        """The chunk's path of each position."""
+        return (pos >> PAGE_SHIFT) % self.n
+
+    def decoded(self, name: str, pos: np.ndarray, shifted: bool = True) -> np.ndarray:
+        """Attribute ``name`` decoded from the contract rows alone (the single case); stars
+        ``shifted`` by a harsh client."""
+        u = self.raw(name, pos)
         if self.point is not None and name in DESIGN_DECODE:  # each path's own assumptions
             out = DESIGN_DECODE[name](self.plan, u, self.point[(pos >> PAGE_SHIFT) % self.n])
         else:
             out = DECODE[name](self.plan, u)
-        if name == "stars" and self.plan.harsh_rated:
+        if name == "stars" and self.plan.harsh_rated and shifted:
             # a harsh client takes `harsh_client_shift` stars off what she earns, down to 1
-            shift = self.plan.sc.market.harsh_client_shift * self.attr("harsh", pos)
+            shift = self.plan.sc.market.harsh_client_shift * self.decoded("harsh", pos)
             out = np.maximum(out - shift, 1)
         return out
 

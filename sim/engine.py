@@ -14,6 +14,7 @@ from .design import DesignRows, design_markets, design_today_utility
 from .draws import BLOCK, Draws, chunk_draws, iter_chunks
 from .market import HiringMarket, cached_market, solve_intercept
 from .plan import Plan, make_plan
+from .population_engine import PopulationKernel
 from .rule_events import STACKABLE_RULES, RuleEvents
 from .scenario import Scenario
 from .signals import Signals
@@ -50,12 +51,15 @@ def kernel_groups(sc: Scenario) -> list[list]:
     """
     groups: dict[object, list] = {}
     for arm in sc.arms:
-        key = sc.aggregator_of(arm) if arm.rule in STACKABLE_RULES else arm.name
+        stacks = arm.rule in STACKABLE_RULES and (sc.population is None or arm.rule == "keep")
+        key = sc.aggregator_of(arm) if stacks else arm.name
         groups.setdefault(key, []).append(arm)
     return list(groups.values())
 
 
-class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges, DesignRows):
+class ArmKernel(
+    ContractLedger, RuleEvents, CountedFeedback, Signals, Badges, DesignRows, PopulationKernel
+):
     """The state of a group of arms (`kernel_groups`) over a chunk of paths, advanced one week at
     a time. Row ``a * paths + i`` is path i under arm ``arms[a]``.
 
@@ -73,6 +77,7 @@ class ArmKernel(ContractLedger, RuleEvents, CountedFeedback, Signals, Badges, De
         self.n = self.paths * len(arms)  # rows
         self.rows = np.arange(self.n)
         self.levels = np.arange(1.0, 6.0)
+        self._init_population()  # a population's rules and tallies (sim/population_engine.py)
         self._init_design()  # assumption uncertainty: each row's own (sim/design.py)
         self._init_contracts()
         self._init_counted()  # after the ledger: a rule's queue is sized by its feedback delay

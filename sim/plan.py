@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .design import Design, make_design
+from .population_engine import PopulationPlan, population_plan
 from .scenario import Scenario
 
 __all__ = ["Plan", "make_plan"]
@@ -41,6 +42,7 @@ class Plan:
     star_edges: np.ndarray  # cumsum(quality)[:4] in float64: stars = 1 + #(edges <= u)
     harsh_rated: bool  # some clients are harsh and take stars off what she earns
     design: Design | None = None  # assumption uncertainty: the run's design (sim/design.py)
+    population: PopulationPlan | None = None  # freelancer and client types (sim/population.py)
 
 
 def make_plan(sc: Scenario, uncertain: bool = True) -> Plan:
@@ -85,6 +87,7 @@ def make_plan(sc: Scenario, uncertain: bool = True) -> Plan:
         star_edges=np.cumsum(np.asarray(f.quality, dtype=np.float64))[:4],
         harsh_rated=harsh and sc.market.harsh_client_shift > 0,
         design=design,
+        population=population_plan(sc),
     )
 
 

@@ -77,6 +77,8 @@ class RuleEvents:
         elif arm.rule == "window" and arm.last_weeks is not None:
             self.hist[:, p.h_age + t >= arm.last_weeks] = False
             self._age_out_future(t, arm.last_weeks)
+        if self.removal_delay is not None:  # oracle, drop_below, report and review
+            self._removal_events(t)
 
     def _refused(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
         """Which arriving feedback the rule refuses (from what its scope covers)."""
@@ -96,6 +98,8 @@ class RuleEvents:
             return self._against(d.attr("suspended", pos), d.attr("stars", pos))
         if arm.rule == "window" and arm.last_weeks is not None:
             return t - end >= arm.last_weeks
+        if self.removal_delay == 0:
+            return self._removal(idx, k)
         return np.zeros(idx.size, dtype=bool)
 
     def _after_count(
@@ -103,7 +107,9 @@ class RuleEvents:
     ) -> None:
         """After feedback is counted: what the rule must remember to remove it later."""
         arm = self.arm
-        if arm.rule == "suspended_client" and arm.delay_weeks > 0:
+        if self.removal_delay:
+            self._queue_removal(idx, k, col, t)
+        elif arm.rule == "suspended_client" and arm.delay_weeks > 0:
             pos = self.d.position(idx, k)
             susp = self._against(self.d.attr("suspended", pos), self.d.attr("stars", pos))
             slot = (t + arm.delay_weeks) % (arm.delay_weeks + 1)
@@ -124,6 +130,8 @@ class RuleEvents:
             fut = ~hist
             if fut.any():
                 self._remove(old_idx[fut], old_item[fut], old_end[fut], t)
+                if self.tally:
+                    self._tally_pushed_out(old_idx[fut], old_item[fut], old_end[fut], t)
         self.ring_len[idx] = np.minimum(self.ring_len[idx] + 1, self.arm.last_n)
         self.ring_item[idx, pos] = item
         self.ring_end[idx, pos] = end
@@ -142,5 +150,6 @@ class RuleEvents:
             values, counts, q=self.arm.q, binary_threshold=self.arm.binary_threshold
         )
         lev = kept[:, :5].astype(float)
+        self.levels_kept = lev  # the population's tallies read it (PopulationKernel)
         hist = hist & kept[:, 5:]
         return cnt5 * lev, wsum5 * lev, None if dsum5 is None else dsum5 * lev, hist, hist, lev

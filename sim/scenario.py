@@ -35,6 +35,7 @@ from ._input import (
     to_json,
 )
 from .feedback import CRITERIA, check_stars_agree, contract_score
+from .population import Population
 
 __all__ = [
     "Arm",
@@ -432,11 +433,45 @@ class WindowArm(_ArmBase):
         return self
 
 
+class OracleArm(_ArmBase):
+    rule: Literal["oracle"]
+    delay_weeks: int = Field(0, ge=0, le=MAX_WEEKS, description="weeks until it removes them")
+    scope: Literal["all"] = Field("all", description="removes exactly the unfair ratings: all")
+
+
+class DropBelowArm(_ArmBase):
+    rule: Literal["drop_below"]
+    stars: Stars = Field(4.0, description="refuses every rating below this many stars")
+    scope: Scope = Field("all", description=SCOPE_HELP)
+
+
+class WithoutUnfairArm(_ArmBase):
+    rule: Literal["without_unfair"]  # the same futures with unfair clients rating what she earned
+
+
 Arm = Annotated[
-    KeepArm | ExcludeFlaggedArm | FlaggedClientArm | SuspendedClientArm | WhitbyArm | WindowArm,
+    KeepArm
+    | ExcludeFlaggedArm
+    | FlaggedClientArm
+    | SuspendedClientArm
+    | WhitbyArm
+    | WindowArm
+    | OracleArm
+    | DropBelowArm
+    | WithoutUnfairArm,
     Field(discriminator="rule"),
 ]
-RULE_NAMES = ("keep", "exclude_flagged", "flagged_client", "suspended_client", "whitby", "window")
+RULE_NAMES = (
+    "keep",
+    "exclude_flagged",
+    "flagged_client",
+    "suspended_client",
+    "whitby",
+    "window",
+    "oracle",
+    "drop_below",
+    "without_unfair",
+)
 RULE_ALIASES = {"harsh_rater": "flagged_client"}  # earlier names, read from older files
 ARM_MODELS = {
     "keep": KeepArm,
@@ -445,6 +480,9 @@ ARM_MODELS = {
     "suspended_client": SuspendedClientArm,
     "whitby": WhitbyArm,
     "window": WindowArm,
+    "oracle": OracleArm,
+    "drop_below": DropBelowArm,
+    "without_unfair": WithoutUnfairArm,
 }
 
 
@@ -540,6 +578,9 @@ class Scenario(_Model):
     market: Market = Market()
     jss: JSSSettings = JSSSettings()
     uncertainty: Uncertainty = Uncertainty()
+    population: Population | None = Field(
+        None, description="freelancers and clients of several types (absent: the single case)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
