@@ -290,8 +290,11 @@ class PopulationKernel:
     def _removal_events(self, t: int) -> None:
         """Start of week t: the ratings whose removal falls due now stop counting."""
         arm, delay = self.arm, self.removal_delay
-        if arm.rule == "oracle" and t == delay and self.hist.shape[1]:
-            self._drop_history(self.plan.h_flagged, arm)  # the disputed, unfair feedback
+        if self.hist.shape[1] and t == delay:  # history: from the start or after the delay
+            if arm.rule == "oracle":
+                self._drop_history(self.plan.h_flagged, arm)  # the disputed, unfair feedback
+            elif arm.rule == "drop_below":
+                self._drop_history(self.plan.h_stars < arm.stars, arm)  # NaN: no feedback
         if not delay:
             return
         queue = self.removal_queue[t % (delay + 1)]

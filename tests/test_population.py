@@ -9,16 +9,19 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-from helpers import ROOT
+from helpers import REFERENCE, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
 from sim.assumptions import POPULATION_ASSUMPTIONS, population_default
-from sim.engine import trajectories
+from sim.draws import chunk_draws
+from sim.engine import signals_today, trajectories
+from sim.plan import make_plan
 from sim.policy import policy_run
 from sim.policy_types import ArmOutcome
 from sim.population import PopulationClients, PopulationReports, WorkerType
+from sim.population_engine import population_generator
 
 FIELDS = [f for f in ArmOutcome.__dataclass_fields__]
 POPULATION_TOML = (ROOT / "tests" / "population-small.toml").read_text()
@@ -270,3 +273,101 @@ def test_identical_arms_give_identical_outcomes(rule, coercive, report, seed):
         np.testing.assert_array_equal(
             getattr(run.outcomes["one"], f), getattr(run.outcomes["two"], f), err_msg=f
         )
+
+
+def test_tallies_agree_with_a_recount_of_every_contract():
+    """A scalar recount: every contract each arm won (from `trajectories`' jobs by week), its
+    rating decoded from the draws, and when the rule stops it counting (the oracle and report
+    and review: their delay after it arrives; a last-weeks window: that many weeks after the
+    contract ended, or on arrival when it arrives later), against the tallies."""
+    weeks, paths = 30, 256
+    arms = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "late", "rule": "oracle", "delay_weeks": 3},
+        {"name": "recent", "rule": "window", "last_weeks": 6},
+        {"name": "reported", "rule": "exclude_flagged", "delay_weeks": 2},
+    ]
+    sc = population_scenario(
+        arms, paths=paths, weeks=weeks, clients={"coercive_share": 0.2}, reports={"fair": 0.5}
+    )
+    run = policy_run(sc)
+    traj = trajectories(sc)
+    plan = make_plan(sc)
+    d = chunk_draws(plan, 0, paths)
+    d.ensure(plan.ordinals)
+    horizon = weeks - 1
+    for arm in arms:
+        name = arm["name"]
+        jobs = traj[name]["jobs"].astype(np.int64)  # (weeks, paths), cumulative
+        path = np.repeat(np.arange(paths), jobs[-1])
+        k = np.concatenate([np.arange(j) for j in jobs[-1]])
+        start = np.array(
+            [np.searchsorted(jobs[:, i], kk, side="right") for i, kk in zip(path, k, strict=True)]
+        )
+        pos = d.position(path, k)
+        end = start + d.attr("duration", pos)
+        arrival = end + d.attr("delay", pos)
+        received = d.attr("left", pos) & (arrival <= horizon)
+        low = received & (d.attr("stars", pos) < sc.jss.fail_below)
+        unfair = d.attr("truth", pos) != 0
+        if name == "kept":
+            stop = np.full(path.size, np.inf)
+        elif name == "late":
+            stop = np.where(unfair, arrival + 3, np.inf)
+        elif name == "recent":
+            stop = np.maximum(arrival, end + 6)
+        else:
+            stop = np.where(d.attr("upheld", pos), arrival + 2, np.inf)
+        stopped = low & (stop <= horizon)
+        o = run.outcomes[name]
+        for cls, lows, stops, weeks_field in (
+            (unfair, o.unfair_lows, o.unfair_stopped, o.unfair_stop_weeks),
+            (~unfair, o.fair_lows, o.fair_stopped, None),
+        ):
+            np.testing.assert_array_equal(lows, np.bincount(path[low & cls], minlength=paths))
+            np.testing.assert_array_equal(
+                stops, np.bincount(path[stopped & cls], minlength=paths), err_msg=name
+            )
+            if weeks_field is not None:
+                expect = np.bincount(
+                    path[stopped & cls], (stop - arrival)[stopped & cls], minlength=paths
+                )
+                np.testing.assert_array_equal(weeks_field, expect, err_msg=name)
+        assert stopped.any() or name == "kept"
+
+
+def test_each_path_takes_its_type_from_its_own_stream():
+    """The type of path i is decided by the first uniform of its block's population stream,
+    (spawn key (4, block)), by the cumulative shares."""
+    sc = population_scenario(ARMS[:2], paths=600, weeks=2)
+    run = policy_run(sc)
+    u = np.concatenate([population_generator(sc.run.seed, b).random(256) for b in range(3)])
+    expect = (u[:600] >= sc.population.types[0].share).astype(np.int64)
+    np.testing.assert_array_equal(run.kind, expect)
+    assert np.array_equal(run.poor, expect == 1)
+
+
+def test_drop_below_refuses_history_below_it_today():
+    sc = sim.load_scenario(REFERENCE)  # history: 5.0 and the 3.4
+    arms = [{"name": "kept", "rule": "keep"}, {"name": "drop", "rule": "drop_below", "stars": 4}]
+    kept, drop = signals_today(sc, [sim.validate_scenario({"arms": arms}).arms[i] for i in (0, 1)])
+    assert drop.stars == 5.0 and kept.stars < 5.0
+    assert list(drop.counted_stars) == [True, False]
+
+
+def test_rules_that_cannot_act_within_the_horizon_are_keep_and_drop_below_shows_no_low():
+    weeks = 20
+    arms = [
+        {"name": "kept", "rule": "keep"},
+        {"name": "too_late", "rule": "oracle", "delay_weeks": weeks},
+        {"name": "queue", "rule": "exclude_flagged", "delay_weeks": weeks},
+        {"name": "drop4", "rule": "drop_below", "stars": 4.0},
+    ]
+    run = policy_run(population_scenario(arms, paths=512, weeks=weeks))
+    kept = run.outcomes["kept"]
+    for name in ("too_late", "queue"):
+        for f in ("earnings", "jobs", "stars", "jss"):
+            np.testing.assert_array_equal(getattr(run.outcomes[name], f), getattr(kept, f))
+    drop4 = run.outcomes["drop4"]
+    assert np.all(np.isnan(drop4.stars) | (drop4.stars >= 4.0))
+    assert np.nanmin(kept.stars) < 4.0
