@@ -111,7 +111,20 @@ def test_policy_files_are_the_same_bytes_in_process_and_on_a_local_dask_cluster(
     printed = capsys.readouterr().out
     assert main([*args, "--out", "dask", "--cluster", "local", "--workers", "2"]) == 0
     serial, dask = files(tmp_path / "serial"), files(tmp_path / "dask")
-    assert set(serial) == set(dask) >= {"policy.csv", "summary.json", "scenario.toml"}
+    assert (
+        set(serial)
+        == set(dask)
+        == {
+            "policy.csv",
+            "summary.json",
+            "scenario.toml",
+            "frontier.png",
+            "frontier.svg",
+            "frontier.html",
+            "manifest.json",
+        }
+    )
+    assert serial["frontier.png"].startswith(b"\x89PNG") and b"<svg" in serial["frontier.svg"]
     for name in serial:
         if name != "manifest.json":  # says what ran it
             assert serial[name] == dask[name], name
