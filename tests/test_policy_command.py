@@ -160,9 +160,11 @@ def test_no_unfair_ratings_leave_empty_cells_and_say_so(tmp_path, monkeypatch, c
     args = [
         "policy", str(POPULATION), "--paths", "256", "--weeks", "12", "--out", "out",
         "--set", "population.clients.coercive_share=0", "--set", "market.harsh_client_share=0",
-        *FEW,
+        *FEW, "--workers", "2",  # in process: a pool of two
     ]  # fmt: skip
     assert main(args) == 0
+    manifest = json.loads((tmp_path / "out/manifest.json").read_text())
+    assert manifest["executor"] == "2 processes"
     table = list(csv.DictReader((tmp_path / "out/policy.csv").read_text().splitlines()))
     assert table and all(r["unfair_lows"] == "0" for r in table)
     assert all(r["protection"] == r["protection_lo"] == r["victims_harm"] == "" for r in table)
