@@ -176,3 +176,19 @@ def test_no_unfair_clients_means_no_protection_to_measure_not_zero():
         assert m.unfair_lows == 0
         assert (m.protection, m.protection90, m.protection_weeks) == (None, None, None)
         assert m.victims_harm is None and m.signal_lost is not None
+
+
+def test_report_and_review_protects_the_share_reported_and_upheld():
+    # at once (no queue), a rating stops counting when she reports it and support upholds it:
+    # 0.8 x 0.6 of unfair lows and 0.1 x 0.05 of fair ones (tests/population-small.toml);
+    # only ratings reported in the horizon's last week may still be waiting
+    sc = population(
+        paths=4096,
+        weeks=30,
+        arms=[{"name": "kept", "rule": "keep"}, {"name": "now", "rule": "exclude_flagged"}],
+    )
+    now = next(m for m in measures(policy_run(sc)) if m.arm == "now")
+    lo, hi = now.protection90
+    assert lo < 0.8 * 0.6 < hi and hi - lo < 0.1
+    lo, hi = now.signal_lost90
+    assert lo < 0.1 * 0.05 < hi
