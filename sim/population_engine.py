@@ -37,8 +37,6 @@ FAIR, HARSH, RETALIATORY = 0, 1, 2  # a rating's ground truth (sim.policy_types.
 # attributes a population decodes itself; the truth attributes exist in the single case too
 POPULATION_ATTRS = frozenset({"stars", "earned", "harsh", "left", "suspended", "truth", "upheld"})
 TRUTH_ATTRS = frozenset({"earned", "truth", "upheld"})
-# rules that remove a rating for what it is (ground truth, stars, a report upheld)
-REMOVAL_RULES = ("oracle", "drop_below", "exclude_flagged")
 
 
 @dataclass(frozen=True)
@@ -123,6 +121,8 @@ class PopulationDraws:
         self.kind = np.searchsorted(pp.cum_shares[:-1], kind_u, side="right")
         self.u = np.empty((ROWS, pages, n_paths, page), dtype=np.float32)
         self.buffer = np.empty((ROWS, block, page), dtype=np.float32)
+        self.last_pos: np.ndarray | None = None  # `_contracts`' last positions and their parts
+        self.last: tuple[np.ndarray, ...] = ()
 
     def draw_page(self, b: int, p: int, start: int, n: int) -> None:
         """Page ``p`` of block ``b`` (its paths at columns start .. start + n)."""
@@ -133,10 +133,16 @@ class PopulationDraws:
         return self.u[r].reshape(-1).take(pos)
 
 
-def _clients(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(coercive, retaliates, harsh) of the contracts at ``pos``: a coercive client is never
-    also harsh; a harsh client is one of the market's (`market.harsh_client_share`)."""
+def _contracts(d, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(stars given, stars earned, coercive, retaliates, harsh) of the contracts at ``pos``.
+
+    A coercive client is never also harsh; a harsh client is one of the market's
+    (`market.harsh_client_share`). The engine asks for several attributes of the same
+    positions in a row: the last positions' are kept (``pos`` itself is held, so its identity
+    cannot be another array's; positions are never changed in place)."""
     pop = d.pop
+    if pos is pop.last_pos:
+        return pop.last
     pp = pop.pp
     coercive = pop.row(COERCIVE, pos) < np.float64(pp.coercive_share)
     retaliates = coercive & (pop.row(RETALIATES, pos) < np.float64(pp.retaliation_probability))
@@ -144,22 +150,13 @@ def _clients(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         harsh = d.decoded("harsh", pos) & ~coercive
     else:
         harsh = np.zeros(pos.shape, dtype=bool)
-    return coercive, retaliates, harsh
-
-
-def _rated(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(stars given, stars earned) of the contracts at ``pos``."""
-    if d.pop is None:
-        stars, earned = d.decoded("stars", pos), d.decoded("stars", pos, shifted=False)
-        return stars, earned
-    kind = d.pop.kind[d.path_of(pos)]
-    earned = stars_by_edges(d.pop.pp.star_edges[kind], d.raw("stars", pos))
-    _, retaliates, harsh = _clients(d, pos)
+    earned = stars_by_edges(pp.star_edges[pop.kind[d.path_of(pos)]], d.raw("stars", pos))
     stars = earned
     if d.plan.harsh_rated:
         stars = np.where(harsh, np.maximum(earned - d.plan.sc.market.harsh_client_shift, 1), stars)
-    rs = d.pop.pp.retaliation_stars
-    return np.where(retaliates, np.minimum(earned, rs), stars), earned
+    stars = np.where(retaliates, np.minimum(earned, pp.retaliation_stars), stars)
+    pop.last_pos, pop.last = pos, (stars, earned, coercive, retaliates, harsh)
+    return pop.last
 
 
 def population_attr(d, name: str, pos: np.ndarray) -> np.ndarray:
@@ -173,33 +170,35 @@ def population_attr(d, name: str, pos: np.ndarray) -> np.ndarray:
     that support upheld; left: feedback left (a retaliating client always leaves it);
     suspended: the market's suspended clients and coercive clients suspended later.
     """
+    if d.pop is None:  # the single case: harsh clients only, no reports
+        if name == "earned":
+            return d.decoded("stars", pos, shifted=False)
+        if name == "truth":
+            unfair = d.decoded("stars", pos) < d.decoded("stars", pos, shifted=False)
+            return np.where(unfair, HARSH, FAIR)
+        if name == "upheld":
+            return np.zeros(pos.shape, dtype=bool)
+        raise KeyError(name)
+    stars, earned, coercive, retaliates, harsh = _contracts(d, pos)
+    pop, pp = d.pop, d.pop.pp
     if name == "stars":
-        return _rated(d, pos)[0]
+        return stars
     if name == "earned":
-        return _rated(d, pos)[1]
+        return earned
     if name == "truth":
-        stars, earned = _rated(d, pos)
-        if d.pop is None:
-            return np.where(stars < earned, HARSH, FAIR)
-        _, retaliates, _ = _clients(d, pos)
         return np.where(stars < earned, np.where(retaliates, RETALIATORY, HARSH), FAIR)
     if name == "upheld":
-        if d.pop is None:
-            return np.zeros(pos.shape, dtype=bool)
-        pp = d.pop.pp
-        stars, earned = _rated(d, pos)
         unfair = stars < earned
         low = stars < np.float64(pp.fail_below)
         report = np.where(unfair, pp.report_unfair, pp.report_fair)
         upheld = np.where(unfair, pp.upheld_unfair, pp.upheld_fair)
-        return low & (d.pop.row(REPORTED, pos) < report) & (d.pop.row(UPHELD, pos) < upheld)
-    coercive, retaliates, harsh = _clients(d, pos)
+        return low & (pop.row(REPORTED, pos) < report) & (pop.row(UPHELD, pos) < upheld)
     if name == "harsh":
         return harsh
     if name == "left":
         return d.decoded("left", pos) | retaliates
     if name == "suspended":
-        later = coercive & (d.pop.row(SUSPENDED, pos) < np.float64(d.pop.pp.coercive_suspended))
+        later = coercive & (pop.row(SUSPENDED, pos) < np.float64(pp.coercive_suspended))
         if "suspended" in d.readable:
             return d.decoded("suspended", pos) | later
         return later
@@ -253,8 +252,10 @@ class PopulationKernel:
         if arm.rule == "without_unfair":
             self.d = FairWorld(self.d)
         self.removal_delay = None  # a removal rule's delay (None: the arm removes nothing so)
+        # report and review only in a population of the scenario's own (then it runs alone:
+        # `kernel_groups`); in the single case exclude_flagged acts on history only
         if arm.rule in ("oracle", "drop_below") or (
-            arm.rule == "exclude_flagged" and pp is not None
+            arm.rule == "exclude_flagged" and plan.sc.population is not None
         ):
             self.removal_delay = 0 if arm.rule == "drop_below" else arm.delay_weeks
         if self.removal_delay:
@@ -273,8 +274,10 @@ class PopulationKernel:
 
     def _removal(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Which of the ratings of contracts ``k`` on rows ``idx`` the removal rule removes."""
+        return self._removal_at(self.d.position(idx, k))
+
+    def _removal_at(self, pos: np.ndarray) -> np.ndarray:
         arm, d = self.arm, self.d
-        pos = d.position(idx, k)
         if arm.rule == "oracle":
             return d.attr("truth", pos) != FAIR
         if arm.rule == "drop_below":
@@ -283,7 +286,8 @@ class PopulationKernel:
 
     def _queue_removal(self, idx, k, col, t: int) -> None:
         """After ratings are counted: those the rule removes, queued for `removal_delay` weeks."""
-        gone = self._removal(idx, k)
+        # the tallies decided it as the ratings arrived (all of them: none refused)
+        gone = self.arrival_removal if self.tally else self._removal(idx, k)
         slot = (t + self.removal_delay) % (self.removal_delay + 1)
         self.removal_queue[slot, idx[gone], col[gone]] = k[gone]
 
@@ -326,10 +330,9 @@ class PopulationKernel:
         stop = np.full(idx.size, np.inf)
         stop[refused] = t
         later = ~refused
-        if self.removal_delay:
-            stop[later] = np.where(
-                self._removal(idx[later], k[later]), t + self.removal_delay, stop[later]
-            )
+        if self.removal_delay:  # nothing refused: every arrival is counted, then queued
+            self.arrival_removal = self._removal_at(pos)
+            stop = np.where(self.arrival_removal, t + self.removal_delay, stop)
         elif arm.rule == "suspended_client" and arm.delay_weeks > 0:
             susp = self._against(d.attr("suspended", pos), d.attr("stars", pos))
             stop = np.where(later & susp, t + arm.delay_weeks, stop)

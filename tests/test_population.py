@@ -122,7 +122,7 @@ ARMS = [
     {"name": "drop4", "rule": "drop_below", "stars": 4.0},
     {"name": "oracle", "rule": "oracle"},
     {"name": "whitby", "rule": "whitby"},
-    {"name": "last10", "rule": "window", "last_n": 10},
+    {"name": "last3", "rule": "window", "last_n": 3},
 ]
 
 
@@ -147,8 +147,15 @@ def test_keep_stops_nothing_oracle_stops_every_unfair_low_drop_below_everything(
     assert 0 < rep.unfair_stopped.sum() < rep.unfair_lows.sum()
     assert 0 < rep.fair_stopped.sum() < rep.fair_lows.sum()
     assert rep.unfair_stop_weeks.sum() == 2 * rep.unfair_stopped.sum()
+    weeks = default_run.scenario.run.weeks
     for o in out.values():
         assert np.all(o.unfair_stopped <= o.unfair_lows) and np.all(o.fair_stopped <= o.fair_lows)
+        assert np.all(o.unfair_stop_weeks >= 0)
+        assert np.all(o.unfair_stop_weeks <= o.unfair_stopped * (weeks - 1))
+    # the last-n window pushes some lows out, some weeks after they arrived
+    last3 = out["last3"]
+    assert 0 < last3.unfair_stopped.sum() < last3.unfair_lows.sum()
+    assert last3.unfair_stop_weeks.sum() > 0
     # no unfair rating under the victims' counterfactual, and removing them helps on average
     wu = out[default_run.without_unfair]
     assert wu.unfair_lows.sum() == 0
@@ -240,10 +247,14 @@ def test_sim_run_reads_a_population():
 
 def test_the_same_to_the_bit_whatever_the_executor_or_the_chunk():
     sc = population_scenario(ARMS, paths=700, weeks=20)
-    one = policy_run(sc, chunk_paths=256)
+    calls = []
+    one = policy_run(sc, chunk_paths=256, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(256, 700), (512, 700), (700, 700)]
     two = policy_run(sc, chunk_paths=512)
     with ProcessPoolExecutor(2) as pool:
         three = policy_run(sc, executor=pool)
+    with pytest.raises(ValueError, match="chunk_paths: must be a positive multiple of 256"):
+        policy_run(sc, chunk_paths=300)
     for other in (two, three):
         np.testing.assert_array_equal(one.kind, other.kind)
         for arm, o in one.outcomes.items():
@@ -371,3 +382,98 @@ def test_rules_that_cannot_act_within_the_horizon_are_keep_and_drop_below_shows_
     drop4 = run.outcomes["drop4"]
     assert np.all(np.isnan(drop4.stars) | (drop4.stars >= 4.0))
     assert np.nanmin(kept.stars) < 4.0
+
+
+def test_the_documented_population_is_the_default():
+    text = (ROOT / "docs" / "model.md").read_text()
+    example = re.search(r"```toml\n(\[population\].*?)```", text, re.S)
+    assert example is not None
+    sc = sim.loads_scenario(example[1], "docs/model.md")
+    assert sc.population == sim.validate_scenario({"population": {}}).population
+    assert sc.population == sim.loads_scenario(POPULATION_TOML).population
+
+
+def test_whitby_stops_one_star_ratings_among_many_five_stars_after_they_counted():
+    """Freelancers whose work always earns 5 stars, harsh clients taking 4 off: once about
+    twenty 5-stars are counted, whitby's filter drops the 1-star level: the lows that came
+    earlier had counted some weeks, the later ones none. No fair low exists."""
+    data = tomllib.loads(POPULATION_TOML)
+    data["run"].update(paths=256, weeks=104)
+    data["population"]["types"] = [{"name": "fine", "share": 1.0, "quality": [0, 0, 0, 0, 1]}]
+    data["population"]["clients"]["coercive_share"] = 0.0
+    data["market"] = {"harsh_client_share": 0.05, "harsh_client_shift": 4}
+    data["arms"] = [{"name": "kept", "rule": "keep"}, {"name": "whitby", "rule": "whitby"}]
+    run = policy_run(sim.validate_scenario(data))
+    kept, whitby = run.outcomes["kept"], run.outcomes["whitby"]
+    assert kept.fair_lows.sum() == 0 and whitby.fair_lows.sum() == 0
+    assert 0 < whitby.unfair_stopped.sum() <= whitby.unfair_lows.sum()
+    # early lows counted until enough 5-stars came; later ones were filtered on arrival (0)
+    weeks = whitby.unfair_stop_weeks[whitby.unfair_stopped > 0]
+    assert (weeks > 0).any() and (weeks == 0).any()
+    assert whitby.earnings.mean() > kept.earnings.mean()
+
+
+def test_each_contract_decoded_as_a_scalar_reference_decodes_it():
+    """The population's contract attributes against a scalar decoding of the spec, contract by
+    contract, from both streams drawn afresh (as tests/reference_engine.py draws a block: every
+    row of every page; the population's stream: the types' uniforms, then pages of five rows)."""
+    sc = population_scenario(
+        ARMS[:2],
+        paths=300,
+        weeks=6,
+        clients={"coercive_share": 0.3, "retaliation_probability": 0.6, "coercive_suspended": 0.5},
+        reports={"fair": 0.5, "upheld_fair": 0.5},
+    )
+    m, pop = sc.market, sc.population
+    plan = make_plan(sc)
+    d = chunk_draws(plan, 0, sc.run.paths)
+    d.ensure(plan.ordinals)
+    pages = -(-plan.ordinals // 32)
+    cdfs = [list(np.cumsum(t.quality)) for t in pop.types]
+    for block, start in enumerate(range(0, sc.run.paths, 256)):
+        g = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(sc.run.seed, spawn_key=(1, block)))
+        )
+        g.random((plan.weeks, plan.slots, 256), dtype=np.float32)
+        g.random(256)
+        main = [g.random((7, 256, 32), dtype=np.float32) for _ in range(pages)]
+        h = population_generator(sc.run.seed, block)
+        kind_u = h.random(256)
+        extra = [h.random((5, 256, 32), dtype=np.float32) for _ in range(pages)]
+        for i in range(min(256, sc.run.paths - start)):
+            kind = 0 if kind_u[i] < pop.types[0].share else 1
+            for k in range(plan.ordinals):
+                u = [float(x) for x in main[k // 32][:, i, k % 32]]
+                v = [float(x) for x in extra[k // 32][:, i, k % 32]]
+                earned = next((s for s, c in enumerate(cdfs[kind], 1) if u[0] < c), 5)
+                coercive = v[0] < pop.clients.coercive_share
+                retaliates = coercive and v[1] < pop.clients.retaliation_probability
+                harsh = not coercive and u[5] < m.harsh_client_share
+                if retaliates:
+                    stars = min(earned, pop.clients.retaliation_stars)
+                elif harsh:
+                    stars = max(earned - m.harsh_client_shift, 1)
+                else:
+                    stars = earned
+                truth = (2 if retaliates else 1) if stars < earned else 0
+                unfair = truth > 0
+                r = pop.reports
+                upheld = (
+                    stars < sc.jss.fail_below
+                    and v[3] < (r.unfair if unfair else r.fair)
+                    and v[4] < (r.upheld_unfair if unfair else r.upheld_fair)
+                )
+                left = retaliates or u[2] < sc.signals.feedback_rate
+                pos = d.position(np.array([start + i]), np.array([k]))
+                got = {a: d.attr(a, pos)[0] for a in ("stars", "earned", "truth", "upheld", "left")}
+                want = {
+                    "stars": stars,
+                    "earned": earned,
+                    "truth": truth,
+                    "upheld": upheld,
+                    "left": left,
+                }
+                assert got == want, (start + i, k)
+                assert d.attr("suspended", pos)[0] == (
+                    coercive and v[2] < pop.clients.coercive_suspended
+                )
