@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 import sim
+from app import runner
 from app.frontier_chart import NO_FAIR_LOWS, NO_UNFAIR, series_name, setting_words
 from sim.policy_types import RuleMeasures
 
@@ -21,6 +22,7 @@ __all__ = [
     "RULES",
     "Knob",
     "LabSettings",
+    "budget_problems",
     "build_scenario",
     "decode_query",
     "defaults",
@@ -28,6 +30,7 @@ __all__ = [
     "frontier_settings",
     "lead_sentence",
     "measures_table",
+    "rule_words",
     "shown_knobs",
 ]
 
@@ -49,6 +52,17 @@ RULES: dict[str, str] = {
     "whitby filter": "whitby.q",
     "window": "window.last_n",
     "bayesian average": "signals.prior_weight",
+}
+# The settings the page sweeps: fewer than `sim.frontier.SETTINGS` (`repsim policy`'s), so that
+# the page answers in seconds on a laptop: each rule from where it starts to act to where it
+# hides most; the Bayesian average hides no rating (it shrinks the mean toward its prior), so
+# one weight shows it
+PAGE_SWEEPS: dict[str, tuple[float, ...]] = {
+    "exclude_flagged.delay_weeks": (0, 2, 8, 26),
+    "flagged_client.threshold": (2.5, 3.5, 5.0),
+    "whitby.q": (0.05, 0.1, 0.2, 0.45),
+    "window.last_n": (5, 10, 20),
+    "signals.prior_weight": (20,),
 }
 RULES_HELP = (
     "Each rule is swept over its range on the same population: excluded (report and review: "
@@ -102,6 +116,9 @@ class LabSettings:
     preset: str = DEFAULT_PRESET
     overrides: tuple[tuple[str, float], ...] = ()
     rules: tuple[str, ...] = tuple(RULES)
+
+    def __post_init__(self) -> None:  # one form for equal settings: the overrides by key
+        object.__setattr__(self, "overrides", tuple(sorted(self.overrides)))
 
     def base(self) -> sim.Scenario:
         return sim.load_scenario(PRESETS[self.preset])
@@ -215,8 +232,9 @@ def _set_poor_share(types: list[dict[str, Any]], share: float, problems: list) -
     big["share"] += 1.0 - math.fsum(t["share"] for t in types)
 
 
-def frontier_settings(rules: Sequence[str]) -> dict[str, tuple[()]]:
-    """The frontier's settings for the chosen rules: an empty sweep for each one left out."""
+def frontier_settings(rules: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """The frontier's settings for the chosen rules (`PAGE_SWEEPS`), an empty sweep for each
+    rule left out."""
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise sim.ScenarioError(
@@ -225,7 +243,26 @@ def frontier_settings(rules: Sequence[str]) -> dict[str, tuple[()]]:
                 for r in unknown
             ]
         )
-    return {key: () for name, key in RULES.items() if name not in rules}
+    return {key: PAGE_SWEEPS[key] if name in rules else () for name, key in RULES.items()}
+
+
+def budget_problems(sc: sim.Scenario, rules: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Why the dashboard will not run this frontier (empty when it will): every scenario of
+    the frontier together within the session budget of one run (`runner.BUDGET_CELLS`)."""
+    from sim.frontier import frontier_tasks
+
+    tasks = frontier_tasks(sc, frontier_settings(rules))
+    cells = sum(len(t.scenario.arms) * t.scenario.run.paths * t.scenario.run.weeks for t in tasks)
+    if cells <= runner.BUDGET_CELLS:
+        return []
+    return [
+        (
+            SOURCE,
+            "run.paths",
+            f"the frontier is {cells:,} arm-path-weeks, over the dashboard's "
+            f"{runner.BUDGET_CELLS:,}; sweep fewer rules, or run it with repsim policy",
+        )
+    ]
 
 
 # -- the address ------------------------------------------------------------------------------
@@ -353,6 +390,30 @@ def lead_sentence(rows: Sequence[RuleMeasures], sc: sim.Scenario) -> str:
     return " ".join(words)
 
 
+def _dollars(x: float) -> str:
+    return f"{'-' if round(x) < 0 else ''}${abs(x):,.0f}"
+
+
+def rule_words(r: RuleMeasures) -> str:
+    """One rule's measures in a sentence (the page's card of each of the question's rules)."""
+    if r.protection is None:
+        hides = f"{NO_UNFAIR} to hide"
+    else:
+        hides = f"hides {_pct(r.protection)} of the unfair low ratings"
+        if r.protection90 is not None:
+            hides += f" (90%: {_pct(r.protection90[0])} to {_pct(r.protection90[1])})"
+    lost = NO_FAIR_LOWS if r.signal_lost is None else f"{_pct(r.signal_lost)} of the fair ones"
+    words = [f"{hides} and {lost}."]
+    if r.victims_harm is not None:
+        words.append(
+            f"Victims of an unfair low rating earn {_dollars(r.victims_harm)} less by the "
+            "horizon than without it."
+        )
+    if r.hired_quality is not None:
+        words.append(f"Clients hire freelancers of {r.hired_quality:.2f} stars on average.")
+    return " ".join(words)
+
+
 def _interval(x: tuple[float, float] | None, fmt: str) -> str:
     if x is None:
         return ""
@@ -373,7 +434,9 @@ def measures_table(rows: Sequence[RuleMeasures]) -> pd.DataFrame:
                 "setting": setting_words(r) if r.parameter is not None else "as given",
                 "protection": _share_or(r.protection, NO_UNFAIR),
                 "protection 90%": _interval(r.protection90, ".1%"),
-                "weeks until it stops counting": r.protection_weeks,
+                "weeks until it stops counting": "none stopped"
+                if r.protection_weeks is None
+                else f"{r.protection_weeks:.1f}",
                 "signal lost": _share_or(r.signal_lost, NO_FAIR_LOWS),
                 "signal lost 90%": _interval(r.signal_lost90, ".1%"),
                 "ranking by stars": r.ranking_stars,

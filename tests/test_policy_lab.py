@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from test_frontier_chart import frontier_rows, measures
 
 import sim
-from app import policy_lab
+from app import controls, policy_lab
 from app.frontier_chart import NO_UNFAIR
-from app.policy_lab import RULES
+from app.policy_lab import POOR_SHARE, PRESETS, QUEUE, RULES, LabSettings
 
 SC = sim.Scenario()
 
@@ -60,9 +62,104 @@ def test_the_measures_table_has_every_interval_and_no_unfair_ratings_in_words():
 
 
 def test_frontier_settings_leave_out_the_rules_not_chosen():
-    assert policy_lab.frontier_settings(tuple(RULES)) == {}
+    every = policy_lab.frontier_settings(tuple(RULES))
+    assert every == {key: policy_lab.PAGE_SWEEPS[key] for key in RULES.values()}
     left = policy_lab.frontier_settings(("whitby filter",))
-    assert set(left) == set(RULES.values()) - {"whitby.q"}
-    assert all(v == () for v in left.values())
+    assert left["whitby.q"] == policy_lab.PAGE_SWEEPS["whitby.q"]
+    assert all(v == () for k, v in left.items() if k != "whitby.q")
     with pytest.raises(sim.ScenarioError, match="unknown rule"):
         policy_lab.frontier_settings(("nope",))
+
+
+# -- presets, settings and the address ------------------------------------------------------
+
+
+def test_the_policy_presets_load_with_a_population_and_a_description():
+    assert set(PRESETS) == {
+        "policy-standing-rules",
+        "policy-report-review-two-weeks",
+        "policy-statistical-filters",
+    }
+    assert policy_lab.DEFAULT_PRESET in PRESETS
+    for stem, path in PRESETS.items():
+        sc = sim.load_scenario(path)
+        assert sc.population is not None, stem
+        assert len(sc.description.split()) > 40, stem  # says what it shows
+        assert sc.run.paths <= 4096 and sc.run.weeks == 104, stem  # the page runs in seconds
+        assert sc.arms[0].rule == "keep", stem
+        assert sim.loads_scenario(sim.dumps_scenario(sc), stem) == sc
+    # the Compare page's presets are the freelancer's questions, not these
+    assert not set(PRESETS) & set(controls.PRESETS)
+
+
+def test_the_knobs_set_the_scenario_and_the_poor_share_keeps_shares_summing_to_one():
+    base = sim.load_scenario(PRESETS["policy-standing-rules"])
+    sc = policy_lab.build_scenario(
+        base,
+        {
+            "population.clients.coercive_share": 0.05,
+            "population.reports.upheld_fair": 0.2,
+            POOR_SHARE: 0.3,
+            QUEUE: 6,
+        },
+    )
+    assert sc.population.clients.coercive_share == 0.05
+    assert sc.population.reports.upheld_fair == 0.2
+    shares = {t.name: t.share for t in sc.population.types}
+    assert shares["poor"] == pytest.approx(0.3) and math.fsum(shares.values()) == 1.0
+    queue = [a for a in sc.arms if a.rule == "exclude_flagged"]
+    assert [(a.name, a.delay_weeks) for a in queue] == [("excluded after 6 weeks", 6)]
+    assert policy_lab.defaults(sc)[POOR_SHARE] == pytest.approx(0.3)
+    # nothing moved: the preset itself, to the byte
+    assert policy_lab.build_scenario(base, {}).sha256() == base.sha256()
+
+
+def test_a_bad_value_is_named_by_its_key():
+    base = sim.load_scenario(PRESETS["policy-statistical-filters"])
+    with pytest.raises(sim.ScenarioError) as e:
+        policy_lab.build_scenario(base, {"population.reports.unfair": 3.0, QUEUE: 2})
+    problems = {key: message for _, key, message in e.value.problems}
+    assert "out of range" in problems["population.reports.unfair"]
+    assert "no report-and-review rule" in problems[QUEUE]
+
+
+def test_the_address_round_trips_and_names_what_it_cannot_use():
+    settings = LabSettings(
+        "policy-report-review-two-weeks",
+        (("population.clients.retaliation_probability", 0.9), (QUEUE, 8)),
+        ("excluded", "whitby filter"),
+    )
+    params = policy_lab.encode_query(settings)
+    assert params == {
+        "policy": "policy-report-review-two-weeks",
+        "population.clients.retaliation_probability": "0.9",
+        QUEUE: "8",
+        "rules": "excluded,whitby filter",
+    }
+    again, problems = policy_lab.decode_query(params)
+    assert again == settings and problems == []
+    assert policy_lab.encode_query(LabSettings()) == {"policy": policy_lab.DEFAULT_PRESET}
+    bad, problems = policy_lab.decode_query(
+        {
+            "policy": "nope",
+            "population.reports.fair": "lots",
+            QUEUE: "2.5",
+            "rules": "whitby filter,astrology",
+            "run.paths": "500",  # the Compare page's: not this page's business
+        }
+    )
+    named = dict(problems)
+    assert "unknown preset" in named["policy"]
+    assert "not a number" in named["population.reports.fair"]
+    assert "whole number" in named[QUEUE]
+    assert "astrology" in named["rules"]
+    assert set(named) == {"policy", "population.reports.fair", QUEUE, "rules"}
+    assert bad.preset == policy_lab.DEFAULT_PRESET and bad.rules == ("whitby filter",)
+
+
+def test_a_frontier_over_the_dashboard_budget_is_refused_before_it_runs(monkeypatch):
+    sc = sim.load_scenario(PRESETS[policy_lab.DEFAULT_PRESET])
+    assert policy_lab.budget_problems(sc, tuple(RULES)) == []
+    monkeypatch.setattr(policy_lab.runner, "BUDGET_CELLS", sc.run.paths * sc.run.weeks * 10)
+    (problem,) = policy_lab.budget_problems(sc, tuple(RULES))
+    assert problem[1] == "run.paths" and "repsim policy" in problem[2]
