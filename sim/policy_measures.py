@@ -61,8 +61,8 @@ __all__ = [
 
 BOOTSTRAP = 1000  # block-bootstrap replicates of a rank correlation
 MIN_BOOTSTRAP_CLUSTERS = 10  # fewer clusters have too few distinct resamples for an interval
-# the bootstrap's own stream: the engine uses 0 (market), (1, b) blocks, 2 and 3 (design); this
-# spells "pol" so that no engine stream, present or added, is read again
+# the bootstrap's own stream: the engine uses 0 (market), (1, b) blocks, 2 and 3 (design) and
+# (4, b) (a population's blocks); this spells "pol", so that no engine stream is read again
 BOOTSTRAP_SPAWN_KEY = (0x706F6C,)
 LEVEL = 0.90
 
