@@ -196,7 +196,8 @@ def markdown(data: dict[str, Any]) -> list[str]:
         f"{c['min']:.2f}-{c['max']:.2f}x |",
         "",
         f"The cluster started in {f['cluster_start']:.1f} s (not in the times above). The CPU "
-        "ratio is about what two idle cores would give; the wall-clock one is what this machine gave.",
+        "ratio is about what two idle cores would give; the wall-clock one is what this "
+        "machine gave.",
     ]
     return lines
 
