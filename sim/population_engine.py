@@ -251,16 +251,18 @@ class PopulationKernel:
         pp = plan.population
         if arm.rule == "without_unfair":
             self.d = FairWorld(self.d)
-        self.removal_delay = None  # a removal rule's delay (None: the arm removes nothing so)
-        # report and review only in a population of the scenario's own (then it runs alone:
-        # `kernel_groups`); in the single case exclude_flagged acts on history only
-        if arm.rule in ("oracle", "drop_below") or (
-            arm.rule == "exclude_flagged" and plan.sc.population is not None
-        ):
-            self.removal_delay = 0 if arm.rule == "drop_below" else arm.delay_weeks
-        if self.removal_delay:
-            ring = plan.capacity * (plan.delay_max + 1)
-            self.removal_queue = np.full((self.removal_delay + 1, self.n, ring), -1, np.int64)
+        # the arms of this kernel that remove ratings for what they are (report and review only
+        # in the scenario's own population; in the single case exclude_flagged acts on history
+        # only): (arm index, arm, delay, queue of (delay + 1, paths, feedback source columns))
+        self.removals = []
+        ring = plan.capacity * (plan.delay_max + 1)
+        for a, stacked in enumerate(self.arms):
+            if stacked.rule in ("oracle", "drop_below") or (
+                stacked.rule == "exclude_flagged" and plan.sc.population is not None
+            ):
+                delay = 0 if stacked.rule == "drop_below" else stacked.delay_weeks
+                queue = np.full((delay + 1, self.paths, ring), -1, np.int64) if delay else None
+                self.removals.append((a, stacked, delay, queue))
         self.tally = pp is not None and pp.tally
         if not self.tally:
             return
@@ -272,41 +274,57 @@ class PopulationKernel:
             self.level_lows = np.zeros((2, self.n, 5))
             self.level_weeks = np.zeros((2, self.n, 5))
 
-    def _removal(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Which of the ratings of contracts ``k`` on rows ``idx`` the removal rule removes."""
-        return self._removal_at(self.d.position(idx, k))
-
-    def _removal_at(self, pos: np.ndarray) -> np.ndarray:
-        arm, d = self.arm, self.d
+    def _removed(self, idx: np.ndarray, pos: np.ndarray, a: int, arm) -> np.ndarray:
+        """Which ratings at ``pos`` (on rows ``idx``) arm ``a`` removes: those on its rows that
+        are unfair (oracle), below its stars (drop_below), reported and upheld (exclude_flagged)."""
+        d = self.d
         if arm.rule == "oracle":
-            return d.attr("truth", pos) != FAIR
-        if arm.rule == "drop_below":
-            return d.attr("stars", pos) < np.float64(arm.stars)
-        return d.attr("upheld", pos)
+            out = d.attr("truth", pos) != FAIR
+        elif arm.rule == "drop_below":
+            out = d.attr("stars", pos) < np.float64(arm.stars)
+        else:
+            out = d.attr("upheld", pos)
+        if len(self.arms) > 1:
+            out &= idx // self.paths == a
+        return out
 
-    def _queue_removal(self, idx, k, col, t: int) -> None:
-        """After ratings are counted: those the rule removes, queued for `removal_delay` weeks."""
-        # the tallies decided it as the ratings arrived (all of them: none refused)
-        gone = self.arrival_removal if self.tally else self._removal(idx, k)
-        slot = (t + self.removal_delay) % (self.removal_delay + 1)
-        self.removal_queue[slot, idx[gone], col[gone]] = k[gone]
+    def _refused_now(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Arriving ratings a removal arm without a delay refuses."""
+        pos = self.d.position(idx, k)
+        refused = np.zeros(idx.size, dtype=bool)
+        for a, arm, delay, _ in self.removals:
+            if not delay:
+                refused |= self._removed(idx, pos, a, arm)
+        return refused
+
+    def _queue_removals(self, idx, k, col, t: int) -> None:
+        """After ratings are counted: those a removal arm removes later, queued for its delay."""
+        pos = self.d.position(idx, k)
+        for a, arm, delay, queue in self.removals:
+            if delay:
+                gone = self._removed(idx, pos, a, arm)
+                slot = (t + delay) % (delay + 1)
+                queue[slot, idx[gone] - a * self.paths, col[gone]] = k[gone]
 
     def _removal_events(self, t: int) -> None:
-        """Start of week t: the ratings whose removal falls due now stop counting."""
-        arm, delay = self.arm, self.removal_delay
-        if self.hist.shape[1] and t == delay:  # history: from the start or after the delay
-            if arm.rule == "oracle":
-                self._drop_history(self.plan.h_flagged, arm)  # the disputed, unfair feedback
-            elif arm.rule == "drop_below":
-                self._drop_history(self.plan.h_stars < arm.stars, arm)  # NaN: no feedback
-        if not delay:
-            return
-        queue = self.removal_queue[t % (delay + 1)]
-        idx, col = np.nonzero(queue >= 0)
-        if idx.size:
-            end = t - delay - col % self.ring_weeks
-            self._update(idx, queue[idx, col], end, t, -1.0, stars=arm.scope == "all")
-            queue[idx, col] = -1
+        """Start of week t: history the removal arms drop now, and the ratings whose removal
+        falls due now."""
+        for a, arm, delay, queue in self.removals:
+            rows = slice(a * self.paths, (a + 1) * self.paths)
+            if self.hist.shape[1] and t == delay:  # from the start, or after the delay
+                if arm.rule == "oracle":  # the disputed, unfair feedback
+                    self._drop_history(self.plan.h_flagged, arm, rows)
+                elif arm.rule == "drop_below":  # NaN (no feedback) is not below
+                    self._drop_history(self.plan.h_stars < arm.stars, arm, rows)
+            if queue is None:
+                continue
+            due = queue[t % (delay + 1)]
+            path, col = np.nonzero(due >= 0)
+            if path.size:
+                end = t - delay - col % self.ring_weeks
+                k = due[path, col]
+                self._update(path + a * self.paths, k, end, t, -1.0, stars=arm.scope == "all")
+                due[path, col] = -1
 
     # -- tallies -------------------------------------------------------------------------------
     def _low_class(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -330,9 +348,11 @@ class PopulationKernel:
         stop = np.full(idx.size, np.inf)
         stop[refused] = t
         later = ~refused
-        if self.removal_delay:  # nothing refused: every arrival is counted, then queued
-            self.arrival_removal = self._removal_at(pos)
-            stop = np.where(self.arrival_removal, t + self.removal_delay, stop)
+        if self.removals:
+            for a, stacked, delay, queue in self.removals:
+                if queue is not None:
+                    removed = later & self._removed(idx, pos, a, stacked)
+                    stop = np.where(removed, t + delay, stop)
         elif arm.rule == "suspended_client" and arm.delay_weeks > 0:
             susp = self._against(d.attr("suspended", pos), d.attr("stars", pos))
             stop = np.where(later & susp, t + arm.delay_weeks, stop)

@@ -177,7 +177,8 @@ def test_check_lists_every_problem_of_every_file(tmp_path: Path):
         f"{bad}: freelancer.capacity: Input should be less than or equal to 10 (got 99)",
         f"{bad}: freelancer.bogus: unknown key",
         f"{bad}: arms[1].rule: unknown rule 'exclude_flaged'; expected one of keep, "
-        "exclude_flagged, flagged_client, suspended_client, whitby, window",
+        "exclude_flagged, flagged_client, suspended_client, whitby, window, oracle, drop_below, "
+        "without_unfair",
     ]
     good = repsim("check", str(REFERENCE), cwd=tmp_path)
     assert good.returncode == 0 and good.stderr == ""

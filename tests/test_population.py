@@ -3,7 +3,11 @@ single case as a population of one type."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 
@@ -18,10 +22,11 @@ from sim.assumptions import POPULATION_ASSUMPTIONS, population_default
 from sim.draws import chunk_draws
 from sim.engine import signals_today, trajectories
 from sim.plan import make_plan
-from sim.policy import policy_run
+from sim.policy import policy_run, policy_scenario
 from sim.policy_types import ArmOutcome
 from sim.population import PopulationClients, PopulationReports, WorkerType
 from sim.population_engine import population_generator
+from sim.scenario import estimate_memory_bytes
 
 FIELDS = [f for f in ArmOutcome.__dataclass_fields__]
 POPULATION_TOML = (ROOT / "tests" / "population-small.toml").read_text()
@@ -297,6 +302,7 @@ def test_tallies_agree_with_a_recount_of_every_contract():
         {"name": "late", "rule": "oracle", "delay_weeks": 3},
         {"name": "recent", "rule": "window", "last_weeks": 6},
         {"name": "reported", "rule": "exclude_flagged", "delay_weeks": 2},
+        {"name": "at once", "rule": "exclude_flagged"},
     ]
     sc = population_scenario(
         arms, paths=paths, weeks=weeks, clients={"coercive_share": 0.2}, reports={"fair": 0.5}
@@ -327,8 +333,10 @@ def test_tallies_agree_with_a_recount_of_every_contract():
             stop = np.where(unfair, arrival + 3, np.inf)
         elif name == "recent":
             stop = np.maximum(arrival, end + 6)
-        else:
+        elif name == "reported":
             stop = np.where(d.attr("upheld", pos), arrival + 2, np.inf)
+        else:
+            stop = np.where(d.attr("upheld", pos), arrival, np.inf)
         stopped = low & (stop <= horizon)
         o = run.outcomes[name]
         for cls, lows, stops, weeks_field in (
@@ -477,3 +485,37 @@ def test_each_contract_decoded_as_a_scalar_reference_decodes_it():
                 assert d.attr("suspended", pos)[0] == (
                     coercive and v[2] < pop.clients.coercive_suspended
                 )
+
+
+MEASURE = """
+import gc, json, resource, sys
+import sim
+from sim.policy import policy_run, policy_scenario
+sc = sim.validate_scenario(json.loads(sys.argv[1]), "m")
+gc.collect()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+policy_run(sc)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(after - before)
+"""
+
+
+def test_a_policy_runs_measured_peak_is_within_the_runs_estimate():
+    """`sim.memory`'s estimate of the scenario with the arms a policy run adds holds the
+    measured peak of the policy run (a population's draws, queues and tallies included)."""
+    data = tomllib.loads(POPULATION_TOML)
+    data["run"].update(paths=20_000, weeks=104, chunk_paths=8192)
+    data["arms"] = [*ARMS[:4], {"name": "late", "rule": "oracle", "delay_weeks": 6}]
+    sc = sim.validate_scenario(data, "m")
+    estimate = estimate_memory_bytes(policy_scenario(sc))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
+    grew = int(out.stdout.strip())
+    assert grew <= estimate, f"measured {grew / 2**20:.0f} MiB > {estimate / 2**20:.0f} MiB"
