@@ -133,6 +133,8 @@ def _slider(knob: policy_lab.Knob, value: float) -> None:
         min_value=cast(min(knob.lo, value)),
         max_value=cast(max(knob.hi, value)),
         step=cast(knob.step),
+        # as many decimals as the step has: a 0.005 step shows 0.055, not 0.06
+        format=None if knob.integer else f"%.{max(2, len(f'{knob.step:g}') - 2)}f",
         key=key,
         help=f"{knob.help} (scenario key `{knob.key}`)"
         if knob.key != policy_lab.POOR_SHARE
