@@ -51,7 +51,10 @@ def kernel_groups(sc: Scenario) -> list[list]:
     """
     groups: dict[object, list] = {}
     for arm in sc.arms:
-        stacks = arm.rule in STACKABLE_RULES and (sc.population is None or arm.rule == "keep")
+        # in a population, an exclude_flagged arm refusing from the JSS only runs alone
+        stacks = arm.rule in STACKABLE_RULES and (
+            sc.population is None or getattr(arm, "scope", "all") == "all"
+        )
         key = sc.aggregator_of(arm) if stacks else arm.name
         groups.setdefault(key, []).append(arm)
     return list(groups.values())

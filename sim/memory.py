@@ -73,6 +73,14 @@ def _per_chunk_path(sc: Scenario) -> dict[str, int]:
             for a in sc.arms
             if a.rule == "suspended_client"
         ),
+        # a population's own contract uniforms, 5 float32 rows (sim/population_engine.py), and
+        # its removal queues (delay + 1, n, capacity x (feedback delay + 1)) int64
+        "population draws": cap * weeks * 5 * F4 + F8 if sc.population is not None else 0,
+        "removal queues": sum(
+            (a.delay_weeks + 1) * delay_cols * F8
+            for a in sc.arms
+            if a.rule == "oracle" or (a.rule == "exclude_flagged" and sc.population is not None)
+        ),
     }
 
 

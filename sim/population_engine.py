@@ -37,8 +37,6 @@ FAIR, HARSH, RETALIATORY = 0, 1, 2  # a rating's ground truth (sim.policy_types.
 # attributes a population decodes itself; the truth attributes exist in the single case too
 POPULATION_ATTRS = frozenset({"stars", "earned", "harsh", "left", "suspended", "truth", "upheld"})
 TRUTH_ATTRS = frozenset({"earned", "truth", "upheld"})
-# rules that remove a rating for what it is (ground truth, stars, a report upheld)
-REMOVAL_RULES = ("oracle", "drop_below", "exclude_flagged")
 
 
 @dataclass(frozen=True)
@@ -123,6 +121,8 @@ class PopulationDraws:
         self.kind = np.searchsorted(pp.cum_shares[:-1], kind_u, side="right")
         self.u = np.empty((ROWS, pages, n_paths, page), dtype=np.float32)
         self.buffer = np.empty((ROWS, block, page), dtype=np.float32)
+        self.last_pos: np.ndarray | None = None  # `_contracts`' last positions and their parts
+        self.last: tuple[np.ndarray, ...] = ()
 
     def draw_page(self, b: int, p: int, start: int, n: int) -> None:
         """Page ``p`` of block ``b`` (its paths at columns start .. start + n)."""
@@ -133,10 +133,16 @@ class PopulationDraws:
         return self.u[r].reshape(-1).take(pos)
 
 
-def _clients(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(coercive, retaliates, harsh) of the contracts at ``pos``: a coercive client is never
-    also harsh; a harsh client is one of the market's (`market.harsh_client_share`)."""
+def _contracts(d, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(stars given, stars earned, coercive, retaliates, harsh) of the contracts at ``pos``.
+
+    A coercive client is never also harsh; a harsh client is one of the market's
+    (`market.harsh_client_share`). The engine asks for several attributes of the same
+    positions in a row: the last positions' are kept (``pos`` itself is held, so its identity
+    cannot be another array's; positions are never changed in place)."""
     pop = d.pop
+    if pos is pop.last_pos:
+        return pop.last
     pp = pop.pp
     coercive = pop.row(COERCIVE, pos) < np.float64(pp.coercive_share)
     retaliates = coercive & (pop.row(RETALIATES, pos) < np.float64(pp.retaliation_probability))
@@ -144,22 +150,13 @@ def _clients(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         harsh = d.decoded("harsh", pos) & ~coercive
     else:
         harsh = np.zeros(pos.shape, dtype=bool)
-    return coercive, retaliates, harsh
-
-
-def _rated(d, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(stars given, stars earned) of the contracts at ``pos``."""
-    if d.pop is None:
-        stars, earned = d.decoded("stars", pos), d.decoded("stars", pos, shifted=False)
-        return stars, earned
-    kind = d.pop.kind[d.path_of(pos)]
-    earned = stars_by_edges(d.pop.pp.star_edges[kind], d.raw("stars", pos))
-    _, retaliates, harsh = _clients(d, pos)
+    earned = stars_by_edges(pp.star_edges[pop.kind[d.path_of(pos)]], d.raw("stars", pos))
     stars = earned
     if d.plan.harsh_rated:
         stars = np.where(harsh, np.maximum(earned - d.plan.sc.market.harsh_client_shift, 1), stars)
-    rs = d.pop.pp.retaliation_stars
-    return np.where(retaliates, np.minimum(earned, rs), stars), earned
+    stars = np.where(retaliates, np.minimum(earned, pp.retaliation_stars), stars)
+    pop.last_pos, pop.last = pos, (stars, earned, coercive, retaliates, harsh)
+    return pop.last
 
 
 def population_attr(d, name: str, pos: np.ndarray) -> np.ndarray:
@@ -173,33 +170,35 @@ def population_attr(d, name: str, pos: np.ndarray) -> np.ndarray:
     that support upheld; left: feedback left (a retaliating client always leaves it);
     suspended: the market's suspended clients and coercive clients suspended later.
     """
+    if d.pop is None:  # the single case: harsh clients only, no reports
+        if name == "earned":
+            return d.decoded("stars", pos, shifted=False)
+        if name == "truth":
+            unfair = d.decoded("stars", pos) < d.decoded("stars", pos, shifted=False)
+            return np.where(unfair, HARSH, FAIR)
+        if name == "upheld":
+            return np.zeros(pos.shape, dtype=bool)
+        raise KeyError(name)
+    stars, earned, coercive, retaliates, harsh = _contracts(d, pos)
+    pop, pp = d.pop, d.pop.pp
     if name == "stars":
-        return _rated(d, pos)[0]
+        return stars
     if name == "earned":
-        return _rated(d, pos)[1]
+        return earned
     if name == "truth":
-        stars, earned = _rated(d, pos)
-        if d.pop is None:
-            return np.where(stars < earned, HARSH, FAIR)
-        _, retaliates, _ = _clients(d, pos)
         return np.where(stars < earned, np.where(retaliates, RETALIATORY, HARSH), FAIR)
     if name == "upheld":
-        if d.pop is None:
-            return np.zeros(pos.shape, dtype=bool)
-        pp = d.pop.pp
-        stars, earned = _rated(d, pos)
         unfair = stars < earned
         low = stars < np.float64(pp.fail_below)
         report = np.where(unfair, pp.report_unfair, pp.report_fair)
         upheld = np.where(unfair, pp.upheld_unfair, pp.upheld_fair)
-        return low & (d.pop.row(REPORTED, pos) < report) & (d.pop.row(UPHELD, pos) < upheld)
-    coercive, retaliates, harsh = _clients(d, pos)
+        return low & (pop.row(REPORTED, pos) < report) & (pop.row(UPHELD, pos) < upheld)
     if name == "harsh":
         return harsh
     if name == "left":
         return d.decoded("left", pos) | retaliates
     if name == "suspended":
-        later = coercive & (d.pop.row(SUSPENDED, pos) < np.float64(d.pop.pp.coercive_suspended))
+        later = coercive & (pop.row(SUSPENDED, pos) < np.float64(pp.coercive_suspended))
         if "suspended" in d.readable:
             return d.decoded("suspended", pos) | later
         return later
@@ -252,14 +251,18 @@ class PopulationKernel:
         pp = plan.population
         if arm.rule == "without_unfair":
             self.d = FairWorld(self.d)
-        self.removal_delay = None  # a removal rule's delay (None: the arm removes nothing so)
-        if arm.rule in ("oracle", "drop_below") or (
-            arm.rule == "exclude_flagged" and pp is not None
-        ):
-            self.removal_delay = 0 if arm.rule == "drop_below" else arm.delay_weeks
-        if self.removal_delay:
-            ring = plan.capacity * (plan.delay_max + 1)
-            self.removal_queue = np.full((self.removal_delay + 1, self.n, ring), -1, np.int64)
+        # the arms of this kernel that remove ratings for what they are (report and review only
+        # in the scenario's own population; in the single case exclude_flagged acts on history
+        # only): (arm index, arm, delay, queue of (delay + 1, paths, feedback source columns))
+        self.removals = []
+        ring = plan.capacity * (plan.delay_max + 1)
+        for a, stacked in enumerate(self.arms):
+            if stacked.rule in ("oracle", "drop_below") or (
+                stacked.rule == "exclude_flagged" and plan.sc.population is not None
+            ):
+                delay = 0 if stacked.rule == "drop_below" else stacked.delay_weeks
+                queue = np.full((delay + 1, self.paths, ring), -1, np.int64) if delay else None
+                self.removals.append((a, stacked, delay, queue))
         self.tally = pp is not None and pp.tally
         if not self.tally:
             return
@@ -271,38 +274,57 @@ class PopulationKernel:
             self.level_lows = np.zeros((2, self.n, 5))
             self.level_weeks = np.zeros((2, self.n, 5))
 
-    def _removal(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Which of the ratings of contracts ``k`` on rows ``idx`` the removal rule removes."""
-        arm, d = self.arm, self.d
-        pos = d.position(idx, k)
+    def _removed(self, idx: np.ndarray, pos: np.ndarray, a: int, arm) -> np.ndarray:
+        """Which ratings at ``pos`` (on rows ``idx``) arm ``a`` removes: those on its rows that
+        are unfair (oracle), below its stars (drop_below), reported and upheld (exclude_flagged)."""
+        d = self.d
         if arm.rule == "oracle":
-            return d.attr("truth", pos) != FAIR
-        if arm.rule == "drop_below":
-            return d.attr("stars", pos) < np.float64(arm.stars)
-        return d.attr("upheld", pos)
+            out = d.attr("truth", pos) != FAIR
+        elif arm.rule == "drop_below":
+            out = d.attr("stars", pos) < np.float64(arm.stars)
+        else:
+            out = d.attr("upheld", pos)
+        if len(self.arms) > 1:
+            out &= idx // self.paths == a
+        return out
 
-    def _queue_removal(self, idx, k, col, t: int) -> None:
-        """After ratings are counted: those the rule removes, queued for `removal_delay` weeks."""
-        gone = self._removal(idx, k)
-        slot = (t + self.removal_delay) % (self.removal_delay + 1)
-        self.removal_queue[slot, idx[gone], col[gone]] = k[gone]
+    def _refused_now(self, idx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Arriving ratings a removal arm without a delay refuses."""
+        pos = self.d.position(idx, k)
+        refused = np.zeros(idx.size, dtype=bool)
+        for a, arm, delay, _ in self.removals:
+            if not delay:
+                refused |= self._removed(idx, pos, a, arm)
+        return refused
+
+    def _queue_removals(self, idx, k, col, t: int) -> None:
+        """After ratings are counted: those a removal arm removes later, queued for its delay."""
+        pos = self.d.position(idx, k)
+        for a, arm, delay, queue in self.removals:
+            if delay:
+                gone = self._removed(idx, pos, a, arm)
+                slot = (t + delay) % (delay + 1)
+                queue[slot, idx[gone] - a * self.paths, col[gone]] = k[gone]
 
     def _removal_events(self, t: int) -> None:
-        """Start of week t: the ratings whose removal falls due now stop counting."""
-        arm, delay = self.arm, self.removal_delay
-        if self.hist.shape[1] and t == delay:  # history: from the start or after the delay
-            if arm.rule == "oracle":
-                self._drop_history(self.plan.h_flagged, arm)  # the disputed, unfair feedback
-            elif arm.rule == "drop_below":
-                self._drop_history(self.plan.h_stars < arm.stars, arm)  # NaN: no feedback
-        if not delay:
-            return
-        queue = self.removal_queue[t % (delay + 1)]
-        idx, col = np.nonzero(queue >= 0)
-        if idx.size:
-            end = t - delay - col % self.ring_weeks
-            self._update(idx, queue[idx, col], end, t, -1.0, stars=arm.scope == "all")
-            queue[idx, col] = -1
+        """Start of week t: history the removal arms drop now, and the ratings whose removal
+        falls due now."""
+        for a, arm, delay, queue in self.removals:
+            rows = slice(a * self.paths, (a + 1) * self.paths)
+            if self.hist.shape[1] and t == delay:  # from the start, or after the delay
+                if arm.rule == "oracle":  # the disputed, unfair feedback
+                    self._drop_history(self.plan.h_flagged, arm, rows)
+                elif arm.rule == "drop_below":  # NaN (no feedback) is not below
+                    self._drop_history(self.plan.h_stars < arm.stars, arm, rows)
+            if queue is None:
+                continue
+            due = queue[t % (delay + 1)]
+            path, col = np.nonzero(due >= 0)
+            if path.size:
+                end = t - delay - col % self.ring_weeks
+                k = due[path, col]
+                self._update(path + a * self.paths, k, end, t, -1.0, stars=arm.scope == "all")
+                due[path, col] = -1
 
     # -- tallies -------------------------------------------------------------------------------
     def _low_class(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -326,10 +348,11 @@ class PopulationKernel:
         stop = np.full(idx.size, np.inf)
         stop[refused] = t
         later = ~refused
-        if self.removal_delay:
-            stop[later] = np.where(
-                self._removal(idx[later], k[later]), t + self.removal_delay, stop[later]
-            )
+        if self.removals:
+            for a, stacked, delay, queue in self.removals:
+                if queue is not None:
+                    removed = later & self._removed(idx, pos, a, stacked)
+                    stop = np.where(removed, t + delay, stop)
         elif arm.rule == "suspended_client" and arm.delay_weeks > 0:
             susp = self._against(d.attr("suspended", pos), d.attr("stars", pos))
             stop = np.where(later & susp, t + arm.delay_weeks, stop)

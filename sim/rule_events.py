@@ -77,7 +77,7 @@ class RuleEvents:
         elif arm.rule == "window" and arm.last_weeks is not None:
             self.hist[:, p.h_age + t >= arm.last_weeks] = False
             self._age_out_future(t, arm.last_weeks)
-        if self.removal_delay is not None:  # oracle, drop_below, report and review
+        if self.removals:  # oracle, drop_below, report and review (sim/population_engine.py)
             self._removal_events(t)
 
     def _refused(self, idx: np.ndarray, k: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
@@ -98,8 +98,8 @@ class RuleEvents:
             return self._against(d.attr("suspended", pos), d.attr("stars", pos))
         if arm.rule == "window" and arm.last_weeks is not None:
             return t - end >= arm.last_weeks
-        if self.removal_delay == 0:
-            return self._removal(idx, k)
+        if self.removals:
+            return self._refused_now(idx, k)
         return np.zeros(idx.size, dtype=bool)
 
     def _after_count(
@@ -107,8 +107,8 @@ class RuleEvents:
     ) -> None:
         """After feedback is counted: what the rule must remember to remove it later."""
         arm = self.arm
-        if self.removal_delay:
-            self._queue_removal(idx, k, col, t)
+        if self.removals:
+            self._queue_removals(idx, k, col, t)
         elif arm.rule == "suspended_client" and arm.delay_weeks > 0:
             pos = self.d.position(idx, k)
             susp = self._against(self.d.attr("suspended", pos), self.d.attr("stars", pos))

@@ -3,7 +3,11 @@ single case as a population of one type."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 
@@ -18,10 +22,11 @@ from sim.assumptions import POPULATION_ASSUMPTIONS, population_default
 from sim.draws import chunk_draws
 from sim.engine import signals_today, trajectories
 from sim.plan import make_plan
-from sim.policy import policy_run
+from sim.policy import policy_run, policy_scenario
 from sim.policy_types import ArmOutcome
 from sim.population import PopulationClients, PopulationReports, WorkerType
 from sim.population_engine import population_generator
+from sim.scenario import estimate_memory_bytes
 
 FIELDS = [f for f in ArmOutcome.__dataclass_fields__]
 POPULATION_TOML = (ROOT / "tests" / "population-small.toml").read_text()
@@ -122,7 +127,7 @@ ARMS = [
     {"name": "drop4", "rule": "drop_below", "stars": 4.0},
     {"name": "oracle", "rule": "oracle"},
     {"name": "whitby", "rule": "whitby"},
-    {"name": "last10", "rule": "window", "last_n": 10},
+    {"name": "last3", "rule": "window", "last_n": 3},
 ]
 
 
@@ -147,8 +152,15 @@ def test_keep_stops_nothing_oracle_stops_every_unfair_low_drop_below_everything(
     assert 0 < rep.unfair_stopped.sum() < rep.unfair_lows.sum()
     assert 0 < rep.fair_stopped.sum() < rep.fair_lows.sum()
     assert rep.unfair_stop_weeks.sum() == 2 * rep.unfair_stopped.sum()
+    weeks = default_run.scenario.run.weeks
     for o in out.values():
         assert np.all(o.unfair_stopped <= o.unfair_lows) and np.all(o.fair_stopped <= o.fair_lows)
+        assert np.all(o.unfair_stop_weeks >= 0)
+        assert np.all(o.unfair_stop_weeks <= o.unfair_stopped * (weeks - 1))
+    # the last-n window pushes some lows out, some weeks after they arrived
+    last3 = out["last3"]
+    assert 0 < last3.unfair_stopped.sum() < last3.unfair_lows.sum()
+    assert last3.unfair_stop_weeks.sum() > 0
     # no unfair rating under the victims' counterfactual, and removing them helps on average
     wu = out[default_run.without_unfair]
     assert wu.unfair_lows.sum() == 0
@@ -240,10 +252,14 @@ def test_sim_run_reads_a_population():
 
 def test_the_same_to_the_bit_whatever_the_executor_or_the_chunk():
     sc = population_scenario(ARMS, paths=700, weeks=20)
-    one = policy_run(sc, chunk_paths=256)
+    calls = []
+    one = policy_run(sc, chunk_paths=256, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(256, 700), (512, 700), (700, 700)]
     two = policy_run(sc, chunk_paths=512)
     with ProcessPoolExecutor(2) as pool:
         three = policy_run(sc, executor=pool)
+    with pytest.raises(ValueError, match="chunk_paths: must be a positive multiple of 256"):
+        policy_run(sc, chunk_paths=300)
     for other in (two, three):
         np.testing.assert_array_equal(one.kind, other.kind)
         for arm, o in one.outcomes.items():
@@ -286,6 +302,7 @@ def test_tallies_agree_with_a_recount_of_every_contract():
         {"name": "late", "rule": "oracle", "delay_weeks": 3},
         {"name": "recent", "rule": "window", "last_weeks": 6},
         {"name": "reported", "rule": "exclude_flagged", "delay_weeks": 2},
+        {"name": "at once", "rule": "exclude_flagged"},
     ]
     sc = population_scenario(
         arms, paths=paths, weeks=weeks, clients={"coercive_share": 0.2}, reports={"fair": 0.5}
@@ -316,8 +333,10 @@ def test_tallies_agree_with_a_recount_of_every_contract():
             stop = np.where(unfair, arrival + 3, np.inf)
         elif name == "recent":
             stop = np.maximum(arrival, end + 6)
-        else:
+        elif name == "reported":
             stop = np.where(d.attr("upheld", pos), arrival + 2, np.inf)
+        else:
+            stop = np.where(d.attr("upheld", pos), arrival, np.inf)
         stopped = low & (stop <= horizon)
         o = run.outcomes[name]
         for cls, lows, stops, weeks_field in (
@@ -371,3 +390,132 @@ def test_rules_that_cannot_act_within_the_horizon_are_keep_and_drop_below_shows_
     drop4 = run.outcomes["drop4"]
     assert np.all(np.isnan(drop4.stars) | (drop4.stars >= 4.0))
     assert np.nanmin(kept.stars) < 4.0
+
+
+def test_the_documented_population_is_the_default():
+    text = (ROOT / "docs" / "model.md").read_text()
+    example = re.search(r"```toml\n(\[population\].*?)```", text, re.S)
+    assert example is not None
+    sc = sim.loads_scenario(example[1], "docs/model.md")
+    assert sc.population == sim.validate_scenario({"population": {}}).population
+    assert sc.population == sim.loads_scenario(POPULATION_TOML).population
+
+
+def test_whitby_stops_one_star_ratings_among_many_five_stars_after_they_counted():
+    """Freelancers whose work always earns 5 stars, harsh clients taking 4 off: once about
+    twenty 5-stars are counted, whitby's filter drops the 1-star level: the lows that came
+    earlier had counted some weeks, the later ones none. No fair low exists."""
+    data = tomllib.loads(POPULATION_TOML)
+    data["run"].update(paths=256, weeks=104)
+    data["population"]["types"] = [{"name": "fine", "share": 1.0, "quality": [0, 0, 0, 0, 1]}]
+    data["population"]["clients"]["coercive_share"] = 0.0
+    data["market"] = {"harsh_client_share": 0.05, "harsh_client_shift": 4}
+    data["arms"] = [{"name": "kept", "rule": "keep"}, {"name": "whitby", "rule": "whitby"}]
+    run = policy_run(sim.validate_scenario(data))
+    kept, whitby = run.outcomes["kept"], run.outcomes["whitby"]
+    assert kept.fair_lows.sum() == 0 and whitby.fair_lows.sum() == 0
+    assert 0 < whitby.unfair_stopped.sum() <= whitby.unfair_lows.sum()
+    # early lows counted until enough 5-stars came; later ones were filtered on arrival (0)
+    weeks = whitby.unfair_stop_weeks[whitby.unfair_stopped > 0]
+    assert (weeks > 0).any() and (weeks == 0).any()
+    assert whitby.earnings.mean() > kept.earnings.mean()
+
+
+def test_each_contract_decoded_as_a_scalar_reference_decodes_it():
+    """The population's contract attributes against a scalar decoding of the spec, contract by
+    contract, from both streams drawn afresh (as tests/reference_engine.py draws a block: every
+    row of every page; the population's stream: the types' uniforms, then pages of five rows)."""
+    sc = population_scenario(
+        ARMS[:2],
+        paths=300,
+        weeks=6,
+        clients={"coercive_share": 0.3, "retaliation_probability": 0.6, "coercive_suspended": 0.5},
+        reports={"fair": 0.5, "upheld_fair": 0.5},
+    )
+    m, pop = sc.market, sc.population
+    plan = make_plan(sc)
+    d = chunk_draws(plan, 0, sc.run.paths)
+    d.ensure(plan.ordinals)
+    pages = -(-plan.ordinals // 32)
+    cdfs = [list(np.cumsum(t.quality)) for t in pop.types]
+    for block, start in enumerate(range(0, sc.run.paths, 256)):
+        g = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(sc.run.seed, spawn_key=(1, block)))
+        )
+        g.random((plan.weeks, plan.slots, 256), dtype=np.float32)
+        g.random(256)
+        main = [g.random((7, 256, 32), dtype=np.float32) for _ in range(pages)]
+        h = population_generator(sc.run.seed, block)
+        kind_u = h.random(256)
+        extra = [h.random((5, 256, 32), dtype=np.float32) for _ in range(pages)]
+        for i in range(min(256, sc.run.paths - start)):
+            kind = 0 if kind_u[i] < pop.types[0].share else 1
+            for k in range(plan.ordinals):
+                u = [float(x) for x in main[k // 32][:, i, k % 32]]
+                v = [float(x) for x in extra[k // 32][:, i, k % 32]]
+                earned = next((s for s, c in enumerate(cdfs[kind], 1) if u[0] < c), 5)
+                coercive = v[0] < pop.clients.coercive_share
+                retaliates = coercive and v[1] < pop.clients.retaliation_probability
+                harsh = not coercive and u[5] < m.harsh_client_share
+                if retaliates:
+                    stars = min(earned, pop.clients.retaliation_stars)
+                elif harsh:
+                    stars = max(earned - m.harsh_client_shift, 1)
+                else:
+                    stars = earned
+                truth = (2 if retaliates else 1) if stars < earned else 0
+                unfair = truth > 0
+                r = pop.reports
+                upheld = (
+                    stars < sc.jss.fail_below
+                    and v[3] < (r.unfair if unfair else r.fair)
+                    and v[4] < (r.upheld_unfair if unfair else r.upheld_fair)
+                )
+                left = retaliates or u[2] < sc.signals.feedback_rate
+                pos = d.position(np.array([start + i]), np.array([k]))
+                got = {a: d.attr(a, pos)[0] for a in ("stars", "earned", "truth", "upheld", "left")}
+                want = {
+                    "stars": stars,
+                    "earned": earned,
+                    "truth": truth,
+                    "upheld": upheld,
+                    "left": left,
+                }
+                assert got == want, (start + i, k)
+                assert d.attr("suspended", pos)[0] == (
+                    coercive and v[2] < pop.clients.coercive_suspended
+                )
+
+
+MEASURE = """
+import gc, json, resource, sys
+import sim
+from sim.policy import policy_run, policy_scenario
+sc = sim.validate_scenario(json.loads(sys.argv[1]), "m")
+gc.collect()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+policy_run(sc)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(after - before)
+"""
+
+
+def test_a_policy_runs_measured_peak_is_within_the_runs_estimate():
+    """`sim.memory`'s estimate of the scenario with the arms a policy run adds holds the
+    measured peak of the policy run (a population's draws, queues and tallies included)."""
+    data = tomllib.loads(POPULATION_TOML)
+    data["run"].update(paths=20_000, weeks=104, chunk_paths=8192)
+    data["arms"] = [*ARMS[:4], {"name": "late", "rule": "oracle", "delay_weeks": 6}]
+    sc = sim.validate_scenario(data, "m")
+    estimate = estimate_memory_bytes(policy_scenario(sc))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
+    grew = int(out.stdout.strip())
+    assert grew <= estimate, f"measured {grew / 2**20:.0f} MiB > {estimate / 2**20:.0f} MiB"
