@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,10 @@ def _share(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
+def _money(x: float) -> str:
+    return f"{'-' if x < 0 else ''}${abs(x):,.0f}"
+
+
 def _setting(r: RuleMeasures) -> str:
     return r.arm if r.parameter is None else f"{r.parameter} {r.value:g}"
 
@@ -175,7 +180,7 @@ def describe_policy(sc: sim.Scenario, rows: Sequence[RuleMeasures], label: str) 
         f"{'rank stars':>10} {'victims lose':>12} {'hired quality':>13}",
     ]
     for r in rows:
-        harm = "n/a" if r.victims_harm is None else f"${r.victims_harm:,.0f}"
+        harm = "n/a" if r.victims_harm is None else _money(r.victims_harm)
         lines.append(
             f"  {r.rule:<16} {_setting(r)[:28]:<28} "
             f"{_share(r.protection) if r.unfair_lows else 'no unfair':>10} "
@@ -189,12 +194,11 @@ def describe_policy(sc: sim.Scenario, rows: Sequence[RuleMeasures], label: str) 
 def _chart_module() -> Any | None:
     """app.frontier_chart (the Policy lab page's), or None where this installation lacks it."""
     try:
-        from app import frontier_chart
+        return importlib.import_module("app.frontier_chart")
     except ModuleNotFoundError as e:
         if e.name != "app.frontier_chart":
             raise
         return None
-    return frontier_chart
 
 
 def cmd_policy(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -249,8 +253,7 @@ def cmd_policy(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
         folder.write("manifest.json", json_bytes(info))
     print(describe_policy(sc, rows, label))
-    written = ", ".join(folder.hashes)
-    print(f"Wrote {out}/: {written}, manifest.json")
+    print(f"Wrote {out}/: {', '.join(folder.hashes)}")
     if charts is None:
         print("(no frontier chart: app/frontier_chart.py is not in this installation)")
     return EXIT_OK

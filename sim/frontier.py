@@ -231,15 +231,17 @@ def frontier(
             if progress is not None:
                 progress(done[0], len(tasks))
 
-    futures = []
-    for task in tasks:
+    # the scenarios with the most arms first, so that a pool's workers finish together; the
+    # rows come back in the tasks' order whatever ran first
+    futures: dict[int, Future] = {}
+    for task in sorted(tasks, key=lambda t: -len(t.scenario.arms)):
         future = executor.submit(run_task, task)
         future.add_done_callback(tick)
-        futures.append(future)
+        futures[task.index] = future
     try:
-        results = [f.result() for f in futures]
+        results = [futures[t.index].result() for t in tasks]
     except BaseException:
-        for f in futures:
+        for f in futures.values():
             f.cancel()
         raise
     return [m for rows in results for m in rows]

@@ -19,18 +19,22 @@ Intervals. Paths of one block share random numbers, so the block, not the path, 
 independence (with assumption uncertainty on, every block of a design point shares its
 assumptions: the cluster is then the design point, as in `sim.metrics.three_figures`).
 Protection, signal lost, harm, gain and hired quality are ratios of sums (a mean over paths is
-the ratio with a denominator of one per path); their intervals are the normal ones with the
-cluster-robust (linearised) variance of a ratio, the same estimator `three_figures` uses for a
-mean over design points, which it reduces to when the denominator is one per path. A rank
-correlation is no ratio of sums: its interval is a percentile block bootstrap (whole clusters
-resampled with replacement, `BOOTSTRAP` replicates, from a generator seeded by the scenario's
-seed and a spawn key of its own, so the same run gives the same bytes). Each replicate keeps
-the full sample's ranks (so the point figure is scipy's exactly) and recomputes the correlation
-of the ranks from the resampled clusters' moment sums: one matrix product for every replicate,
-cheap for a million paths, where re-ranking every replicate would cost a sort each.
+the ratio with a denominator of one per path). Their intervals use the cluster-robust
+(linearised) variance of a ratio, the estimator `three_figures` uses for a mean over design
+points, to which it reduces when the denominator is one per path; the quantile is Student's t
+with k - 1 degrees of freedom for k clusters (1.68 for the 40 blocks of 10,000 paths, the
+normal's 1.645 for many more, honestly wider for a few). Shares (protection, signal lost) are
+clipped to [0, 1], which holds the true share. A rank correlation is no ratio of sums: its
+interval is a percentile block bootstrap (whole clusters resampled with replacement,
+`BOOTSTRAP` replicates, from a generator seeded by the scenario's seed and a spawn key of its
+own, the same resamples for every arm, so the same run gives the same bytes). Each replicate
+keeps the full sample's ranks (so the point figure is scipy's exactly) and recomputes the
+correlation of the ranks from the resampled clusters' moment sums: one matrix product for every
+replicate, cheap for a million paths, where re-ranking every replicate would cost a sort each.
 
 A figure with nothing to measure is None (never 0 or NaN), as is an interval that cannot be
-estimated (fewer than two clusters hold any of it).
+estimated: fewer than two clusters hold any of it, or fewer than `MIN_BOOTSTRAP_CLUSTERS` for
+a rank correlation (too few distinct resamples).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .metrics import Z90, path_points
+from .metrics import path_points
 from .policy_types import PolicyRun, RuleMeasures
 
 __all__ = [
@@ -52,11 +56,13 @@ __all__ = [
     "ratio_interval",
     "rule_of",
     "spearman_interval",
+    "t_quantile",
 ]
 
 BOOTSTRAP = 1000  # block-bootstrap replicates of a rank correlation
-# the bootstrap's own stream: the engine uses 0 (market), (1, b) blocks, 2 and 3 (design); this
-# spells "pol" so that no engine stream, present or added, is read again
+MIN_BOOTSTRAP_CLUSTERS = 10  # fewer clusters have too few distinct resamples for an interval
+# the bootstrap's own stream: the engine uses 0 (market), (1, b) blocks, 2 and 3 (design) and
+# (4, b) (a population's blocks); this spells "pol", so that no engine stream is read again
 BOOTSTRAP_SPAWN_KEY = (0x706F6C,)
 LEVEL = 0.90
 
@@ -92,8 +98,15 @@ def ratio_interval(
     if k < 2:
         return ratio, None
     resid = n_c[held] - ratio * d_c[held]
-    half = Z90 * math.sqrt(k / (k - 1) * float(np.sum(resid * resid))) / abs(total)
+    half = t_quantile(k) * math.sqrt(k / (k - 1) * float(np.sum(resid * resid))) / abs(total)
     return ratio, (ratio - half, ratio + half)
+
+
+def t_quantile(k: int) -> float:
+    """The two-sided 90% quantile of Student's t with k - 1 degrees of freedom: with k clusters
+    the variance is estimated from k values (about the normal's 1.645 for hundreds of blocks,
+    wider for a few)."""
+    return float(stats.t.ppf(0.5 + LEVEL / 2, k - 1))
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -144,7 +157,7 @@ def spearman_interval(
         ],
         axis=1,
     )
-    if k < 2:
+    if k < MIN_BOOTSTRAP_CLUSTERS:
         return rho, None
     weights = rng.multinomial(k, np.full(k, 1.0 / k), size=BOOTSTRAP).astype(float)
     replicates = _corr(weights @ sums)
@@ -169,12 +182,14 @@ def rule_of(run: PolicyRun, arm: str) -> str:
     return "keep" if arm == run.reference else arm
 
 
-def _ratio_or_none(
-    num: np.ndarray, den: np.ndarray, clusters: np.ndarray
-) -> tuple[float | None, Interval]:
+def _share(num: np.ndarray, den: np.ndarray, clusters: np.ndarray) -> tuple[float | None, Interval]:
+    """A share of the ratings (num of den) with its interval clipped to [0, 1]; None when
+    there are none."""
     if float(np.sum(den)) == 0:
         return None, None
     value, interval = ratio_interval(num, den, clusters)
+    if interval is not None:
+        interval = (max(0.0, interval[0]), min(1.0, interval[1]))
     return value, interval
 
 
@@ -206,17 +221,19 @@ def measures(run: PolicyRun) -> list[RuleMeasures]:
             continue
         # every arm resamples the same clusters: the intervals of two rules are paired
         rng = _seed_rng(run)
-        protection, protection90 = _ratio_or_none(o.unfair_stopped, o.unfair_lows, clusters)
+        protection, protection90 = _share(o.unfair_stopped, o.unfair_lows, clusters)
         stopped = int(np.sum(o.unfair_stopped))
         protection_weeks = float(np.sum(o.unfair_stop_weeks)) / stopped if stopped else None
-        signal_lost, signal_lost90 = _ratio_or_none(o.fair_stopped, o.fair_lows, clusters)
+        signal_lost, signal_lost90 = _share(o.fair_stopped, o.fair_lows, clusters)
         stars, stars90 = spearman_interval(o.stars, quality, clusters, rng)
         rng = _seed_rng(run)
         jss, jss90 = spearman_interval(o.jss, quality, clusters, rng)
         harm, harm90 = _mean_over(counterfactual - o.earnings, victims, clusters)
         gain, gain90 = _mean_over(o.earnings - oracle_earnings, poor, clusters)
         jobs = np.asarray(o.jobs, dtype=float)
-        hired, hired90 = _ratio_or_none(jobs * quality, jobs, clusters)
+        hired, hired90 = (
+            ratio_interval(jobs * quality, jobs, clusters) if jobs.sum() else (None, None)
+        )
         out.append(
             RuleMeasures(
                 rule=rule_of(run, arm),

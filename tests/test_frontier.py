@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from helpers import SCENARIOS
+from helpers import ROOT, SCENARIOS
 
 import sim
-from sim.frontier import MAX_ARMS, SETTINGS, frontier_tasks
+from sim.frontier import MAX_ARMS, SETTINGS, frontier, frontier_tasks
+from sim.policy import policy_run
+from sim.policy_measures import measures
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +109,86 @@ def test_bad_settings_name_the_key_and_the_problem(flagged):
         "frontier: flagged_client.threshold: Input should be less than or equal to 5 (got 9)",
         "frontier: whitby.q: Input should be less than 0.5 (got 0.7)",
     ]
+
+
+# -- on the engine ------------------------------------------------------------------------------
+
+POPULATION = ROOT / "tests" / "population-small.toml"
+FEW = {  # a short frontier: two rules, the queue at the scenario's own setting among them
+    "flagged_client.threshold": [],
+    "whitby.q": [0.2],
+    "window.last_n": [],
+    "signals.prior_weight": [5],
+    "exclude_flagged.delay_weeks": [0, 2],
+}
+
+
+def population(paths: int = 512, weeks: int = 20, **changes) -> sim.Scenario:
+    data = sim.load_scenario(POPULATION).model_dump(mode="json")
+    data["run"].update(paths=paths, weeks=weeks)
+    data.update(changes)  # whole sections: arms, market, population
+    return sim.validate_scenario(data, "test")
+
+
+def test_the_frontier_is_the_scenarios_arms_then_each_setting_on_one_population():
+    sc = population()
+    rows = frontier(sc, settings=FEW)
+    assert [(m.rule, m.arm, m.parameter, m.value) for m in rows] == [
+        ("keep", "kept", None, None),
+        ("exclude_flagged", "reported", None, None),
+        ("oracle", "oracle", None, None),
+        ("whitby", "whitby q 0.2", "q", 0.2),
+        ("keep", "bayesian prior_weight 5", "prior_weight", 5.0),
+        ("exclude_flagged", "exclude_flagged delay_weeks 0", "delay_weeks", 0.0),
+        ("exclude_flagged", "exclude_flagged delay_weeks 2", "delay_weeks", 2.0),
+    ]
+    by_arm = {m.arm: m for m in rows}
+    # common random numbers: the queue of 2 weeks in its own scenario is the scenario's own arm
+    # (a queue of 2 weeks) to the last digit, intervals included
+    same = replace(
+        by_arm["exclude_flagged delay_weeks 2"], arm="reported", parameter=None, value=None
+    )
+    assert same == by_arm["reported"]
+    # the corners' known answers
+    kept, oracle = by_arm["kept"], by_arm["oracle"]
+    assert kept.unfair_lows > 0 and kept.fair_lows > 0
+    assert (kept.protection, kept.signal_lost) == (0.0, 0.0)
+    assert (oracle.protection, oracle.signal_lost, oracle.poor_gain) == (1.0, 0.0, 0.0)
+    # a queue lets more unfair ratings count at the horizon than none
+    assert by_arm["exclude_flagged delay_weeks 0"].protection > by_arm["reported"].protection > 0
+
+
+def test_dropping_every_rating_under_four_stars_protects_all_and_loses_all():
+    sc = population(
+        arms=[{"name": "kept", "rule": "keep"}, {"name": "drop4", "rule": "drop_below", "stars": 4}]
+    )
+    got = {m.arm: m for m in measures(policy_run(sc))}
+    assert (got["drop4"].protection, got["drop4"].signal_lost) == (1.0, 1.0)
+    assert got["drop4"].protection90 == got["drop4"].signal_lost90 == (1.0, 1.0)
+
+
+def test_no_unfair_clients_means_no_protection_to_measure_not_zero():
+    data = population().model_dump(mode="json")
+    data["market"]["harsh_client_share"] = 0.0
+    data["population"]["clients"]["coercive_share"] = 0.0
+    sc = population(market=data["market"], population=data["population"])
+    for m in frontier(sc, settings={k: [] for k in SETTINGS}):
+        assert m.unfair_lows == 0
+        assert (m.protection, m.protection90, m.protection_weeks) == (None, None, None)
+        assert m.victims_harm is None and m.signal_lost is not None
+
+
+def test_report_and_review_protects_the_share_reported_and_upheld():
+    # at once (no queue), a rating stops counting when she reports it and support upholds it:
+    # 0.8 x 0.6 of unfair lows and 0.1 x 0.05 of fair ones (tests/population-small.toml);
+    # only ratings reported in the horizon's last week may still be waiting
+    sc = population(
+        paths=4096,
+        weeks=30,
+        arms=[{"name": "kept", "rule": "keep"}, {"name": "now", "rule": "exclude_flagged"}],
+    )
+    now = next(m for m in measures(policy_run(sc)) if m.arm == "now")
+    lo, hi = now.protection90
+    assert lo < 0.8 * 0.6 < hi and hi - lo < 0.1
+    lo, hi = now.signal_lost90
+    assert lo < 0.1 * 0.05 < hi

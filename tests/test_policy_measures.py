@@ -17,6 +17,7 @@ from sim.policy_measures import (
     measures,
     ratio_interval,
     spearman_interval,
+    t_quantile,
 )
 from sim.policy_types import ArmOutcome, PolicyRun
 
@@ -82,9 +83,11 @@ def test_four_unfair_lows_three_stopped_is_three_quarters():
     assert m.protection_weeks == 3.0  # (2 + 4 + 3) / 3
     assert m.unfair_lows == 4
     # by hand: cluster sums (2, 2) and (1, 2), R = 3/4, residuals +0.5 and -0.5,
-    # variance 2/1 * (0.25 + 0.25) / 4^2 = 1/16
-    half = Z90 * 0.25
-    assert m.protection90 == pytest.approx((0.75 - half, 0.75 + half), abs=1e-15)
+    # variance 2/1 * (0.25 + 0.25) / 4^2 = 1/16; Student's t with 1 degree of freedom
+    half = 6.313751514675041 * 0.25
+    _, interval = ratio_interval(stopped, lows, np.arange(n) // BLOCK)
+    assert interval == pytest.approx((0.75 - half, 0.75 + half), abs=1e-12)
+    assert m.protection90 == (0.0, 1.0)  # a share's interval is clipped to what a share can be
 
 
 def test_keep_protects_nothing_and_the_oracle_everything_with_exact_intervals():
@@ -179,7 +182,8 @@ def test_poor_gain_against_the_oracle_and_none_without_poor_workers():
     assert got["oracle"].poor_gain == 0.0
     # cluster sums (90 over 2) and (90 over 1): residuals 90 - 120 = -30 and 90 - 60 = +30,
     # variance 2 * 1800 / 9 = 400
-    assert got["rule"].poor_gain90 == pytest.approx((60 - Z90 * 20, 60 + Z90 * 20))
+    t = t_quantile(2)
+    assert got["rule"].poor_gain90 == pytest.approx((60 - t * 20, 60 + t * 20))
     assert by_arm(replace(run, poor=np.zeros(n, bool)))["rule"].poor_gain is None
 
 
@@ -195,7 +199,7 @@ def test_hired_quality_is_weighted_by_jobs():
 
 
 def test_spearman_of_a_monotone_display_is_one_and_of_a_reversed_one_minus_one():
-    n = 4 * BLOCK
+    n = 16 * BLOCK
     quality = np.random.default_rng(3).uniform(1, 5, n)
     stars = np.log(quality)  # strictly increasing: the same order
     stars[::7] = np.nan  # nothing shown on some paths: omitted
@@ -208,7 +212,7 @@ def test_spearman_of_a_monotone_display_is_one_and_of_a_reversed_one_minus_one()
 
 
 def test_spearman_is_scipys_and_a_constant_display_is_none():
-    n = 8 * BLOCK
+    n = 16 * BLOCK
     rng = np.random.default_rng(11)
     quality = rng.uniform(1, 5, n)
     stars = np.round(quality + rng.normal(0, 1, n), 1)  # ties included
@@ -251,10 +255,26 @@ def test_ratio_interval_of_a_mean_is_three_figures_cluster_robust_one():
     rng = np.random.default_rng(2)
     d = rng.normal(10, 3, n) + np.repeat(rng.normal(0, 1, 32), BLOCK)
     clusters = np.arange(n) // BLOCK
-    mean, interval = ratio_interval(d, np.ones(n), clusters)
+    mean, (lo, hi) = ratio_interval(d, np.ones(n), clusters)
     ref = three_figures(d, clusters)
     assert mean == pytest.approx(ref["mean"], rel=1e-12)
-    assert interval == pytest.approx(tuple(ref["ci90"]), rel=1e-12)
+    # the same variance; Student's t with 31 degrees of freedom instead of the normal's 1.645
+    ref_half = (ref["ci90"][1] - ref["ci90"][0]) / 2
+    assert (hi - lo) / 2 == pytest.approx(ref_half * stats.t.ppf(0.95, 31) / Z90, rel=1e-12)
+
+
+def test_t_quantile_is_the_normals_for_many_clusters_and_wider_for_a_few():
+    assert t_quantile(100_000) == pytest.approx(Z90, rel=1e-4)
+    assert t_quantile(40) == pytest.approx(1.685, abs=1e-3)
+    assert t_quantile(2) == pytest.approx(6.314, abs=1e-3)
+
+
+def test_a_rank_correlation_on_few_blocks_has_no_interval():
+    n = 9 * BLOCK
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=n)
+    rho, interval = spearman_interval(x, x + rng.normal(size=n), np.arange(n) // BLOCK, rng)
+    assert rho is not None and interval is None
 
 
 def test_measures_are_the_same_bytes_twice_and_seeded_by_the_scenario():
