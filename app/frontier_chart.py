@@ -20,6 +20,7 @@ __all__ = [
     "frontier_frame",
     "not_plotted",
     "screen_spec",
+    "series_colours",
     "series_name",
     "setting_words",
 ]
@@ -189,10 +190,15 @@ def frontier_frame(rows: Sequence[RuleMeasures]) -> pd.DataFrame:
 CHAR, LINE = 0.6, 1.2
 
 
+RIGHT = 0.7  # a label of a point further right than this reads leftwards, inside the plot
+
+
 def _box(x: float, y: float, text: str, corner: bool) -> tuple[float, float, float, float]:
     size, dx, dy = (12, 9, 0) if corner else (10, 6, -6)
-    left, middle = x * SIZE + dx, (1 - y) * SIZE + dy
-    return left, middle - size * LINE / 2, left + len(text) * size * CHAR, middle + size * LINE / 2
+    width = len(text) * size * CHAR
+    left = x * SIZE - dx - width if x > RIGHT and not corner else x * SIZE + dx
+    middle = (1 - y) * SIZE + dy
+    return left, middle - size * LINE / 2, left + width, middle + size * LINE / 2
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -286,6 +292,17 @@ TOOLTIP = [
 ]
 
 
+ORACLE_COLOUR = "#3a3a3a"  # the oracle's corner: a reference, not a rule one could adopt
+
+
+def series_colours(rows: Sequence[RuleMeasures]) -> dict[str, str]:
+    """Each series' colour: a rule's by its name, as on every other chart (`arm_colours`); the
+    oracle's corner dark grey, apart from every rule's colour."""
+    oracle = [arm for arm, rule in corner_arms(rows).items() if rule == "oracle"]
+    names = tuple(n for n in series_order(rows) if n not in oracle)
+    return {**arm_colours(names), **dict.fromkeys(oracle, ORACLE_COLOUR)}
+
+
 def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> alt.LayerChart:
     """Protection (y) against signal lost (x), both 0-100%: each rule's settings as points
     joined by a line, labelled with the setting; keep and the oracle as labelled corners;
@@ -293,7 +310,7 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
     with no unfair ratings (or no fair low ones) are not drawn at 0: the subtitle says so."""
     frame = frontier_frame(rows)
     order = series_order(rows)
-    colours = arm_colours(tuple(order))
+    colours = series_colours(rows)
     colour = alt.Color(
         "series:N",
         scale=alt.Scale(domain=order, range=[colours[n] for n in order]),
@@ -328,7 +345,17 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
     given_points = given.mark_point(
         shape="square", filled=True, size=70, opacity=1, stroke="white", strokeWidth=1
     ).encode(tooltip=TOOLTIP)
-    labels = swept.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="label:N")
+    leftwards = alt.datum.signal_lost > RIGHT
+    labels = (
+        swept.transform_filter(~leftwards)
+        .mark_text(align="left", dx=6, dy=-6, fontSize=10)
+        .encode(text="label:N")
+    )
+    labels_left = (
+        swept.transform_filter(leftwards)
+        .mark_text(align="right", dx=-6, dy=-6, fontSize=10)
+        .encode(text="label:N")
+    )
     corner_points = corners.mark_point(shape="diamond", filled=True, size=140, opacity=1).encode(
         tooltip=TOOLTIP
     )
@@ -343,7 +370,15 @@ def frontier_chart(rows: Sequence[RuleMeasures], title: str | None = None) -> al
         *not_plotted(rows),
     ]
     chart = alt.layer(
-        line, error_y, error_x, points, given_points, labels, corner_points, corner_labels
+        line,
+        error_y,
+        error_x,
+        points,
+        given_points,
+        labels,
+        labels_left,
+        corner_points,
+        corner_labels,
     ).properties(
         width=SIZE,
         height=SIZE,

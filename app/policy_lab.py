@@ -400,8 +400,9 @@ def rule_words(r: RuleMeasures) -> str:
         hides = f"{NO_UNFAIR} to hide"
     else:
         hides = f"hides {_pct(r.protection)} of the unfair low ratings"
-        if r.protection90 is not None:
-            hides += f" (90%: {_pct(r.protection90[0])} to {_pct(r.protection90[1])})"
+        lo, hi = r.protection90 or (r.protection, r.protection)
+        if _pct(lo) != _pct(hi):  # no interval where it is one figure (keep, the oracle)
+            hides += f" (90%: {_pct(lo)} to {_pct(hi)})"
     lost = NO_FAIR_LOWS if r.signal_lost is None else f"{_pct(r.signal_lost)} of the fair ones"
     words = [f"{hides} and {lost}."]
     if r.victims_harm is not None:

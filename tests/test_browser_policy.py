@@ -107,7 +107,13 @@ def test_the_address_holds_the_settings_and_a_bad_value_is_named(page, warm) -> 
     open_lab(page, warm + QUICK + "&population.clients.coercive_share=0.05")
     assert "population.clients.coercive_share=0.05" in page.url
     slider = page.get_by_role("slider", name="Coercive clients (share)")
-    assert slider.get_attribute("aria-valuenow") == "0.05"
+    assert slider.input_value() == "0.05"
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # one step: the address follows the slider
+    page.wait_for_url("**population.clients.coercive_share=0.055**", timeout=60_000)
+    page.wait_for_function(READY, timeout=300_000, polling=250)
+    assert slider.input_value() == "0.055"
+    assert "0.055" in page.get_by_test_id("stSidebar").inner_text()  # shown as set
     open_lab(page, warm + QUICK + "&population.reports.unfair=7")
     warning = page.get_by_test_id("stAlert").first.inner_text()
     assert "population.reports.unfair" in warning and "out of range" in warning

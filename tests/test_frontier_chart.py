@@ -12,6 +12,8 @@ from app.charts import RULE_COLOURS, arm_colours
 from app.export import chart_bytes
 from app.frontier_chart import (
     NO_UNFAIR,
+    ORACLE_COLOUR,
+    SIZE,
     _box,
     _overlap,
     frontier_chart,
@@ -115,7 +117,9 @@ def test_every_rule_is_in_the_chart_in_the_colour_of_the_other_charts():
     colours = dict(zip(scale["domain"], scale["range"], strict=True))
     for name in ("kept", "excluded", "flagged-client rule", "whitby filter", "bayesian average"):
         assert colours[name] == RULE_COLOURS[name]  # as on the Compare page's charts
-    assert colours == arm_colours(tuple(scale["domain"]))
+    rules = tuple(n for n in scale["domain"] if n != "oracle")
+    assert {n: colours[n] for n in rules} == arm_colours(rules)
+    assert colours["oracle"] == ORACLE_COLOUR  # the reference corner, apart from every rule
     assert len(set(colours.values())) == len(colours)  # one colour per rule
     assert {r["series"] for r in _data(spec)} == series
     assert len(_data(spec)) == len(rows)
@@ -239,3 +243,16 @@ def test_labels_that_would_overlap_are_left_out_and_settings_at_one_place_share_
         for b in boxes[i + 1 :]:
             assert not _overlap(a, b)
     assert len(shown) < len(frame)
+
+
+def test_a_label_near_the_right_edge_reads_leftwards_inside_the_plot():
+    rows = [
+        measures("keep", "kept", 0.0, 0.0),
+        measures("drop_below", "drop below 4 stars", 1.0, 1.0),
+    ]
+    spec = frontier_chart(rows).to_dict()
+    texts = [layer for layer in _layers(spec) if layer["mark"].get("type") == "text"]
+    rightwards = [t for t in texts if t["mark"].get("align") == "right"]
+    assert len(rightwards) == 1 and "signal_lost > 0.7" in json.dumps(rightwards[0]["transform"])
+    left, _, right, _ = _box(1.0, 1.0, "drop below 4 stars", corner=False)
+    assert right <= SIZE and left < right

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -163,3 +164,17 @@ def test_a_frontier_over_the_dashboard_budget_is_refused_before_it_runs(monkeypa
     monkeypatch.setattr(policy_lab.runner, "BUDGET_CELLS", sc.run.paths * sc.run.weeks * 10)
     (problem,) = policy_lab.budget_problems(sc, tuple(RULES))
     assert problem[1] == "run.paths" and "repsim policy" in problem[2]
+
+
+def test_a_rule_in_words():
+    excluded = measures("exclude_flagged", "excluded after 2 weeks", 0.489, 0.0046)
+    assert policy_lab.rule_words(excluded) == (
+        "hides 49% of the unfair low ratings (90%: 45% to 53%) and 0.5% of the fair ones. "
+        "Victims of an unfair low rating earn $812 less by the horizon than without it. "
+        "Clients hire freelancers of 4.61 stars on average."
+    )
+    exact = dataclasses.replace(measures("oracle", "oracle", 1.0, 0.0), protection90=(1.0, 1.0))
+    oracle = policy_lab.rule_words(exact)
+    assert oracle.startswith("hides 100% of the unfair low ratings and 0% of the fair ones.")
+    nothing = policy_lab.rule_words(measures("keep", "kept", None, 0.0))
+    assert nothing.startswith(f"{NO_UNFAIR} to hide and 0% of the fair ones.")

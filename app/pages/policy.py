@@ -10,14 +10,14 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, files, policy_lab, runner, session
+from app import files, policy_lab, runner, session
 from app.export import FORMATS, MIME, chart_bytes
 from app.frontier_chart import (
     frontier_chart,
     not_plotted,
     screen_spec,
+    series_colours,
     series_name,
-    series_order,
 )
 from app.policy_command import policy_csv
 from app.policy_lab import KNOBS, PRESETS, RULES, RULES_HELP, LabSettings
@@ -133,6 +133,8 @@ def _slider(knob: policy_lab.Knob, value: float) -> None:
         min_value=cast(min(knob.lo, value)),
         max_value=cast(max(knob.hi, value)),
         step=cast(knob.step),
+        # as many decimals as the step has: a 0.005 step shows 0.055, not 0.06
+        format=None if knob.integer else f"%.{max(2, len(f'{knob.step:g}') - 2)}f",
         key=key,
         help=f"{knob.help} (scenario key `{knob.key}`)"
         if knob.key != policy_lab.POOR_SHARE
@@ -296,7 +298,7 @@ def render() -> None:
 def _own_rules(rows: list[RuleMeasures]) -> None:
     """The question's own rules, each in words beside a square of its chart colour."""
     own = [r for r in rows if r.parameter is None]
-    colours = charts.arm_colours(tuple(series_order(rows)))
+    colours = series_colours(rows)
     st.markdown("**The question's own rules**")
     for r in own:
         name = series_name(r)
