@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
-from app import dates, sensitivity_command
+from app import dates, policy_command, sensitivity_command
 from app.files import (  # shared with the dashboard
     bands_csv,
     bands_frame,
@@ -583,6 +583,7 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_sweep)
 
     sensitivity_command.add_parser(sub)
+    policy_command.add_parser(sub)
 
     p = sub.add_parser("validate", help="compare the model with published figures")
     p.add_argument("--paths", type=_int_in(100, 100_000), metavar="N", help="simulated checks")

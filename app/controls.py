@@ -39,7 +39,10 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 DEFAULT_PRESET = "second-job-retaliation"
-PRESETS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIOS.glob("*.toml"))}
+# the freelancer's questions; scenarios/policy-*.toml are the Policy lab's (app/policy_lab.py)
+PRESETS: dict[str, Path] = {
+    p.stem: p for p in sorted(SCENARIOS.glob("*.toml")) if not p.stem.startswith("policy-")
+}
 SOURCE = "settings"
 JS_MAX_INT = 2**53 - 1  # the browser's widgets hold numbers as doubles
 TAG_WORDS = {

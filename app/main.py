@@ -19,6 +19,7 @@ PAGES = (
     ("pages/calculator.py", "Calculator", ":material/calculate:"),
     ("pages/dispute.py", "Dispute", ":material/gavel:"),
     ("pages/scenario.py", "Scenario", ":material/description:"),
+    ("pages/policy.py", "Policy lab", ":material/policy:"),
     ("pages/about.py", "About the model", ":material/info:"),
 )
 
@@ -26,12 +27,14 @@ PAGES = (
 def main() -> None:
     session.freeze_startup_objects()
     st.set_page_config(page_title="repsim: what one unfair rating costs", layout="wide")
-    session.prepare()
     pages = [
         st.Page(path, title=title, icon=icon, default=i == 0)
         for i, (path, title, icon) in enumerate(PAGES)
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    if page.url_path != "policy":  # the Policy lab keeps its own settings in the address
+        session.prepare()
+    page.run()
 
 
 # `streamlit run` executes this file as __main__; worker processes started by the app's pool

@@ -33,7 +33,7 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     ThreadPoolExecutor,
 )
-from typing import Any
+from typing import Any, TypeVar
 
 import sim
 from app.pool import HealingPool
@@ -49,6 +49,7 @@ __all__ = [
     "broken",
     "budget_problems",
     "cells",
+    "on_pool",
     "run",
     "watching",
 ]
@@ -61,6 +62,7 @@ BIG_NICE = 10  # the big pool's worker's priority below the small pool's (Linux 
 ABANDONED = 10.0  # seconds without a look from its session after which a big run stops
 BIG_CHUNKS = 32  # a big run is cut into about this many chunks: progress steps, Cancel's delay
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _big_turn = threading.Lock()  # one big run at a time, across sessions
 _pools: dict[str, HealingPool] = {}
@@ -268,3 +270,13 @@ def run(sc: sim.Scenario) -> sim.Result:
     if small is None or sc.run.paths < 2 * sim.engine.BLOCK:
         return sim.run(sc)
     return _on(small, sc, WORKERS, None)
+
+
+def on_pool(fn: Callable[[Executor | None], T]) -> T:
+    """``fn(executor)`` on the small pool's worker processes (work of another page than
+    Compare's, such as the Policy lab's frontier, given as tasks of an Executor); with no pool,
+    ``fn(None)`` in this process."""
+    small = pool("small")
+    if small is None:
+        return fn(None)
+    return _owners.submit(small.call, fn).result()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import compare
 import parallel_bench
+import policy_bench
 import tornado_bench
 import uncertainty_bench
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the raw measurements as JSON")
     ap.add_argument("--no-compare", action="store_true", help="skip numba, Mesa and plain Python")
     ap.add_argument("--no-parallel", action="store_true", help="skip the process pool and Dask")
+    ap.add_argument("--no-policy", action="store_true", help="skip the policy lab's population")
     args = ap.parse_args(argv)
 
     started = time.perf_counter()
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     comparison = None if args.no_compare else compare.compare(quick=args.quick)
     tornado = [tornado_bench.measure(1), tornado_bench.measure(2)]
     par = None if args.no_parallel else parallel(args.quick)
+    policy = None if args.no_policy else policy_bench.run_all(args.quick)
 
     import numpy
     import scipy
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         *tornado_bench.markdown(tornado),
         "",
         *([] if par is None else parallel_bench.markdown(par["pool"], par["sweep"])),
+        *([] if policy is None else [*policy_bench.markdown(policy), ""]),
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
     ]
     text = "\n".join(lines) + "\n"
@@ -187,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                     "comparison": comparison,
                     "tornado": tornado,
                     "parallel": par,
+                    "policy": policy,
                 },
                 indent=2,
             ).encode(),
