@@ -8,6 +8,7 @@ import numpy as np
 
 from .design import DESIGN_DECODE
 from .plan import Plan
+from .uniforms import float32_uniforms
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
 
@@ -71,11 +72,18 @@ class Draws:
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
             if plan.design is None:
-                g.random(dtype=np.float32, out=block_u)
-                self.proposal_u[:, :, cols] = block_u[:, :, :n]
+                if n == BLOCK:  # straight into place: g.random's numbers (sim/uniforms.py)
+                    float32_uniforms(g, block_u.shape, self.proposal_u[:, :, cols])
+                else:
+                    g.random(dtype=np.float32, out=block_u)
+                    self.proposal_u[:, :, cols] = block_u[:, :, :n]
             else:  # the block's design point sends p proposals; the other slots never win
                 p = int(plan.design.proposals[(start // BLOCK) % plan.design.points])
-                self.proposal_u[:, :p, cols] = g.random((plan.weeks, p, BLOCK), np.float32)[..., :n]
+                if n == BLOCK:
+                    float32_uniforms(g, (plan.weeks, p, BLOCK), self.proposal_u[:, :p, cols])
+                else:
+                    u = g.random((plan.weeks, p, BLOCK), np.float32)
+                    self.proposal_u[:, :p, cols] = u[..., :n]
                 self.proposal_u[:, p:, cols] = 1.0
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
