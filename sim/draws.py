@@ -8,7 +8,7 @@ import numpy as np
 
 from .design import DESIGN_DECODE
 from .plan import Plan
-from .uniforms import float32_uniforms
+from .proposals import ProposalWeeks
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
 
@@ -56,35 +56,24 @@ class Draws:
 
     def __init__(self, plan: Plan, first_path: int, n_paths: int):
         self.plan = plan
+        self.first_path = first_path
         self.gens = []
         # assumption uncertainty: each path's design point, its block's (None: off)
         self.point = None
         if plan.design is not None:
             blocks = (first_path + np.arange(n_paths)) // BLOCK
             self.point = blocks % plan.design.points
-        # (W, S, N), C-contiguous: a week's slots are contiguous rows, so comparing them with q
-        # streams through memory and counting wins reduces over the short axis
-        self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
+        # (S, N) a week, C-contiguous: a week's slots are contiguous rows, so comparing them with
+        # q streams through memory and counting wins reduces over the short axis; drawn a few
+        # weeks at a time as the engine reaches them (sim/proposals.py)
+        self.proposal_weeks = ProposalWeeks(plan, first_path, n_paths, BLOCK, block_generator)
         self.path_u = np.empty(n_paths)
-        block_u = np.empty((plan.weeks, plan.slots, BLOCK), dtype=np.float32)
         for start in range(first_path, first_path + n_paths, BLOCK):
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
-            if plan.design is None:
-                if n == BLOCK:  # straight into place: g.random's numbers (sim/uniforms.py)
-                    float32_uniforms(g, block_u.shape, self.proposal_u[:, :, cols])
-                else:
-                    g.random(dtype=np.float32, out=block_u)
-                    self.proposal_u[:, :, cols] = block_u[:, :, :n]
-            else:  # the block's design point sends p proposals; the other slots never win
-                p = int(plan.design.proposals[(start // BLOCK) % plan.design.points])
-                if n == BLOCK:
-                    float32_uniforms(g, (plan.weeks, p, BLOCK), self.proposal_u[:, :p, cols])
-                else:
-                    u = g.random((plan.weeks, p, BLOCK), np.float32)
-                    self.proposal_u[:, :p, cols] = u[..., :n]
-                self.proposal_u[:, p:, cols] = 1.0
+            # past the block's proposal uniforms, exactly as drawing them would
+            g.bit_generator.advance(self.proposal_weeks.outputs(start // BLOCK))
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
@@ -96,6 +85,15 @@ class Draws:
         self.u = np.empty((len(self.rows), pages, n_paths, PAGE), dtype=np.float32)
         self.row_index = {row: i for i, row in enumerate(self.rows)}
         self.row_buffer = np.empty((BLOCK, PAGE), dtype=np.float32)
+
+    def proposals(self, t: int) -> np.ndarray:
+        """Week t's proposal uniforms, (slots, paths), shared by the stacked arms."""
+        return self.proposal_weeks.week(t)
+
+    @property
+    def proposal_u(self) -> np.ndarray:
+        """Every week's proposal uniforms, (weeks, slots, paths): for tests and tools."""
+        return ProposalWeeks(self.plan, self.first_path, self.n, BLOCK, block_generator).all_weeks()
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path.
