@@ -153,7 +153,10 @@ class Accumulator:
         widths = {m: h[m].counts.shape[1] for m in ("stars", "jss", "win_prob", "active")}
         widths.update(stars=widths["stars"] + 1, jss=widths["jss"] + 1, badge=3)  # 0: none
         widths["jobs"] = widths["contract_weeks"] = h["jobs"].counts.shape[1]
-        store = {m: np.empty((w, width), np.int64) for m, width in widths.items()}
+        store = {
+            m: np.empty((w, width), np.int64) for m, width in widths.items() if m != "win_prob"
+        }
+        wp_counts = h["win_prob"].counts
         store["fine_total"] = np.empty(w, np.int64)
         store["q"] = np.empty((w, n))
         self._chunk[arm] = store
@@ -188,7 +191,8 @@ class Accumulator:
             store["fine_total"][t] = fine.sum(dtype=np.int64)
             np.add(fine, step // 2, out=code)
             np.floor_divide(code, step, out=code)
-            store["win_prob"][t] = np.bincount(code, minlength=widths["win_prob"])
+            # straight into the histogram: its 10,001 bins a week are the chunk's largest counts
+            wp_counts[t] += np.bincount(code, minlength=widths["win_prob"])
             for m in ("active", "jobs", "contract_weeks", "badge"):
                 if widths[m] <= SMALL_BINS:  # a few values: bincount is slow on repeats
                     for c in range(widths[m]):
@@ -210,7 +214,6 @@ class Accumulator:
                 h[m].valid += n - s[m][:, 0]
                 h[m].counts += counts
                 h[m].total += counts @ np.arange(counts.shape[1], dtype=np.int64)
-            h["win_prob"].counts += s["win_prob"]
             h["win_prob"].total += s["fine_total"]
             for m, key in (("active", "active"), ("jobs", "jobs"), ("earnings", "contract_weeks")):
                 h[m].counts += s[key]
