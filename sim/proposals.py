@@ -1,5 +1,4 @@
-"""A chunk's proposal uniforms, drawn a few weeks at a time as the weeks come rather than the
-whole horizon up front: the same numbers, in a buffer that stays in cache."""
+"""A chunk's proposal uniforms, drawn a span of weeks at a time as the engine reaches them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Float32 uniforms from a PCG64 generator's raw output, the same numbers `Generator.random`
-draws, at about half its cost."""
+"""Float32 uniforms from PCG64's raw output: `Generator.random`'s numbers, drawn faster."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""float32_uniforms gives Generator.random's float32 numbers to the bit and leaves the
-generator where that call would."""
+"""float32_uniforms gives Generator.random's float32 numbers and moves the generator as it does."""
 
 import numpy as np
 import pytest
