@@ -38,7 +38,9 @@ class Badges:
     def _badge(self, t: int) -> np.ndarray:
         has = ~np.isnan(self.jss)
         # a week counts towards Top Rated with a JSS of 90 or more, or with Rising Talent [P]
-        at90 = ~has | (self.jss >= TOP_RATED_JSS)
+        # (no JSS): "not below 90" says both, NaN comparing false
+        at90 = self.jss < TOP_RATED_JSS
+        np.logical_not(at90, out=at90)
         if self.at90 is None:
             self.at90 = np.repeat(at90[None, :], TOP_RATED_OF, axis=0)
             self.at90_count = self.at90.sum(axis=0, dtype=np.int8)
@@ -47,11 +49,20 @@ class Badges:
         self.at90[slot] = at90
         p = self.plan
         hist_earned = p.h_value[(p.h_age + t) < EARNED_WEEKS].sum()
-        earned = self.earned_sum * p.gross + hist_earned
-        if p.tenure0 >= 0:
-            tenure_ok = np.full(self.n, t + p.tenure0 > TOP_RATED_TENURE)
+        top = self.at90_count >= TOP_RATED_WEEKS
+        top &= has
+        # earned_sum * gross + hist_earned >= TOP_RATED_EARNED, rounding as in float64, is
+        # nondecreasing in earned_sum: the least contract-weeks that reach it, once per week
+        reach = np.arange(EARNED_WEEKS * p.capacity + 1) * p.gross + hist_earned
+        least = np.flatnonzero(reach >= TOP_RATED_EARNED)
+        if least.size:
+            top &= self.earned_sum >= least[0]
         else:
-            tenure_ok = (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
-        top = has & (self.at90_count >= TOP_RATED_WEEKS) & (earned >= TOP_RATED_EARNED) & tenure_ok
+            top[:] = False
+        if p.tenure0 >= 0:
+            if not t + p.tenure0 > TOP_RATED_TENURE:
+                top[:] = False
+        else:
+            top &= (self.first_start >= 0) & (t - self.first_start > TOP_RATED_TENURE)
         # Rising Talent without a JSS, Top Rated or none with one
         return np.where(has, top.view(np.int8) * np.int8(TOP_RATED), np.int8(RISING_TALENT))

@@ -63,7 +63,7 @@ class ContractLedger:
         c = self.plan.capacity
         active = self.active
         # summing the bools as int8 is exact (at most 100 slots) and several times faster
-        u = self.d.proposal_u[t]  # (slots, paths), shared by the stacked arms
+        u = self.d.proposals(t)  # (slots, paths), shared by the stacked arms
         below = np.less(u, float32_ceiling(q).reshape(len(self.arms), 1, self.paths))
         self.wins = below.view(np.int8).sum(axis=1, dtype=np.int8).reshape(self.n)
         new = np.minimum(self.wins, self.cap - active)  # at capacity, cap - active is 0

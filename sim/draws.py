@@ -9,6 +9,7 @@ import numpy as np
 from .design import DESIGN_DECODE
 from .plan import Plan
 from .population_engine import POPULATION_ATTRS, TRUTH_ATTRS, PopulationDraws, population_attr
+from .proposals import ProposalWeeks
 
 __all__ = ["BLOCK", "PAGE", "Draws", "chunk_draws", "iter_chunks", "rows_read"]
 
@@ -56,28 +57,24 @@ class Draws:
 
     def __init__(self, plan: Plan, first_path: int, n_paths: int):
         self.plan = plan
+        self.first_path = first_path
         self.gens = []
         # assumption uncertainty: each path's design point, its block's (None: off)
         self.point = None
         if plan.design is not None:
             blocks = (first_path + np.arange(n_paths)) // BLOCK
             self.point = blocks % plan.design.points
-        # (W, S, N), C-contiguous: a week's slots are contiguous rows, so comparing them with q
-        # streams through memory and counting wins reduces over the short axis
-        self.proposal_u = np.empty((plan.weeks, plan.slots, n_paths), dtype=np.float32)
+        # (S, N) a week, C-contiguous: a week's slots are contiguous rows, so comparing them with
+        # q streams through memory and counting wins reduces over the short axis; drawn a few
+        # weeks at a time as the engine reaches them (sim/proposals.py)
+        self.proposal_weeks = ProposalWeeks(plan, first_path, n_paths, BLOCK, block_generator)
         self.path_u = np.empty(n_paths)
-        block_u = np.empty((plan.weeks, plan.slots, BLOCK), dtype=np.float32)
         for start in range(first_path, first_path + n_paths, BLOCK):
             n = min(BLOCK, first_path + n_paths - start)  # paths used; a full block is drawn
             g = block_generator(plan.sc.run.seed, start // BLOCK)
             cols = slice(start - first_path, start - first_path + n)
-            if plan.design is None:
-                g.random(dtype=np.float32, out=block_u)
-                self.proposal_u[:, :, cols] = block_u[:, :, :n]
-            else:  # the block's design point sends p proposals; the other slots never win
-                p = int(plan.design.proposals[(start // BLOCK) % plan.design.points])
-                self.proposal_u[:, :p, cols] = g.random((plan.weeks, p, BLOCK), np.float32)[..., :n]
-                self.proposal_u[:, p:, cols] = 1.0
+            # past the block's proposal uniforms, exactly as drawing them would
+            g.bit_generator.advance(self.proposal_weeks.outputs(start // BLOCK))
             self.path_u[cols] = g.random(BLOCK)[:n]
             self.gens.append((g, n))
         self.n = n_paths
@@ -94,6 +91,15 @@ class Draws:
         if plan.population is not None:
             seed, shape = plan.sc.run.seed, (BLOCK, pages, PAGE)
             self.pop = PopulationDraws(plan.population, seed, first_path, n_paths, shape)
+
+    def proposals(self, t: int) -> np.ndarray:
+        """Week t's proposal uniforms, (slots, paths), shared by the stacked arms."""
+        return self.proposal_weeks.week(t)
+
+    @property
+    def proposal_u(self) -> np.ndarray:
+        """Every week's proposal uniforms, (weeks, slots, paths): for tests and tools."""
+        return ProposalWeeks(self.plan, self.first_path, self.n, BLOCK, block_generator).all_weeks()
 
     def ensure(self, ordinals: int) -> None:
         """Make contract ordinals 0 .. ordinals-1 available on every path.

@@ -141,59 +141,103 @@ class Accumulator:
         self._weeks = weeks
 
     def recorder(self, arm: str, n: int):
-        """A callback for `engine.simulate_arms` that keeps this chunk's weeks as compact codes.
+        """A callback for `engine.simulate_arms` that counts each week into this chunk's
+        histograms as it comes (the week's values are still in cache, and no (weeks, paths)
+        array of codes is written and read again), and keeps only what the horizon and recovery
+        need: the last week, and win_prob in float64 for every week.
 
-        stars: hundredths + 1 (0: none); jss: whole percent + 1 (0: none); the others as
-        integers, but win_prob in float64, which recovery needs exactly.
+        Codes: stars as hundredths + 1 (0: none), jss as whole percent + 1 (0: none), win_prob
+        in 1/10,000 (its mean from the sum of billionths), the others as integers.
         """
-        w = self._weeks
+        w, h = self._weeks, self.hist[arm]
+        widths = {m: h[m].counts.shape[1] for m in ("stars", "jss", "win_prob", "active")}
+        widths.update(stars=widths["stars"] + 1, jss=widths["jss"] + 1, badge=3)  # 0: none
+        widths["jobs"] = widths["contract_weeks"] = h["jobs"].counts.shape[1]
         store = {
-            "stars": np.empty((w, n), np.int16),
-            "jss": np.empty((w, n), np.int8),
-            "win_prob": np.empty((w, n)),
-            "active": np.empty((w, n), np.int8),
-            "jobs": np.empty((w, n), np.int16),
-            "contract_weeks": np.empty((w, n), np.int16),
-            "badge": np.empty((w, n), np.int8),
+            m: np.empty((w, width), np.int64) for m, width in widths.items() if m != "win_prob"
         }
+        wp_counts = h["win_prob"].counts
+        store["fine_total"] = np.empty(w, np.int64)
+        store["q"] = np.empty((w, n))
         self._chunk[arm] = store
+        scratch = np.empty(n)
+        code = np.empty(n, np.intp)
+        fine = np.empty(n, np.int64)
+        step = FINE // WIN_PROB_BINS
 
         def record(t: int, week: dict[str, np.ndarray]) -> None:
             # stars and jss as code + 1, 0 for none (fmax maps NaN to 0)
-            stars = np.floor(week["stars"] * 100.0 + 0.5) + 1.0  # the rounding of the display
-            np.fmax(stars, 0.0, out=store["stars"][t], casting="unsafe")
-            np.fmax(week["jss"] + 1.0, 0.0, out=store["jss"][t], casting="unsafe")
-            for key in ("win_prob", "active", "jobs", "contract_weeks", "badge"):
-                store[key][t] = week[key]
+            np.multiply(week["stars"], 100.0, out=scratch)
+            np.add(scratch, 0.5, out=scratch)
+            np.floor(scratch, out=scratch)  # the rounding of the display
+            np.add(scratch, 1.0, out=scratch)
+            np.fmax(scratch, 0.0, out=scratch)
+            code[:] = scratch
+            store["stars"][t] = np.bincount(code, minlength=widths["stars"])
+            if t == w - 1:
+                store["stars_last"] = code.copy()
+            np.add(week["jss"], 1.0, out=scratch)
+            np.fmax(scratch, 0.0, out=scratch)
+            code[:] = scratch
+            store["jss"][t] = np.bincount(code, minlength=widths["jss"])
+            if t == w - 1:
+                store["jss_last"] = code.copy()
+            q = week["win_prob"]
+            store["q"][t] = q
+            np.multiply(q, float(FINE), out=scratch)
+            np.add(scratch, 0.5, out=scratch)
+            np.floor(scratch, out=scratch)
+            fine[:] = scratch
+            store["fine_total"][t] = fine.sum(dtype=np.int64)
+            np.add(fine, step // 2, out=code)
+            np.floor_divide(code, step, out=code)
+            # straight into the histogram: its 10,001 bins a week are the chunk's largest counts
+            wp_counts[t] += np.bincount(code, minlength=widths["win_prob"])
+            for m in ("active", "jobs", "contract_weeks", "badge"):
+                if widths[m] <= SMALL_BINS:  # a few values: bincount is slow on repeats
+                    for c in range(widths[m]):
+                        store[m][t, c] = np.count_nonzero(week[m] == c)
+                else:
+                    store[m][t] = np.bincount(week[m], minlength=widths[m])
+            if t == w - 1:
+                store["last"] = {m: week[m].copy() for m in ("active", "jobs", "contract_weeks")}
 
         return record
 
     def finish_chunk(self, first: int, n: int) -> None:
         sl = slice(first - self.first, first - self.first + n)
-        ref_q = self._chunk[self.arms[0]]["win_prob"]
+        ref_q = self._chunk[self.arms[0]]["q"]
         for arm, s in self._chunk.items():
             h = self.hist[arm]
-            h["stars"].add(s["stars"], missing=True)
-            h["jss"].add(s["jss"], missing=True)
-            q = s["win_prob"]
-            fine = np.floor(q * FINE + 0.5).astype(np.int64)
-            h["win_prob"].add(
-                (fine + FINE // WIN_PROB_BINS // 2) // (FINE // WIN_PROB_BINS), fine=fine
-            )
-            h["active"].add(s["active"])
-            h["jobs"].add(s["jobs"])
-            h["earnings"].add(s["contract_weeks"])
-            h["top_rated"].add(s["badge"] == reputation.TOP_RATED)
-            h["rising_talent"].add(s["badge"] == reputation.RISING_TALENT)
-            f = self.final[arm]
-            last_stars, last_jss = s["stars"][-1], s["jss"][-1]
+            for m in ("stars", "jss"):  # code 0: a path without a value
+                counts = s[m][:, 1:]
+                h[m].valid += n - s[m][:, 0]
+                h[m].counts += counts
+                h[m].total += counts @ np.arange(counts.shape[1], dtype=np.int64)
+            h["win_prob"].total += s["fine_total"]
+            for m, key in (("active", "active"), ("jobs", "jobs"), ("earnings", "contract_weeks")):
+                h[m].counts += s[key]
+                h[m].total += s[key] @ np.arange(s[key].shape[1], dtype=np.int64)
+            for m, badge in (
+                ("top_rated", reputation.TOP_RATED),
+                ("rising_talent", reputation.RISING_TALENT),
+            ):
+                held = s["badge"][:, badge]
+                h[m].counts[:, 0] += n - held
+                h[m].counts[:, 1] += held
+                h[m].total += held
+            for m in ("win_prob", "active", "jobs", "earnings", "top_rated", "rising_talent"):
+                h[m].valid += n
+            f, last = self.final[arm], s["last"]
+            last_stars, last_jss = s["stars_last"], s["jss_last"]
             f["stars"][sl] = np.where(last_stars > 0, (last_stars - 1) / 100.0, np.nan)
             f["jss"][sl] = np.where(last_jss > 0, last_jss - 1, np.nan)
-            for m in ("win_prob", "active", "jobs"):
-                f[m][sl] = s[m][-1]
-            f["earnings"][sl] = s["contract_weeks"][-1] * self.net
-            self.contract_weeks[arm][sl] = s["contract_weeks"][-1]
-            self.recovery[arm][:, sl] = weeks_to_recover(ref_q, q)
+            f["win_prob"][sl] = s["q"][-1]
+            for m in ("active", "jobs"):
+                f[m][sl] = last[m]
+            f["earnings"][sl] = last["contract_weeks"] * self.net
+            self.contract_weeks[arm][sl] = last["contract_weeks"]
+            self.recovery[arm][:, sl] = weeks_to_recover(ref_q, s["q"])
         self._chunk = {}
 
     def merge(self, part: Accumulator) -> None:

@@ -176,12 +176,19 @@ class Signals:
             net, total, clients = net + h_net, total + h_total, clients + h_clients
             contracts = contracts + h_contracts
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = 100.0 * net / total  # NaN where total is 0
+            score = np.multiply(net, 100.0)
+            np.divide(score, total, out=score)  # NaN where total is 0
         score = np.clip(score, 0.0, 100.0, out=score)
         # a window that does not qualify scores below -900 (arithmetic, not a masked select,
         # which is slow on masks that vary path by path)
-        fails = (contracts < j.min_contracts) | (clients < j.min_clients) | ~(total > 0)
-        shown = _best_window(score - fails * 1000.0, p.windows, j)
+        if clients is contracts:  # one comparison serves both minimums
+            fails = contracts < max(j.min_contracts, j.min_clients)
+        else:
+            fails = (contracts < j.min_contracts) | (clients < j.min_clients)
+        empty_total = total > 0
+        fails |= np.logical_not(empty_total, out=empty_total)
+        penalised = np.multiply(fails, 1000.0)
+        shown = _best_window(np.subtract(score, penalised, out=penalised), p.windows, j)
         # what clients judge when none is shown: the same score over any window holding counted
         # feedback (model.md, "Winning work"), worked out only where none is shown
         judged = shown.copy()
@@ -279,7 +286,17 @@ def _best_window(score: np.ndarray, windows: tuple[int, ...], j) -> np.ndarray:
     qualifies (a window that does not qualify scores below -900: arithmetic, not a masked
     select, which is slow on masks that vary path by path)."""
     at = {w: i for i, w in enumerate(windows)}
-    best = np.fmax.reduce(score[[at[w] for w in j.windows]], axis=0)  # skips NaN
-    trend = score[[at[w] for w in j.trending]].mean(axis=0)  # below 0 if any fails
-    best = np.fmax(best, trend)
-    return np.where(best >= 0, np.floor(best + 0.5), np.nan)
+    # row by row, in place: the order of `np.fmax.reduce` and `mean` over the rows
+    best = score[at[j.windows[0]]].copy()
+    for w in j.windows[1:]:
+        np.fmax(best, score[at[w]], out=best)  # skips NaN
+    trend = score[at[j.trending[0]]].copy()
+    for w in j.trending[1:]:
+        np.add(trend, score[at[w]], out=trend)
+    np.divide(trend, len(j.trending), out=trend)  # below 0 if any fails
+    np.fmax(best, trend, out=best)
+    shown = np.add(best, 0.5)
+    np.floor(shown, out=shown)
+    qualifies = best >= 0
+    np.copyto(shown, np.nan, where=np.logical_not(qualifies, out=qualifies))
+    return shown
