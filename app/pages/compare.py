@@ -179,6 +179,14 @@ def render() -> None:
     st.html(BUSY_CSS)
     session.prepare()
     session.sidebar()
+    figures()
+
+
+@st.fragment(key=session.FIGURES)
+def figures() -> None:
+    """Everything under the sidebar: what a control's change reruns (session._changed)."""
+    session.pull_widgets()  # in a rerun of this fragment alone, prepare() has not run
+    session.sync_url()
     for note in session.notices():
         st.warning(note)
     sc, problems = session.current()
