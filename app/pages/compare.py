@@ -19,7 +19,9 @@ CHART_ORDER = ("stars", "jss", "win_prob", "earnings", "recovery", "ratings_need
 # While a change is being computed: the figures and charts on screen are greyed and a bar runs
 # along the top of the page, from the moment the browser asks for the rerun (before the server
 # answers), instead of Streamlit's default (greyed only after ~0.7 s, fading in over a second,
-# with no indicator until the spinner shows at 0.5 s).
+# with no indicator until the spinner shows at 0.5 s). The bar moves by a transform, which the
+# compositor animates on its own: the page's main thread, busy with the redraw, paints nothing
+# for it (a moving background was repainted on that thread at every frame).
 WAITING = (
     "[data-testid=stApp]:is([data-test-script-state=rerunRequested],"
     "[data-test-script-state=running])"
@@ -31,12 +33,11 @@ BUSY_CSS = f"""<style>
 }}
 {WAITING} [data-testid=stMain]::before {{
   content: ""; position: fixed; top: 0; left: 0; right: 0; height: 4px; z-index: 1000100;
-  background: linear-gradient(90deg, transparent 0 30%, #4e79a7 30% 70%, transparent 70%)
-    0 0 / 200% 100%;
-  animation: repsim-busy 1s linear infinite;
+  background: linear-gradient(90deg, transparent 0 30%, #4e79a7 30% 70%, transparent 70%);
+  animation: repsim-busy 1s linear infinite; will-change: transform;
 }}
 @keyframes repsim-busy {{
-  from {{ background-position: 100% 0; }} to {{ background-position: -100% 0; }}
+  from {{ transform: translateX(-70%); }} to {{ transform: translateX(70%); }}
 }}
 </style>"""
 
