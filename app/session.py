@@ -264,8 +264,7 @@ def _widget(c: Control, value: Any, options: tuple[Any, ...]) -> None:
             # "%g" shows 0.136 as 0.136 where Streamlit's default "%0.2f" would show 0.14
             fmt = c.fmt or (None if c.integer else "%g")
             st.number_input(
-                label, min_value=lo, max_value=hi, step=step, key=key, help=help_, format=fmt,
-                **on,
+                label, min_value=lo, max_value=hi, step=step, key=key, help=help_, format=fmt, **on
             )
 
 
