@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import sim
 from app import controls, results, runner
@@ -239,10 +240,23 @@ def _bounds(c: Control, value: Any) -> tuple[Any, Any]:
     return cast(lo), cast(hi)
 
 
+def big_run(sc: sim.Scenario | None) -> bool:
+    """A run shown with progress and Cancel (app/long_runs.py): the page runs it whole, not in
+    its figures' fragment, since a click inside a fragment (Cancel) does not stop a script run."""
+    return sc is not None and runner.cells(sc) > runner.BIG_CELLS
+
+
 def _changed() -> None:
     """A control changed: rerun only the page's figures, not the sidebar that holds it (its
-    widgets are as the browser shows them already)."""
-    st.rerun(FIGURES)
+    widgets are as the browser shows them already); the whole page for a big run, or when the
+    last run drew no figures' fragment."""
+    pull_widgets()
+    if big_run(current()[0]):
+        return
+    try:
+        st.rerun(FIGURES)
+    except StreamlitAPIException:  # no such fragment on the page now
+        return
 
 
 def _widget(c: Control, value: Any, options: tuple[Any, ...]) -> None:

@@ -183,11 +183,13 @@ def render() -> None:
     st.html(BUSY_CSS)
     session.prepare()
     session.sidebar()
-    figures()
+    if session.big_run(session.current()[0]):
+        _figures()  # its Cancel must stop the script run: no fragment (session.big_run)
+    else:
+        figures()
 
 
-@st.fragment(key=session.FIGURES)
-def figures() -> None:
+def _figures() -> None:
     """Everything under the sidebar: what a control's change reruns (session._changed)."""
     session.pull_widgets()  # in a rerun of this fragment alone, prepare() has not run
     session.sync_url()
@@ -230,6 +232,9 @@ def figures() -> None:
         f"{view.paths:,} futures × {view.weeks} weeks · seed {view.seed} · "
         f"scenario sha256 `{view.sha256[:16]}`"
     )
+
+
+figures = st.fragment(_figures, key=session.FIGURES)
 
 
 render()
