@@ -23,6 +23,7 @@ from app import (
     history_editor,
     history_table,
     results,
+    runner,
     session,
 )
 from app.controls import CONTROLS, Base
@@ -229,6 +230,17 @@ def test_a_control_change_reruns_only_the_figures() -> None:
     assert len(at.get("arrow_vega_lite_chart")) == len(charts)
     assert at.query_params["freelancer.hourly_rate"] == "25"
     assert widget(at, "freelancer.hourly_rate").value == 25.0  # a full run draws it as set
+
+
+def test_a_change_to_a_big_run_reruns_the_whole_page(monkeypatch) -> None:
+    """A big run shows Cancel, which must stop the script run: a click inside a fragment would
+    not, so the page runs whole (the sidebar drawn again)."""
+    at = app()
+    monkeypatch.setattr(runner, "BIG_CELLS", 1000)  # this page's 300 x 30 x 2 is now big
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    assert not at.exception
+    assert at.sidebar  # a whole-page run
+    assert at.query_params["freelancer.hourly_rate"] == "25"
 
 
 def test_one_change_costs_one_run() -> None:
