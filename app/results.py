@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import pandas as pd
 import sim
 from app import dates, files, runner
 from app.charts import build_specs
+from sim.needed import ratings_needed_in_time, ratings_needed_today
 
 __all__ = ["RUNS", "Headline", "View", "compute_view", "headline", "view_of"]
 
@@ -60,15 +62,38 @@ class View:
         return files.scenario_toml(sim.loads_scenario(self.toml, "settings"))
 
 
+# figures of the scenario alone, computed in this process while the workers run it
+_beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="repsim-beside-run")
+
+
+def _scenario_figures(sc: sim.Scenario) -> dict[str, float] | None:
+    """What the page needs of the scenario alone, none of it from the run: ratings needed
+    (today and in time; sim.needed remembers them by scenario, where the run's summary finds
+    them) and today's win probability at the scenario's own assumptions."""
+    ratings_needed_today(sc)
+    ratings_needed_in_time(sc)
+    return _own_win_prob(sc) if sc.uncertainty.on else None
+
+
 def compute_view(toml: str) -> View:
     """Run the scenario given as canonical TOML and keep what the page needs."""
     sc = sim.loads_scenario(toml, "settings")
     RUNS["count"] += 1
-    return view_of(toml, sc, run_in_parallel(sc))
+    beside = _beside.submit(_scenario_figures, sc)  # while the run goes on
+    result = run_in_parallel(sc)
+    return view_of(toml, sc, result, win_prob_now=beside.result())
 
 
-def view_of(toml: str, sc: sim.Scenario, result: sim.Result) -> View:
-    """What the page draws from a finished run of ``sc`` (given as ``toml``)."""
+def view_of(
+    toml: str,
+    sc: sim.Scenario,
+    result: sim.Result,
+    win_prob_now: dict[str, float] | None = None,
+) -> View:
+    """What the page draws from a finished run of ``sc`` (given as ``toml``); ``win_prob_now``
+    when it is computed already (`_scenario_figures`)."""
+    if win_prob_now is None and sc.uncertainty.on:
+        win_prob_now = _own_win_prob(sc)
     return View(
         toml=toml,
         sha256=sc.sha256(),
@@ -82,7 +107,7 @@ def view_of(toml: str, sc: sim.Scenario, result: sim.Result) -> View:
         specs=build_specs(result),
         bands=files.bands_frame(result),
         today=sc.today,
-        win_prob_now=_own_win_prob(sc) if sc.uncertainty.on else None,
+        win_prob_now=win_prob_now,
     )
 
 

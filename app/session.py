@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import sim
 from app import controls, results, runner
@@ -28,6 +29,7 @@ __all__ = [
     "view_for",
 ]
 
+FIGURES = "repsim-figures"  # the Compare page's fragment: what a control's change reruns
 KEY = "repsim"  # session_state: {"base": Base, "overrides": {key: value}, "notices": [...]}
 W = "w:"  # prefix of widget keys; the rest is the control's key
 PRESET = "w:preset"
@@ -238,25 +240,45 @@ def _bounds(c: Control, value: Any) -> tuple[Any, Any]:
     return cast(lo), cast(hi)
 
 
+def big_run(sc: sim.Scenario | None) -> bool:
+    """A run shown with progress and Cancel (app/long_runs.py): the page runs it whole, not in
+    its figures' fragment, since a click inside a fragment (Cancel) does not stop a script run."""
+    return sc is not None and runner.cells(sc) > runner.BIG_CELLS
+
+
+def _changed() -> None:
+    """A control changed: rerun only the page's figures, not the sidebar that holds it (its
+    widgets are as the browser shows them already); the whole page for a big run, or when the
+    last run drew no figures' fragment."""
+    pull_widgets()
+    if big_run(current()[0]):
+        return
+    try:
+        st.rerun(FIGURES)
+    except StreamlitAPIException:  # no such fragment on the page now
+        return
+
+
 def _widget(c: Control, value: Any, options: tuple[Any, ...]) -> None:
     _seed(c, value, options)
     key, label, help_ = W + c.key, c.label, c.help
+    on = {"on_change": _changed}
     if c.kind == "multiselect":
-        st.multiselect(label, options, key=key, help=help_)
+        st.multiselect(label, options, key=key, help=help_, **on)
     elif c.kind == "select":
-        st.selectbox(label, c.options, key=key, help=help_)
+        st.selectbox(label, c.options, key=key, help=help_, **on)
     elif c.kind == "radio":
-        st.radio(label, c.options, key=key, help=help_, horizontal=True)
+        st.radio(label, c.options, key=key, help=help_, horizontal=True, **on)
     else:
         lo, hi = _bounds(c, value)
         step = int(c.step) if c.integer else float(c.step)
         if c.kind == "slider":
-            st.slider(label, min_value=lo, max_value=hi, step=step, key=key, help=help_)
+            st.slider(label, min_value=lo, max_value=hi, step=step, key=key, help=help_, **on)
         else:
             # "%g" shows 0.136 as 0.136 where Streamlit's default "%0.2f" would show 0.14
             fmt = c.fmt or (None if c.integer else "%g")
             st.number_input(
-                label, min_value=lo, max_value=hi, step=step, key=key, help=help_, format=fmt
+                label, min_value=lo, max_value=hi, step=step, key=key, help=help_, format=fmt, **on
             )
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,12 +20,40 @@ __all__ = ["JSS_TARGET", "STAR_TARGETS", "ratings_needed_in_time", "ratings_need
 STAR_TARGETS = (4.8, 4.9, 4.95)
 JSS_TARGET = 90.0
 NEW_CLIENT = "new client {}"  # each further contract has a client of its own
+KEPT = 128  # figures remembered (two per scenario, each a few KB)
+
+T = TypeVar("T")
+_memo: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _remembered(name: str, sc: Scenario, compute: Callable[[Scenario], T]) -> T:
+    """``compute(sc)``, remembered by the whole scenario (its canonical JSON: any setting that
+    differs is another entry, so a figure is never that of other settings); a copy each time,
+    so a caller that changes it changes nothing here. The dashboard computes these while its
+    run goes on (app/results.py), and the run's summary then finds them here."""
+    key = (name, sc.model_dump_json())
+    with _memo_lock:
+        if key in _memo:
+            _memo.move_to_end(key)
+            return copy.deepcopy(_memo[key])
+    value = compute(sc)
+    with _memo_lock:
+        _memo[key] = value
+        while len(_memo) > KEPT:
+            _memo.popitem(last=False)
+    return copy.deepcopy(value)
 
 
 def ratings_needed_today(sc: Scenario) -> dict[str, dict[str, dict[str, float | None]]]:
     """{arm: {aggregator: {target: n or None (unreachable)}}}: closed forms over today's counted
     feedback, as if every further 5-star contract ended today. Stars by the mean, the Bayesian
-    average and the median (whichever an arm shows), the JSS from what its JSS counts."""
+    average and the median (whichever an arm shows), the JSS from what its JSS counts.
+    Remembered per scenario."""
+    return _remembered("today", sc, _ratings_needed_today)
+
+
+def _ratings_needed_today(sc: Scenario) -> dict[str, dict[str, dict[str, float | None]]]:
     s = sc.signals
     new_value = sc.freelancer.weekly_gross * sc.market.contract_weeks
     stars = sc.history_stars()
@@ -107,8 +139,12 @@ def ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:
     the horizon); and for each JSS window, the week the disputed feedback stops counting in it.
 
     Each step is the engine's own week 0 (`signals_today`) of the scenario as it stands then:
-    ages grow, rule delays run down, the windows let old feedback go.
+    ages grow, rule delays run down, the windows let old feedback go. Remembered per scenario.
     """
+    return _remembered("in_time", sc, _ratings_needed_in_time)
+
+
+def _ratings_needed_in_time(sc: Scenario) -> dict[str, Any]:
     plan = make_plan(sc, uncertain=False)  # the scenario's own assumptions
     market = market_for(plan)  # the run's market (its intercept), not one per step
     c = sc.market.contract_weeks

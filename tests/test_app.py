@@ -23,6 +23,7 @@ from app import (
     history_editor,
     history_table,
     results,
+    runner,
     session,
 )
 from app.controls import CONTROLS, Base
@@ -48,12 +49,17 @@ def app(**params: str) -> AppTest:
 
 
 def widget(at: AppTest, key: str):
-    """The sidebar widget of a control, whatever its kind."""
-    for finder in (at.slider, at.number_input, at.multiselect, at.radio, at.selectbox):
-        try:
-            return finder(key=session.W + key)
-        except KeyError:
-            continue
+    """The sidebar widget of a control, whatever its kind. A control's change reruns only the
+    page's figures (session.FIGURES), after which AppTest's tree holds no sidebar (a browser
+    keeps it): a full run draws it again."""
+    for attempt in range(2):
+        for finder in (at.slider, at.number_input, at.multiselect, at.radio, at.selectbox):
+            try:
+                return finder(key=session.W + key)
+            except KeyError:
+                continue
+        if attempt == 0 and not at.sidebar:
+            at.run()
     raise KeyError(key)
 
 
@@ -209,6 +215,32 @@ def test_jss_thresholds_are_named_and_in_sight() -> None:
             with pytest.raises(KeyError):
                 expander.number_input(key=session.W + key)
         assert widget(at, key) is not None
+
+
+def test_a_control_change_reruns_only_the_figures() -> None:
+    """The sidebar is not drawn again (the browser shows it as it is); the figures, the charts
+    and the address bar follow the change."""
+    at = app()
+    before = [m.value for m in at.metric]
+    charts = [c.proto.spec for c in at.get("arrow_vega_lite_chart")]
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    assert not at.exception
+    assert not at.sidebar
+    assert [m.value for m in at.metric] != before
+    assert len(at.get("arrow_vega_lite_chart")) == len(charts)
+    assert at.query_params["freelancer.hourly_rate"] == "25"
+    assert widget(at, "freelancer.hourly_rate").value == 25.0  # a full run draws it as set
+
+
+def test_a_change_to_a_big_run_reruns_the_whole_page(monkeypatch) -> None:
+    """A big run shows Cancel, which must stop the script run: a click inside a fragment would
+    not, so the page runs whole (the sidebar drawn again)."""
+    at = app()
+    monkeypatch.setattr(runner, "BIG_CELLS", 1000)  # this page's 300 x 30 x 2 is now big
+    widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    assert not at.exception
+    assert at.sidebar  # a whole-page run
+    assert at.query_params["freelancer.hourly_rate"] == "25"
 
 
 def test_one_change_costs_one_run() -> None:
@@ -441,6 +473,7 @@ def test_docs_keep_dollars_as_money_outside_code() -> None:
 def test_preset_picker_starts_over_from_the_preset() -> None:
     at = app()
     widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    at.run()  # AppTest's tree has the sidebar again (the change reran only the figures)
     at.selectbox(key=session.PRESET).set_value("support-queue-six-weeks").run()
     assert not at.exception
     assert widget(at, "arms").value == ["kept", "excluded after 6 weeks", "excluded at once"]
@@ -452,6 +485,7 @@ def test_preset_picker_starts_over_from_the_preset() -> None:
 def test_reset_restores_the_preset_values() -> None:
     at = app()
     widget(at, "freelancer.hourly_rate").set_value(25.0).run()
+    at.run()  # AppTest's tree has the sidebar again (the change reran only the figures)
     at.button(key="reset").click().run()
     assert widget(at, "freelancer.hourly_rate").value == 20.0
     assert "freelancer.hourly_rate" not in at.query_params

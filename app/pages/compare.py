@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import re
@@ -9,17 +10,21 @@ import re
 import streamlit as st
 
 import sim
-from app import charts, controls, dispute_view, long_runs, results, session, tornado_view
+from app import charts, controls, dispute_view, long_runs, results, runner, session, tornado_view
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
 from app.export import FORMATS, MIME, chart_bytes
 from app.results import Headline, View
 
 CHART_ORDER = ("stars", "jss", "win_prob", "earnings", "recovery", "ratings_needed")
+SPINNER_CELLS = 4_000_000  # rule-path-weeks above which a run is also told in words
 # While a change is being computed: the figures and charts on screen are greyed and a bar runs
 # along the top of the page, from the moment the browser asks for the rerun (before the server
 # answers), instead of Streamlit's default (greyed only after ~0.7 s, fading in over a second,
-# with no indicator until the spinner shows at 0.5 s).
+# with no indicator until the spinner shows at 0.5 s). The bar moves by a transform, which the
+# compositor animates on its own: the page's main thread, busy with the redraw, paints nothing
+# for it (a moving background was repainted on that thread at every frame); and in ten steps a
+# second, not sixty, which is a sixth of the frames to composite on the same two cores.
 WAITING = (
     "[data-testid=stApp]:is([data-test-script-state=rerunRequested],"
     "[data-test-script-state=running])"
@@ -31,12 +36,11 @@ BUSY_CSS = f"""<style>
 }}
 {WAITING} [data-testid=stMain]::before {{
   content: ""; position: fixed; top: 0; left: 0; right: 0; height: 4px; z-index: 1000100;
-  background: linear-gradient(90deg, transparent 0 30%, #4e79a7 30% 70%, transparent 70%)
-    0 0 / 200% 100%;
-  animation: repsim-busy 1s linear infinite;
+  background: linear-gradient(90deg, transparent 0 30%, #4e79a7 30% 70%, transparent 70%);
+  animation: repsim-busy 1s steps(10) infinite; will-change: transform;
 }}
 @keyframes repsim-busy {{
-  from {{ background-position: 100% 0; }} to {{ background-position: -100% 0; }}
+  from {{ transform: translateX(-70%); }} to {{ transform: translateX(70%); }}
 }}
 </style>"""
 
@@ -179,6 +183,16 @@ def render() -> None:
     st.html(BUSY_CSS)
     session.prepare()
     session.sidebar()
+    if session.big_run(session.current()[0]):
+        _figures()  # its Cancel must stop the script run: no fragment (session.big_run)
+    else:
+        figures()
+
+
+def _figures() -> None:
+    """Everything under the sidebar: what a control's change reruns (session._changed)."""
+    session.pull_widgets()  # in a rerun of this fragment alone, prepare() has not run
+    session.sync_url()
     for note in session.notices():
         st.warning(note)
     sc, problems = session.current()
@@ -190,7 +204,12 @@ def render() -> None:
         )
         return
     st.markdown(f"**{session.plain(sc.name)}.** {session.plain(sc.description)}")
-    with st.spinner(f"Simulating {sc.run.paths:,} futures over {sc.run.weeks} weeks…"):
+    # the bar at the top (BUSY_CSS) shows the page at work at once; a run well over the default
+    # page's (2 million rule-path-weeks, done within the second on a quiet machine) says what
+    # it does in words too: a spinner at 0.5 s in a short redraw is drawn and removed for nothing
+    words = runner.cells(sc) > SPINNER_CELLS
+    spinner = f"Simulating {sc.run.paths:,} futures over {sc.run.weeks} weeks…"
+    with st.spinner(spinner) if words else contextlib.nullcontext():
         try:
             view = long_runs.view_for(sim.dumps_scenario(sc))  # big: progress, Cancel
         except (MemoryError, sim.ScenarioError, ValueError) as e:
@@ -213,6 +232,9 @@ def render() -> None:
         f"{view.paths:,} futures × {view.weeks} weeks · seed {view.seed} · "
         f"scenario sha256 `{view.sha256[:16]}`"
     )
+
+
+figures = st.fragment(_figures, key=session.FIGURES)
 
 
 render()
