@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["DEFAULT_TYPES", "Population", "PopulationClients", "PopulationReports", "WorkerType"]
 
@@ -22,25 +22,29 @@ class _Model(BaseModel):
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+def _sums_to_one(q: tuple[float, ...]) -> tuple[float, ...]:
+    if not math.isclose(sum(q), 1.0, abs_tol=1e-6):
+        raise ValueError(f"the five probabilities must sum to 1 (they sum to {sum(q):.6g})")
+    return q
+
+
+# P(1..5 stars) on an honest client's rating: a freelancer's quality, hers or a type's
+Quality = Annotated[
+    tuple[Probability, Probability, Probability, Probability, Probability],
+    AfterValidator(_sums_to_one),
+]
+
+
 class WorkerType(_Model):
     """One type of freelancer along the path axis: her share of the population and the stars an
     honest client gives her work."""
 
     name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
     share: Probability = Field(description="[A] share of the population of this type")
-    quality: tuple[Probability, Probability, Probability, Probability, Probability] = Field(
-        description="[A] P(1..5 stars) from an honest client on her work"
-    )
+    quality: Quality = Field(description="[A] P(1..5 stars) from an honest client on her work")
     poor: bool = Field(
         False, description="genuinely poor work: her fair low ratings are the signal clients need"
     )
-
-    @field_validator("quality")
-    @classmethod
-    def _quality_sums_to_one(cls, q: tuple[float, ...]) -> tuple[float, ...]:
-        if not math.isclose(sum(q), 1.0, abs_tol=1e-6):
-            raise ValueError(f"the five probabilities must sum to 1 (they sum to {sum(q):.6g})")
-        return q
 
     @property
     def mean_stars(self) -> float:

@@ -35,7 +35,7 @@ from ._input import (
     to_json,
 )
 from .feedback import CRITERIA, check_stars_agree, contract_score
-from .population import Population
+from .population import Population, Quality
 
 __all__ = [
     "Arm",
@@ -109,20 +109,13 @@ class Freelancer(_Model):
     hours_per_week: float = Field(20.0, gt=0, le=80, description="[A] hours on each contract")
     capacity: int = Field(2, ge=1, le=10, description="[A] most contracts held at once")
     proposals_per_week: int = Field(10, ge=0, le=100, description="[A] sent while under capacity")
-    quality: tuple[Probability, Probability, Probability, Probability, Probability] = Field(
+    quality: Quality = Field(
         (0.003, 0.003, 0.009, 0.085, 0.90),
         description="[L, D] P(1..5 stars) from ordinary clients on future contracts; with harsh "
         "clients mixed in she receives a mean of 4.84 and 88% five-star, the field's (Filippas, "
         "Horton & Golden 2022)",
     )
     service_fee: float = Field(0.10, ge=0, lt=1, description="[P] platform fee, 10% since May 2023")
-
-    @field_validator("quality")
-    @classmethod
-    def _quality_sums_to_one(cls, q: tuple[float, ...]) -> tuple[float, ...]:
-        if not math.isclose(sum(q), 1.0, abs_tol=1e-6):
-            raise ValueError(f"the five probabilities must sum to 1 (they sum to {sum(q):.6g})")
-        return q
 
     @property
     def weekly_gross(self) -> float:
