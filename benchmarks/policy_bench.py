@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     ap.add_argument("--weeks", type=int, help="weeks of the 10^5 run (default 104)")
-    ap.add_argument("--big-weeks", type=int, help="weeks of the 10^6 run (default 52)")
+    ap.add_argument("--big-weeks", type=int, help="weeks of the 10^6 run (default 104)")
     ap.add_argument("--frontier-paths", type=int, help="freelancers of the frontier (10,000)")
     ap.add_argument("--rounds", type=int, help="interleaved rounds of the frontier (3)")
     ap.add_argument("--json", type=Path, help="write the raw measurements as JSON")
