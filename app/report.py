@@ -332,7 +332,7 @@ def _costs(case: Case) -> list[dict[str, Any]]:
                 "Futures not back",
             ],
             rows,
-            [1.1, 1.0, 1.3, 1.3, 1.0, 0.5, 0.9, 0.7],
+            [1.0, 0.9, 1.2, 1.2, 1.0, 0.45, 0.85, 1.0],
         )
     )
     if not s.get("uncertainty", {}).get("on"):
