@@ -144,7 +144,7 @@ class Accumulator:
         """A callback for `engine.simulate_arms` that counts each week into this chunk's
         histograms as it comes (the week's values are still in cache, and no (weeks, paths)
         array of codes is written and read again), and keeps only what the horizon and recovery
-        need: the last week, and win_prob in float64 for every week.
+        need: the last week, and recovery against the reference week by week (`RecoveryClock`).
 
         Codes: stars as hundredths + 1 (0: none), jss as whole percent + 1 (0: none), win_prob
         in 1/10,000 (its mean from the sum of billionths), the others as integers.
@@ -158,8 +158,16 @@ class Accumulator:
         }
         wp_counts = h["win_prob"].counts
         store["fine_total"] = np.empty(w, np.int64)
-        store["q"] = np.empty((w, n))
         self._chunk[arm] = store
+        reference = arm == self.arms[0]
+        # recovery against the reference, week by week: the reference records each week first
+        # (simulate_arms steps the arms in the scenario's order), and keeps its q of the week
+        if reference:
+            store["ref_q"] = np.empty(n)
+            store["ref_week"] = -1
+        else:
+            clock = store["clock"] = RecoveryClock(n)
+            ref_store = self._chunk[self.arms[0]]
         scratch = np.empty(n)
         code = np.empty(n, np.intp)
         fine = np.empty(n, np.int64)
@@ -183,7 +191,15 @@ class Accumulator:
             if t == w - 1:
                 store["jss_last"] = code.copy()
             q = week["win_prob"]
-            store["q"][t] = q
+            if reference:
+                store["ref_q"][:] = q
+                store["ref_week"] = t
+            else:
+                if ref_store["ref_week"] != t:
+                    raise RuntimeError("the reference arm must record each week first")
+                clock.step(ref_store["ref_q"], q)
+            if t == w - 1:
+                store["q_last"] = q.copy()
             np.multiply(q, float(FINE), out=scratch)
             np.add(scratch, 0.5, out=scratch)
             np.floor(scratch, out=scratch)
@@ -206,7 +222,6 @@ class Accumulator:
 
     def finish_chunk(self, first: int, n: int) -> None:
         sl = slice(first - self.first, first - self.first + n)
-        ref_q = self._chunk[self.arms[0]]["q"]
         for arm, s in self._chunk.items():
             h = self.hist[arm]
             for m in ("stars", "jss"):  # code 0: a path without a value
@@ -232,12 +247,15 @@ class Accumulator:
             last_stars, last_jss = s["stars_last"], s["jss_last"]
             f["stars"][sl] = np.where(last_stars > 0, (last_stars - 1) / 100.0, np.nan)
             f["jss"][sl] = np.where(last_jss > 0, last_jss - 1, np.nan)
-            f["win_prob"][sl] = s["q"][-1]
+            f["win_prob"][sl] = s["q_last"]
             for m in ("active", "jobs"):
                 f[m][sl] = last[m]
             f["earnings"][sl] = last["contract_weeks"] * self.net
             self.contract_weeks[arm][sl] = last["contract_weeks"]
-            self.recovery[arm][:, sl] = weeks_to_recover(ref_q, s["q"])
+            if "clock" in s:
+                self.recovery[arm][:, sl] = s["clock"].weeks()
+            else:  # the reference against itself: never short
+                self.recovery[arm][:, sl] = 0
         self._chunk = {}
 
     def merge(self, part: Accumulator) -> None:
@@ -271,6 +289,47 @@ class Accumulator:
             recovery=self.recovery,
             market=market_info,
         )
+
+
+class RecoveryClock:
+    """`weeks_to_recover` kept week by week, as the weeks come: three weeks per path instead of
+    every week's win probability of both arms (a (weeks, paths) array each, written once and
+    read once). `step` with each week's win probabilities in order, then `weeks`."""
+
+    def __init__(self, n: int):
+        self.first_short = np.full(n, -1, np.int64)  # -1: never short yet
+        self.first_back = np.full(n, -1, np.int64)  # after the first shortfall; -1: not yet
+        self.last_short = np.full(n, -1, np.int64)
+        self.ok = np.empty(n, bool)
+        self.short = np.empty(n, bool)
+        self.mask = np.empty(n, bool)
+        self.scratch = np.empty(n)
+        self.t = 0
+
+    def step(self, reference_q: np.ndarray, arm_q: np.ndarray) -> None:
+        """The next week's win probabilities of the reference and of the arm, (paths,)."""
+        t, ok, short, mask = self.t, self.ok, self.short, self.mask
+        np.multiply(arm_q, RECOVERY_SHARE, out=self.scratch)  # as weeks_to_recover: 0.95 * q
+        np.greater_equal(reference_q, self.scratch, out=ok)
+        np.logical_not(ok, out=short)
+        # back: in a week after the first shortfall (set in an earlier week: this week's new
+        # shortfalls are not ok), the first such week only
+        np.greater_equal(self.first_short, 0, out=mask)
+        np.logical_and(mask, ok, out=mask)
+        np.logical_and(mask, self.first_back < 0, out=mask)
+        np.copyto(self.first_back, t, where=mask)
+        np.less(self.first_short, 0, out=mask)
+        np.logical_and(mask, short, out=mask)
+        np.copyto(self.first_short, t, where=mask)
+        np.copyto(self.last_short, t, where=short)
+        self.t += 1
+
+    def weeks(self) -> np.ndarray:
+        """(2, paths): the first week back and the lasting week, as `weeks_to_recover` gives
+        them for the weeks stepped so far."""
+        never = self.first_short < 0
+        lasting = np.where(self.last_short < self.t - 1, self.last_short + 1, -1)
+        return np.stack([np.where(never, 0, self.first_back), np.where(never, 0, lasting)])
 
 
 def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
