@@ -136,7 +136,7 @@ def bands_frame(result: sim.Result) -> pd.DataFrame:
     """The bands.csv table (arm, metric, week, q05..q95, mean); small enough to cache."""
     import pandas as pd
 
-    return pd.DataFrame(result.bands_rows())
+    return pd.DataFrame(result.bands_columns())
 
 
 def bands_csv(bands: pd.DataFrame) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -386,11 +387,9 @@ def three_figures(d: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
             "futures90": [p05, p95],
             "assumptions90": None,
         }
-    held = np.unique(points)
-    sizes = np.array([np.count_nonzero(points == k) for k in held], dtype=float)
-    groups = [d[points == k] for k in held]
-    lows = np.array([_quantile(g, 0.05) for g in groups])
-    highs = np.array([_quantile(g, 0.95) for g in groups])
+    held, groups = _groups(d, points)
+    sizes = np.array([g.size for g in groups], dtype=float)
+    lows, highs = _group_quantiles(groups, (0.05, 0.95))
     means = np.array([g.mean() for g in groups])
     share = sizes / sizes.sum()
     k = held.size
@@ -425,9 +424,9 @@ def recovery_figures(w: np.ndarray, points: np.ndarray | None) -> dict[str, Any]
     median, never = figures(w)
     out: dict[str, Any] = {"median": median, "share_not_recovered": never, "assumptions90": None}
     if points is not None:
-        per_point = [figures(w[points == k]) for k in np.unique(points)]
-        medians = np.array([np.inf if m is None else m for m, _ in per_point])
-        shares = np.array([s for _, s in per_point])
+        _, groups = _groups(w, points)
+        medians = _group_quantiles(groups, (0.5,))[0]  # inf: most not back
+        shares = np.array([np.count_nonzero(np.isinf(g)) / g.size for g in groups])
         lo, hi = _quantile(medians, 0.05), _quantile(medians, 0.95)
         out["assumptions90"] = {
             "median": [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None],
@@ -438,6 +437,31 @@ def recovery_figures(w: np.ndarray, points: np.ndarray | None) -> dict[str, Any]
 
 def _quantile(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q, method="inverted_cdf"))
+
+
+def _groups(x: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The design points held and each one's values of ``x``, in their order in ``x`` (a
+    group's mean sums in that order)."""
+    order = np.argsort(points, kind="stable")
+    held, starts = np.unique(points[order], return_index=True)
+    return held, np.split(x[order], starts[1:])
+
+
+def _group_quantiles(groups: list[np.ndarray], qs: tuple[float, ...]) -> list[np.ndarray]:
+    """`_quantile` of each group at each q: the order statistic numpy's inverted CDF picks,
+    found by asking it for the index in a group of that size (the same rule, exactly)."""
+    ordered = [np.sort(g) for g in groups]
+    out = []
+    for q in qs:
+        at = {n: _order_statistic(n, q) for n in {g.size for g in ordered}}
+        out.append(np.array([float(g[at[g.size]]) for g in ordered]))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _order_statistic(n: int, q: float) -> int:
+    """The index in a sorted array of n values whose value `_quantile` at q returns."""
+    return int(np.quantile(np.arange(n), q, method="inverted_cdf"))
 
 
 def _clean(x: Any) -> Any:
@@ -613,14 +637,15 @@ class Result:
             }
         )
 
-    def bands_rows(self) -> list[dict[str, Any]]:
-        """Tidy rows: arm, metric, week, q05..q95, mean (the bands.csv table)."""
-        rows = []
-        for arm in self.arms:
-            for m in METRICS:
-                b = self.bands(arm, m)
-                for t in range(self.weeks):
-                    rows.append(
-                        {"arm": arm, "metric": m, "week": t, **{k: b[k][t] for k in BAND_KEYS}}
-                    )
-        return rows
+    def bands_columns(self) -> dict[str, Any]:
+        """The bands.csv table by column, its rows by arm, metric and week: arm, metric (lists
+        of names), week (integers), q05..q95 and mean (floats)."""
+        pairs = [(arm, m) for arm in self.arms for m in METRICS]
+        bands = [self.bands(arm, m) for arm, m in pairs]
+        weeks = self.weeks
+        return {
+            "arm": [arm for arm, _ in pairs for _ in range(weeks)],
+            "metric": [m for _, m in pairs for _ in range(weeks)],
+            "week": np.tile(np.arange(weeks, dtype=np.int64), len(pairs)),
+            **{k: np.concatenate([b[k] for b in bands]) for k in BAND_KEYS},
+        }
