@@ -332,23 +332,6 @@ def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return status
 
 
-def _grid(assignments: Sequence[str]) -> dict[str, list[Any]]:
-    grid: dict[str, list[Any]] = {}
-    problems = []
-    for text in assignments:
-        try:
-            key, values = sweeps.parse_assignment(text)
-        except ScenarioError as e:
-            problems += e.problems
-            continue
-        if key in grid:
-            problems.append(("--set", key, "given twice; list every value in one --set"))
-        grid[key] = values
-    if problems:
-        raise ScenarioError(problems)
-    return grid
-
-
 @contextlib.contextmanager
 def executor_for(cluster: str | None, workers: int) -> Iterator[tuple[Executor, str]]:
     """In-process by default; `local`: a Dask LocalCluster; otherwise a scheduler's address."""
@@ -414,7 +397,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = sim.with_today(_load(args, seed=False))  # each point's scenario.toml carries the day
     out = _out(args, "sweep")
     _check_out_name(out)
-    grid = _grid(args.set)
+    grid = sweeps.parse_assignments(args.set)
     points = sweeps.grid_points(sc, grid, seed=args.seed)
     with (
         staged(out, args.force, keep=[Path(args.scenario)]) as tmp,
