@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import logging
 import os
 import platform
@@ -20,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import sim
-from app import dates, policy_command, sensitivity_command
+from app import policy_command, sensitivity_command
+from app.cli_text import describe_point, describe_run
 from app.files import (  # shared with the dashboard
     bands_csv,
     bands_frame,
-    cell,
     chart_file,
     csv_bytes,
     headlines_csv,
@@ -41,6 +40,7 @@ from app.staging import (
     _check_out_name,
     staged,
 )
+from app.sweep_chart import sweep_chart
 from sim import ScenarioError
 from sim import sweep as sweeps
 
@@ -73,58 +73,7 @@ def write_charts(folder: Folder, charts: dict[str, Any], formats: Sequence[str])
             bar(i, len(jobs))
 
 
-def sweep_chart(results: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any | None:
-    """Headline figures per non-reference arm against the first swept key (others in the legend)."""
-    import altair as alt
-
-    rows = []
-    for r in results:
-        x = r["values"][keys[0]]
-        others = ", ".join(f"{k}={cell(r['values'][k])}" for k in keys[1:])
-        for arm, d in r["summary"]["differences"].items():
-            rows.append(
-                {
-                    "x": x if isinstance(x, int | float) and not isinstance(x, bool) else cell(x),
-                    "series": f"{arm} ({others})" if others else arm,
-                    "earnings": d["earnings"]["mean"],
-                    "low": d["earnings"]["ci90"][0],
-                    "high": d["earnings"]["ci90"][1],
-                    "jobs": d["jobs"]["mean"],
-                    "recover": d["weeks_to_recover"]["median"],
-                    "not_recovered": d["weeks_to_recover"]["share_not_recovered"],
-                }
-            )
-    if not rows:
-        return None
-    numeric = all(isinstance(row["x"], int | float) for row in rows)
-    x_field = "x:Q" if numeric else "x:N"
-    x = alt.X(x_field, title=keys[0])
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=x, color=alt.Color("series:N", title="Arm (minus the reference)")
-    )
-
-    def panel(field: str, title: str, fmt: str = ",.2f") -> Any:
-        y = alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt))
-        tip = [
-            "series:N",
-            alt.Tooltip(x_field, title=keys[0]),
-            alt.Tooltip(f"{field}:Q", format=fmt),
-        ]
-        lines = base.mark_line(point=True).encode(y=y, tooltip=tip)
-        return lines.properties(width=480, height=160)
-
-    earnings = panel("earnings", "Mean earnings difference ($)", "$,.0f") + base.mark_errorbar(
-        ticks=True
-    ).encode(y=alt.Y("low:Q", title=""), y2="high:Q")
-    return alt.vconcat(
-        earnings.properties(title=f"Headline figures against {keys[0]} (90% interval on earnings)"),
-        panel("jobs", "Mean jobs difference"),
-        panel("recover", "Median weeks to recover", ",.0f"),
-        panel("not_recovered", "Share not recovered", ".0%"),
-    )
-
-
-# -- manifest and human summaries ---------------------------------------------------------------
+# -- manifest -----------------------------------------------------------------------------------
 
 
 def _version(dist: str) -> str | None:
@@ -150,99 +99,6 @@ def manifest(argv: Sequence[str], source: str, sc: sim.Scenario, **extra: Any) -
         "platform": f"{sys.platform}-{platform.machine()}",
         **extra,
     }
-
-
-def _signed(x: float | None, money: bool = False, digits: int = 2) -> str:
-    if x is None:
-        return "n/a"
-    if money:
-        return f"{'-' if x < 0 else '+'}${abs(x):,.0f}"
-    return f"{x:+,.{digits}f}"
-
-
-def _recovery_text(rec: dict[str, Any], weeks: int, today: datetime.date | None = None) -> str:
-    def median(r: dict[str, Any]) -> str:
-        if r["median"] is None:
-            return "never (median)"
-        return f"{dates.week_words(r['median'], today)} (median)"
-
-    horizon = "1 week" if weeks == 1 else f"{weeks} weeks"
-    first = rec["first"]
-    drawn = rec.get("assumptions90")
-    over = (
-        ""
-        if not drawn
-        else " ({:.0%}-{:.0%} over the assumptions)".format(*drawn["share_not_recovered"])
-    )
-    return (
-        f"for good from {median(rec)}, {rec['share_not_recovered']:.0%} of futures not within "
-        f"{horizon}{over}; first back {median(first)}, {first['share_not_recovered']:.0%} never"
-    )
-
-
-def _ranges(f: dict[str, Any], money: bool) -> list[str]:
-    """The lines under a headline: 5-95% across futures, and across futures and assumptions."""
-    futures = f.get("futures90") or [f.get("p05"), f.get("p95")]
-    lines = [
-        f"            in 9 of 10 futures: {_signed(futures[0], money)} to "
-        f"{_signed(futures[1], money)}"
-    ]
-    wide = f.get("assumptions90")
-    if wide is None:
-        lines.append("            over the assumptions' ranges: not drawn (run with --uncertainty)")
-    else:
-        lines.append(
-            f"            over futures and assumptions: {_signed(wide[0], money)} to "
-            f"{_signed(wide[1], money)}"
-        )
-    return lines
-
-
-def describe_run(s: dict[str, Any], today: datetime.date | None = None) -> str:
-    """A few lines for people: stars now, jobs and earnings with the 90% interval, recovery
-    (its weeks also as dates from `today`)."""
-    lines = [f"{s['scenario']}: {s['paths']:,} paths x {s['weeks']} weeks, seed {s['seed']}"]
-    if today is not None:
-        lines[0] += f", today {today.isoformat()}"
-    stars = []
-    for arm, a in s["arms"].items():
-        now = a["start"]["stars"]["mean"]
-        stars.append(f"{arm} {'none' if now is None else f'{now:.2f}'}")
-    lines.append("Stars now: " + ", ".join(stars))
-    for key, o in ((s.get("uncertainty") or {}).get("outside_ranges") or {}).items():
-        low, high = o["range"]
-        lines.append(
-            f"Note: {key} is {o['value']:g} in the scenario but its [uncertainty] range "
-            f"{low:g} to {high:g} leaves it out; the run draws from the range"
-        )
-    for arm, d in s["differences"].items():
-        j, e = d["jobs"], d["earnings"]
-        lines += [
-            f"{arm} minus {s['reference']} by week {s['weeks']}:",
-            f"  jobs      {_signed(j['mean'])}  (90% interval {_signed(j['ci90'][0])} to "
-            f"{_signed(j['ci90'][1])})",
-            *_ranges(j, False),
-            f"  earnings  {_signed(e['mean'], True)}  (90% interval {_signed(e['ci90'][0], True)} "
-            f"to {_signed(e['ci90'][1], True)})",
-            *_ranges(e, True),
-            f"  {s['reference']}'s win rate back to 95% of {arm}'s: "
-            + _recovery_text(d["weeks_to_recover"], s["weeks"], today),
-        ]
-    return "\n".join(lines)
-
-
-def describe_point(r: dict[str, Any], weeks: int) -> str:
-    values = ", ".join(f"{k}={cell(v)}" for k, v in r["values"].items())
-    parts = []
-    for arm, d in r["summary"]["differences"].items():
-        e, rec = d["earnings"], d["weeks_to_recover"]
-        median = "never" if rec["median"] is None else f"{rec['median']:.0f} wk"
-        parts.append(
-            f"{arm}: earnings {_signed(e['mean'], True)} ({_signed(e['ci90'][0], True)} to "
-            f"{_signed(e['ci90'][1], True)}), jobs {_signed(d['jobs']['mean'])}, recovers "
-            f"{median} ({rec['share_not_recovered']:.0%} not within {weeks})"
-        )
-    return f"  {r['index']:>3}  {values}: " + ("; ".join(parts) or "one arm, nothing to compare")
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -332,23 +188,6 @@ def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return status
 
 
-def _grid(assignments: Sequence[str]) -> dict[str, list[Any]]:
-    grid: dict[str, list[Any]] = {}
-    problems = []
-    for text in assignments:
-        try:
-            key, values = sweeps.parse_assignment(text)
-        except ScenarioError as e:
-            problems += e.problems
-            continue
-        if key in grid:
-            problems.append(("--set", key, "given twice; list every value in one --set"))
-        grid[key] = values
-    if problems:
-        raise ScenarioError(problems)
-    return grid
-
-
 @contextlib.contextmanager
 def executor_for(cluster: str | None, workers: int) -> Iterator[tuple[Executor, str]]:
     """In-process by default; `local`: a Dask LocalCluster; otherwise a scheduler's address."""
@@ -414,7 +253,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sc = sim.with_today(_load(args, seed=False))  # each point's scenario.toml carries the day
     out = _out(args, "sweep")
     _check_out_name(out)
-    grid = _grid(args.set)
+    grid = sweeps.parse_assignments(args.set)
     points = sweeps.grid_points(sc, grid, seed=args.seed)
     with (
         staged(out, args.force, keep=[Path(args.scenario)]) as tmp,

@@ -114,45 +114,19 @@ def policy_summary(
 def split_sets(assignments: Sequence[str]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """--set KEY=V1,V2: a frontier parameter (`sim.frontier.SETTINGS`) takes the values it is
     swept over; any other scenario key takes one value, which replaces the scenario's."""
-    swept: dict[str, list[Any]] = {}
-    fixed: dict[str, Any] = {}
-    problems = []
-    for text in assignments:
-        try:
-            key, values = sweeps.parse_assignment(text)
-        except ScenarioError as e:
-            problems += e.problems
-            continue
-        if key in swept or key in fixed:
-            problems.append((SOURCE, key, "given twice; list every value in one --set"))
-        elif key in fr.SETTINGS:
-            swept[key] = values
-        elif len(values) != 1:
-            problems.append(
-                (
-                    SOURCE,
-                    key,
-                    f"takes one value (only the frontier's parameters take several: "
-                    f"{', '.join(fr.SETTINGS)})",
-                )
-            )
-        else:
-            fixed[key] = values[0]
-    if problems:
-        raise ScenarioError(problems)
+
+    def one_value(key: str, values: list[Any]) -> str | None:
+        if key in fr.SETTINGS or len(values) == 1:
+            return None
+        return (
+            f"takes one value (only the frontier's parameters take several: "
+            f"{', '.join(fr.SETTINGS)})"
+        )
+
+    given = sweeps.parse_assignments(assignments, one_value)
+    swept = {k: v for k, v in given.items() if k in fr.SETTINGS}
+    fixed = {k: v[0] for k, v in given.items() if k not in fr.SETTINGS}
     return swept, fixed
-
-
-def with_values(sc: sim.Scenario, values: Mapping[str, Any]) -> sim.Scenario:
-    """The scenario with each dotted key set to its value (its seed kept), validated; every
-    unknown key, wrong type or value out of range named by --set and its key."""
-    if not values:
-        return sc
-    data = sc.model_dump(mode="json")
-    paths = sweeps._check_grid(data, {k: [v] for k, v in values.items()})
-    for key, value in values.items():
-        sweeps._set(data, paths[key], value)
-    return sim.validate_scenario(data, SOURCE)
 
 
 def _share(x: float | None) -> str:
@@ -205,7 +179,7 @@ def cmd_policy(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from app.cli import EXIT_OK, _load, executor_for, manifest
 
     swept, fixed = split_sets(args.set or [])
-    sc = with_values(sim.with_today(_load(args)), fixed)
+    sc = sweeps.with_values(sim.with_today(_load(args)), fixed)
     fr.frontier_tasks(sc, swept, SOURCE)  # every problem before anything starts
     out = Path(args.out)
     if not args.out.strip():

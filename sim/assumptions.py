@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the registry imports nothing at run time: scenario.py imports it
+if TYPE_CHECKING:  # the registry imports nothing at run time: scenario_sections.py imports it
     from .scenario import Scenario
 
 __all__ = [
@@ -477,7 +477,7 @@ _DEFAULTS: dict[str, float] = {}
 def _registry_default(key: str) -> float:
     """The value at which the registry's range is stated: the default scenario's."""
     if not _DEFAULTS:
-        from .scenario import Scenario  # scenario.py imports this module: not at the top
+        from .scenario import Scenario  # scenario_sections.py imports this module: not at the top
 
         default = Scenario()
         _DEFAULTS.update({a.key: default_value(default, a.key) for a in ASSUMPTIONS})

@@ -29,6 +29,7 @@ __all__ = [
     "grid_size",
     "headline",
     "parse_assignment",
+    "parse_assignments",
     "parse_key",
     "parse_values",
     "point_seeds",
@@ -36,6 +37,7 @@ __all__ = [
     "run_points",
     "sweep",
     "sweep_table",
+    "with_values",
 ]
 
 SOURCE = "--set"
@@ -161,6 +163,36 @@ def parse_assignment(text: str) -> tuple[str, list[Any]]:
     return canonical, parse_values(values, canonical)
 
 
+def parse_assignments(
+    assignments: Sequence[str], check: Callable[[str, list[Any]], str | None] | None = None
+) -> dict[str, list[Any]]:
+    """Every `--set KEY=V1,V2` as {canonical key: values}, in the order given.
+
+    ``check(key, values)``: a problem with a key's values (a message), or None. Raises
+    `ScenarioError` listing every problem in the order given: unreadable assignments, keys
+    given twice, and what ``check`` refuses (a refused key is not taken as given).
+    """
+    given: dict[str, list[Any]] = {}
+    problems = []
+    for text in assignments:
+        try:
+            key, values = parse_assignment(text)
+        except ScenarioError as e:
+            problems += e.problems
+            continue
+        if key in given:
+            problems.append((SOURCE, key, "given twice; list every value in one --set"))
+            continue
+        problem = None if check is None else check(key, values)
+        if problem is not None:
+            problems.append((SOURCE, key, problem))
+            continue
+        given[key] = values
+    if problems:
+        raise ScenarioError(problems)
+    return given
+
+
 # -- the grid -------------------------------------------------------------------------------
 
 
@@ -247,6 +279,18 @@ def _check_grid(data: dict[str, Any], grid: Mapping[str, Sequence[Any]]) -> dict
 
 def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
     _lookup(data, path[:-1])[path[-1]] = copy.deepcopy(value)
+
+
+def with_values(sc: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """The scenario with each dotted key set to its value (its seed kept), validated; every
+    unknown key, wrong type or value out of range named by --set and its key."""
+    if not values:
+        return sc
+    data = sc.model_dump(mode="json")
+    paths = _check_grid(data, {k: [v] for k, v in values.items()})
+    for key, value in values.items():
+        _set(data, paths[key], value)
+    return validate_scenario(data, SOURCE)
 
 
 def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:

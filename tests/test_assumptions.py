@@ -132,7 +132,7 @@ def test_a_range_the_scenario_sets_is_kept_as_written_and_flagged_when_it_leaves
     assert outside_ranges(sc) == flagged
     summary = sim.run(sc).summary()
     assert summary["uncertainty"]["outside_ranges"] == flagged
-    from app.cli import describe_run
+    from app.cli_text import describe_run
 
     assert (
         "Note: freelancer.capacity is 5 in the scenario but its [uncertainty] range 1 to 3 "

@@ -208,7 +208,7 @@ def test_fuzz_set_values() -> None:
     def one(assignments: list[tuple[str, str]]) -> None:
         texts = [f"{key}={values}" for key, values in assignments]
         try:
-            points = bounded(lambda: sw.grid_points(sc, cli._grid(texts)))
+            points = bounded(lambda: sw.grid_points(sc, sw.parse_assignments(texts)))
         except sim.ScenarioError as e:
             if not clear_lines(e, "--set"):
                 tally.record("traceback", "\n".join(e.lines()))

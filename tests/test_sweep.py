@@ -48,6 +48,25 @@ def test_values_are_toml_scalars_and_bare_words_are_strings():
     assert "not a TOML value" in problems(lambda: sw.parse_values("[1,", "k"))[0][1]
 
 
+def test_assignments_list_every_problem_in_the_order_given():
+    assert sw.parse_assignments(["arms[01].delay_weeks=0,6", "run.weeks=8"]) == {
+        "arms[1].delay_weeks": [0, 6],
+        "run.weeks": [8],
+    }
+
+    def one_value(key: str, values: list[Any]) -> str | None:
+        return None if len(values) == 1 else "takes one value"
+
+    texts = ["a..b=1", "run.weeks=8,9", "run.weeks=8", "run.weeks=9", "freelancer.capacity"]
+    found = problems(lambda: sw.parse_assignments(texts, one_value))
+    assert [(key, msg.split(":")[0]) for key, msg in found] == [
+        ("a..b", "not a key"),
+        ("run.weeks", "takes one value"),  # refused: the next run.weeks is the first one given
+        ("run.weeks", "given twice; list every value in one --set"),
+        ("freelancer.capacity", "expected KEY=V1,V2,..."),
+    ]
+
+
 def test_grid_is_cartesian_last_key_fastest_with_spawned_seeds(tiny):
     grid = {"freelancer.proposals_per_week": [5, 10], "arms[1].delay_weeks": [0, 3, 6]}
     points = sw.grid_points(tiny, grid, seed=7)
