@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
-from app import report, report_typst
+from app import report, report_typst, runner
 from app.report_command import reproduce_command
 from app.results import View
 from sim import dispute, platform_facts
@@ -33,8 +33,12 @@ def _money(text: str) -> str:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _avoided(toml: str, wait: int) -> dispute.Avoided:
-    """One simulation per scenario and wait; the chance and her time are arithmetic on it."""
-    return dispute.simulate_avoided(sim.loads_scenario(toml, "settings"), wait)
+    """One simulation per scenario and wait; the chance and her time are arithmetic on it. It
+    runs on the dashboard's worker processes (`runner.on_pool`, the big pool for a big run), not
+    in the server's thread: the same result, to the bit."""
+    sc = sim.loads_scenario(toml, "settings")
+    size = 2 * sc.run.paths * sc.run.weeks  # two arms: the feedback stays, or it is removed
+    return runner.on_pool(lambda ex: dispute.simulate_avoided(sc, wait, executor=ex), size)
 
 
 def _stored() -> dict:
