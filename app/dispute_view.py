@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
-from app import report, report_typst
+from app import dispute_query, report, report_typst, runner
 from app.report_command import reproduce_command
 from app.results import View
 from sim import dispute, platform_facts
@@ -19,12 +19,9 @@ from sim import dispute, platform_facts
 __all__ = ["case_pdf_bytes", "render", "report_button"]
 
 KEYS = {"chance": "dispute-chance", "wait": "dispute-wait", "hours": "dispute-hours"}
-STORE = "dispute-inputs"  # not a widget key: kept while other pages are shown
-DEFAULTS = {
-    "chance": round(dispute.CHANCE_UPHELD * 100),
-    "wait": dispute.WAIT_WEEKS,
-    "hours": dispute.HOURS,
-}
+STORE = dispute_query.STORE  # not a widget key: kept while other pages are shown
+DEFAULTS = dispute_query.DEFAULTS
+RANGE = {i.name: (i.lo, i.hi) for i in dispute_query.INPUTS}  # the address is bounded alike
 
 
 def _money(text: str) -> str:
@@ -33,8 +30,12 @@ def _money(text: str) -> str:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _avoided(toml: str, wait: int) -> dispute.Avoided:
-    """One simulation per scenario and wait; the chance and her time are arithmetic on it."""
-    return dispute.simulate_avoided(sim.loads_scenario(toml, "settings"), wait)
+    """One simulation per scenario and wait; the chance and her time are arithmetic on it. It
+    runs on the dashboard's worker processes (`runner.on_pool`, the big pool for a big run), not
+    in the server's thread: the same result, to the bit."""
+    sc = sim.loads_scenario(toml, "settings")
+    size = 2 * sc.run.paths * sc.run.weeks  # two arms: the feedback stays, or it is removed
+    return runner.on_pool(lambda ex: dispute.simulate_avoided(sc, wait, executor=ex), size)
 
 
 def _stored() -> dict:
@@ -118,8 +119,7 @@ def render(sc: sim.Scenario, view: View) -> None:
     cols = st.columns(3)
     cols[0].slider(
         "Chance the report is upheld (%)",
-        0,
-        100,
+        *RANGE["chance"],
         step=5,
         key=KEYS["chance"],
         on_change=_keep,
@@ -127,8 +127,7 @@ def render(sc: sim.Scenario, view: View) -> None:
     )
     cols[1].number_input(
         "Weeks until it is decided",
-        0,
-        52,
+        *RANGE["wait"],
         step=1,
         key=KEYS["wait"],
         on_change=_keep,
@@ -136,8 +135,7 @@ def render(sc: sim.Scenario, view: View) -> None:
     )
     cols[2].number_input(
         "Hours it takes you",
-        0.0,
-        100.0,
+        *RANGE["hours"],
         step=0.5,
         format="%.1f",
         key=KEYS["hours"],

@@ -272,10 +272,18 @@ def run(sc: sim.Scenario) -> sim.Result:
     return _on(small, sc, WORKERS, None)
 
 
-def on_pool(fn: Callable[[Executor | None], T]) -> T:
+def on_pool(fn: Callable[[Executor | None], T], size: int = 0) -> T:
     """``fn(executor)`` on the small pool's worker processes (work of another page than
     Compare's, such as the Policy lab's frontier, given as tasks of an Executor); with no pool,
-    ``fn(None)`` in this process."""
+    ``fn(None)`` in this process. Work of more than `BIG_CELLS` arm-path-weeks (``size``) goes
+    to the big pool instead, one at a time, as `run` sends a big run."""
+    if size > BIG_CELLS:
+        big = pool("big")
+        _take_turn(None)
+        try:
+            return fn(None) if big is None else _owners.submit(big.call, fn).result()
+        finally:
+            _big_turn.release()
     small = pool("small")
     if small is None:
         return fn(None)

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import sim
-from app import controls, results, runner
+from app import controls, dispute_query, results, runner
 from app.controls import CONTROLS, PRESETS, SECTIONS, Base, Control
 
 __all__ = [
@@ -68,14 +68,20 @@ def init(argv: list[str]) -> None:
     if KEY in st.session_state:
         return
     params = st.query_params.to_dict()
+    disputed, problems = dispute_query.decode(params)  # the Dispute page's own inputs
+    params = {k: v for k, v in params.items() if k not in dispute_query.PARAMS}
     base, notices = start_base(argv)
     overrides: dict[str, Any] = {}
     if params.keys() & ({"preset", "scenario"} | {c.key for c in CONTROLS}):
-        from_url, overrides, problems = controls.decode_query(params)
+        from_url, overrides, found = controls.decode_query(params)
         if params.keys() & {"preset", "scenario"}:  # else: the command line's, changed by the URL
             base, notices = from_url, []
-        notices += [f"URL parameter `{k}` ignored: {m}" for k, m in problems]
+        problems = found + problems
+    # the key and the problem may quote the address: shown as text, never as markdown
+    notices += [f"URL parameter `{k.replace('`', '')}` ignored: {plain(m)}" for k, m in problems]
     st.session_state[KEY] = {"base": base, "overrides": overrides, "notices": notices}
+    if disputed:
+        st.session_state[dispute_query.STORE] = disputed
 
 
 def script_args() -> list[str]:
@@ -130,8 +136,10 @@ def pull_widgets() -> None:
 
 
 def sync_url() -> None:
-    """Mirror the settings in the query string, so the address shares the same scenario."""
+    """Mirror the settings in the query string, so the address shares the same scenario (and
+    the Dispute page's inputs, where they differ from its defaults)."""
     params = controls.encode_query(state()["base"], state()["overrides"])
+    params.update(dispute_query.encode(st.session_state.get(dispute_query.STORE, {})))
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
 

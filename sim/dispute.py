@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .engine import chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
+from .engine import Plan, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
+from .market import HiringMarket
 from .metrics import path_points, three_figures
+from .parallel import balanced_chunk_paths, executor_workers, shipped_once
 from .platform_facts import REPORT_BUSINESS_DAYS, wait_weeks
 from .scenario import ExcludeFlaggedArm, KeepArm, Scenario
 
@@ -42,6 +45,7 @@ __all__ = [
     "Avoided",
     "DisputeInputs",
     "HorizonValue",
+    "avoided_paths",
     "default_horizons",
     "dispute_scenario",
     "removed_label",
@@ -164,9 +168,15 @@ def simulate_avoided(
     horizons: Sequence[int] | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> Avoided:
     """Run "stays" and "removed after ``wait`` weeks" on common random numbers and keep, per
-    path, the difference of cumulative net earnings at each horizon (weeks, 1 to the run's)."""
+    path, the difference of cumulative net earnings at each horizon (weeks, 1 to the run's).
+
+    ``executor`` (a `concurrent.futures.Executor`, e.g. the dashboard's worker processes) runs
+    the chunks of paths in parallel, balanced across its workers as `sim.run` does; the result
+    is identical, to the bit, to a run without it (the random numbers are by block of paths,
+    whatever the chunk size)."""
     weeks = sc.run.weeks
     hs = default_horizons(weeks) if horizons is None else tuple(sorted(set(horizons)))
     bad = [h for h in hs if not (isinstance(h, int) and 1 <= h <= weeks)]
@@ -175,27 +185,57 @@ def simulate_avoided(
     dsc = dispute_scenario(sc, wait)
     plan = make_plan(dsc)
     market = market_for(plan)
-    at = np.array([h - 1 for h in hs])  # a horizon of H weeks is the end of week index H - 1
-    cw = {a.name: np.zeros((len(hs), dsc.run.paths), np.int64) for a in dsc.arms}
-    for first, n in iter_chunks(dsc.run.paths, dsc.run.chunk_paths):
-        draws = chunk_draws(plan, first, n)
-        records = {}
-        for name, store in cw.items():
-
-            def record(
-                t: int, week: dict[str, np.ndarray], store=store, cols=slice(first, first + n)
-            ) -> None:
-                rows = np.flatnonzero(at == t)
-                if rows.size:
-                    store[rows, cols] = week["contract_weeks"]
-
-            records[name] = record
-        simulate_arms(plan, draws, market, records)
-        if progress is not None:
-            progress(first + n, dsc.run.paths)
-    removed, stays = (cw[a.name] for a in dsc.arms[::-1])
-    values = (removed - stays).astype(float) * plan.net
+    size = dsc.run.chunk_paths
+    if executor is not None:
+        size = balanced_chunk_paths(dsc.run.paths, size, executor_workers(executor) or 1)
+    chunks = list(iter_chunks(dsc.run.paths, size))
+    contract_weeks = np.zeros((len(hs), dsc.run.paths), np.int64)  # removed minus stays
+    if executor is None:
+        for first, n in chunks:
+            contract_weeks[:, first : first + n] = _avoided_weeks(plan, market, hs, first, n)
+            if progress is not None:
+                progress(first + n, dsc.run.paths)
+    else:
+        shipped = shipped_once(executor, market)
+        futures = [
+            executor.submit(avoided_paths, dsc, hs, first, n, shipped) for first, n in chunks
+        ]
+        for (first, n), future in zip(chunks, futures, strict=True):
+            contract_weeks[:, first : first + n] = future.result()
+            if progress is not None:
+                progress(first + n, dsc.run.paths)
+    values = contract_weeks.astype(float) * plan.net
     return Avoided(wait, hs, dsc.run.paths, dsc.run.seed, values, path_points(dsc))
+
+
+def avoided_paths(
+    dsc: Scenario, horizons: tuple[int, ...], first: int, n: int, market: HiringMarket | None = None
+) -> np.ndarray:
+    """Paths [first, first + n) of a dispute run (`dispute_scenario`), for a worker process:
+    per horizon and path, the contract weeks the removal recovers (removed minus stays);
+    ``market`` is the run's own (`market_for` of its plan), built here when not given."""
+    plan = make_plan(dsc)
+    return _avoided_weeks(plan, market_for(plan) if market is None else market, horizons, first, n)
+
+
+def _avoided_weeks(
+    plan: Plan, market: HiringMarket, horizons: tuple[int, ...], first: int, n: int
+) -> np.ndarray:
+    """(horizons, n) contract weeks, "removed" minus "stays", of paths [first, first + n)."""
+    at = np.array([h - 1 for h in horizons])  # a horizon of H weeks is the end of week index H - 1
+    cw = {a.name: np.zeros((len(horizons), n), np.int64) for a in plan.sc.arms}
+    records = {}
+    for name, store in cw.items():
+
+        def record(t: int, week: dict[str, np.ndarray], store=store) -> None:
+            rows = np.flatnonzero(at == t)
+            if rows.size:
+                store[rows, :] = week["contract_weeks"]
+
+        records[name] = record
+    simulate_arms(plan, chunk_draws(plan, first, n), market, records)
+    removed, stays = (cw[a.name] for a in plan.sc.arms[::-1])
+    return removed - stays
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from app import controls, dispute_view, session
 
 def render() -> None:
     session.prepare()
+    for note in session.notices():  # an address's values that could not be used, named
+        st.warning(note)
     st.title("Report the feedback?")
     sc, problems = session.current()
     if sc is None:
