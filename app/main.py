@@ -14,13 +14,16 @@ import streamlit as st
 
 from app import session
 
+# The pages live in views/, not pages/: a `pages/` folder beside the entry script puts Streamlit in
+# its older pages-directory mode until main.py first runs, so a fresh server's first visitor on a
+# shared /dispute or /policy address got that page alone, narrow, under a list of file names.
 PAGES = (
-    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/calculator.py", "Calculator", ":material/calculate:"),
-    ("pages/dispute.py", "Dispute", ":material/gavel:"),
-    ("pages/scenario.py", "Scenario", ":material/description:"),
-    ("pages/policy.py", "Policy lab", ":material/policy:"),
-    ("pages/about.py", "About the model", ":material/info:"),
+    ("views/compare.py", "Compare", ":material/compare_arrows:"),
+    ("views/calculator.py", "Calculator", ":material/calculate:"),
+    ("views/dispute.py", "Dispute", ":material/gavel:"),
+    ("views/scenario.py", "Scenario", ":material/description:"),
+    ("views/policy.py", "Policy lab", ":material/policy:"),
+    ("views/about.py", "About the model", ":material/info:"),
 )
 
 

@@ -92,9 +92,7 @@ def script_args() -> list[str]:
 def prepare(argv: list[str] | None = None) -> None:
     """Settings in place, widget changes taken in, the URL up to date: every page calls this.
 
-    main.py calls it too, but Streamlit may run a page without main.py: with a `pages/` folder
-    beside the main script, AppTest (and a server's very first request) use the older
-    pages-directory mode, which runs the page script alone.
+    main.py calls it too; a page calls it again so that it stands alone (AppTest may run it).
     """
     init(script_args() if argv is None else argv)
     pull_widgets()

@@ -32,11 +32,11 @@ from app.export import chart_bytes
 
 MAIN = str(ROOT / "app" / "main.py")
 PAGES = (
-    "pages/compare.py",
-    "pages/calculator.py",
-    "pages/dispute.py",
-    "pages/scenario.py",
-    "pages/about.py",
+    "views/compare.py",
+    "views/calculator.py",
+    "views/dispute.py",
+    "views/scenario.py",
+    "views/about.py",
 )
 SMALL = {"run.paths": "300", "run.weeks": "30"}  # the point here is the wiring, not the figures
 
@@ -65,7 +65,7 @@ def widget(at: AppTest, key: str):
 
 def scenario_on_page(at: AppTest) -> sim.Scenario:
     """The TOML the Scenario page offers for download, read back."""
-    at.switch_page("pages/scenario.py").run()
+    at.switch_page("views/scenario.py").run()
     assert not at.exception
     return sim.loads_scenario(at.code[0].value, "page")
 
@@ -116,7 +116,7 @@ def test_compare_shows_the_headline_figures() -> None:
 
 def test_about_page_states_the_limits() -> None:
     at = app()
-    at.switch_page("pages/about.py").run()
+    at.switch_page("views/about.py").run()
     text = " ".join(w.value for w in at.warning)
     assert "private" in text
     assert "not a prediction of one person's income" in text
@@ -250,8 +250,8 @@ def test_one_change_costs_one_run() -> None:
     widget(at, "freelancer.hourly_rate").set_value(25.0).run()
     assert results.RUNS["count"] == runs + 1
     widget(at, "freelancer.hourly_rate").set_value(20.0).run()  # back to one already computed
-    at.switch_page("pages/about.py").run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/about.py").run()
+    at.switch_page("views/compare.py").run()
     assert results.RUNS["count"] == runs + 1
     assert not at.exception
 
@@ -323,7 +323,7 @@ def test_command_line_scenario_is_the_starting_point(tmp_path) -> None:
 
 
 def _upload(at: AppTest, name: str, content: bytes) -> AppTest:
-    at.switch_page("pages/scenario.py").run()
+    at.switch_page("views/scenario.py").run()
     at.file_uploader(key="upload").set_value((name, content, "application/toml"))
     return at.run()
 
@@ -339,7 +339,7 @@ def test_bad_upload_shows_its_errors_and_keeps_the_settings() -> None:
     assert "`run.paths`" in errors(at)
     assert "unchanged" in errors(at)
     assert sim.loads_scenario(at.code[0].value).freelancer.hourly_rate == 25.0
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert widget(at, "freelancer.hourly_rate").value == 25.0
     assert not at.error
 
@@ -386,7 +386,7 @@ def test_good_upload_becomes_the_base() -> None:
     text = text.replace("paths = 10000", "paths = 300")
     at = _upload(app(), "mine.toml", text.encode())
     assert not at.error and at.success
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert widget(at, "freelancer.hourly_rate").value == 30.0
     assert at.selectbox(key=session.PRESET).value == session.UPLOADED
     assert "scenario" in at.query_params and "preset" not in at.query_params
@@ -430,7 +430,7 @@ def test_history_table_round_trips_and_reports_bad_rows() -> None:
 
 def test_calculator_page_shows_every_rule() -> None:
     at = app()
-    at.switch_page("pages/calculator.py").run()
+    at.switch_page("views/calculator.py").run()
     assert not at.exception
     shown = at.dataframe[-1].value  # after the editable table of contracts
     assert {"kept", "excluded", "whitby filter", "last 104 weeks"} <= set(shown["rule"])
@@ -684,7 +684,7 @@ def test_each_view_on_screen_carries_only_the_data_it_draws() -> None:
 def test_dispute_sentence_gives_range_ends_to_two_significant_figures() -> None:
     """Both ranges in the Dispute page's sentence are rounded alike (two significant figures)."""
     at = app()
-    at.switch_page("pages/dispute.py").run()
+    at.switch_page("views/dispute.py").run()
     text = next(m.value for m in at.markdown if "reporting the feedback is worth" in m.value)
     ends = re.findall(r"between -?\\?\$([\d,]+) and -?\\?\$([\d,]+)", text)
     assert len(ends) >= 2, text

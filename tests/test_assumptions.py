@@ -157,7 +157,7 @@ def test_docs_table_is_the_registry():
 
 def test_the_about_page_shows_the_ranges():
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
-    at.switch_page("pages/about.py").run()
+    at.switch_page("views/about.py").run()
     assert not at.exception
     shown = "\n".join(m.value for m in at.markdown)
     assert "| `hiring.b_jss` | 1 (x 0 / -0.3 / -0.6 / -1) | 0 | 2 |" in shown

@@ -22,17 +22,35 @@ CHANCE, WAIT, HOURS = (
 )
 
 
-@pytest.fixture(scope="module")
-def served(browser, server) -> str:
-    """The server after its first page: Streamlit runs a server's very first request in its
-    older pages-directory mode (app/main.py's navigation not yet set up), which no shared
-    address meets on a running dashboard."""
+NAVIGATION = ["Compare", "Calculator", "Dispute", "Scenario", "Policy lab", "About the model"]
+
+
+def test_a_fresh_servers_first_visitor_on_a_shared_address_gets_the_whole_app(
+    browser, server
+) -> None:
+    """The module's server has served nothing yet: its first request is a shared Dispute
+    address. It gets the app's navigation and wide page, as any later visitor does (with the
+    pages in a `pages/` folder, Streamlit ran this first page alone, narrow, under a list of
+    file names, until someone opened the Compare page)."""
     page = new_page(browser)
     try:
-        page.goto(server + "/?run.paths=500")
-        wait_idle(page)
+        page.goto(server + "/dispute?" + SMALL + "&dispute.wait_weeks=3")
+        settle(page, "reporting the feedback is worth")
+        links = page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()
+        assert [text.split("\n")[-1] for text in links] == NAVIGATION
+        width = page.evaluate(
+            "document.querySelector('[data-testid=stMainBlockContainer]')"
+            ".getBoundingClientRect().width"
+        )
+        assert width > 1000  # the wide layout, in a 1400 px window with the sidebar open
+        assert inputs(page)[1] == "3"
     finally:
         page.context.close()
+
+
+@pytest.fixture(scope="module")
+def served(browser, server) -> str:
+    """The module's server (its first request was the test above's)."""
     return server
 
 

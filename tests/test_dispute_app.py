@@ -82,7 +82,7 @@ def _dispute_page(**params: str) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=90)
     for key, value in {**SMALL, **params}.items():
         at.query_params[key] = value
-    at.switch_page("pages/dispute.py")
+    at.switch_page("views/dispute.py")
     return at.run()
 
 

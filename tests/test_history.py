@@ -37,9 +37,9 @@ def figures(at: AppTest) -> list[tuple[str, str]]:
 
 
 def on_page(at: AppTest) -> sim.Scenario:
-    at.switch_page("pages/scenario.py").run()
+    at.switch_page("views/scenario.py").run()
     sc = sim.loads_scenario(at.code[0].value, "page")
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     return sc
 
 
@@ -211,13 +211,13 @@ def test_compare_and_calculator_share_one_table() -> None:
     at = app()
     edit(at, edited_rows={0: {"value": 450.0}})
     stars = [v for label, v in figures(at) if label == "Stars now"]
-    at.switch_page("pages/calculator.py").run()
+    at.switch_page("views/calculator.py").run()
     assert not at.exception and not at.error
     table = at.dataframe[-1].value.set_index("rule")
     assert [f"{table.loc[a, 'stars']:.2f}" for a in ("kept", "excluded")] == stars
     # typed on the Calculator, seen by Compare
     edit(at, edited_rows={1: {"availability": 2.0}})
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert on_page(at).history[1].criteria["availability"] == 2.0
     assert on_page(at).history[0].value == 450.0
 
