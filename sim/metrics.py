@@ -48,10 +48,32 @@ class _Histogram:
         return {**self.__dict__, "counts": (self.counts.shape, nonzero, flat[nonzero])}
 
     def __setstate__(self, state: dict) -> None:
-        shape, nonzero, values = state["counts"]
+        # kept sparse until the counts are read: `merge_into` adds them as they came, with no
+        # dense (weeks, bins) array built and added (win_prob's 10,001 bins a week)
+        state = dict(state)
+        self.__dict__.update(state, _sparse=state.pop("counts"))
+
+    def __getattr__(self, name: str) -> Any:
+        sparse = self.__dict__.get("_sparse") if name == "counts" else None
+        if sparse is None:
+            raise AttributeError(name)
+        shape, nonzero, values = sparse
         counts = np.zeros(shape, np.int64)
         counts.ravel()[nonzero] = values
-        self.__dict__.update({**state, "counts": counts})
+        self.counts = counts
+        del self.__dict__["_sparse"]
+        return counts
+
+    def merge_into(self, other: _Histogram) -> None:
+        """Add these counts, totals and valid counts to ``other``'s (the same weeks and bins)."""
+        sparse = self.__dict__.get("_sparse")
+        if sparse is not None:
+            _, nonzero, values = sparse
+            other.counts.ravel()[nonzero] += values  # each position once: a plain add
+        else:
+            other.counts += self.counts
+        other.total += self.total
+        other.valid += self.valid
 
     @classmethod
     def empty(cls, weeks: int, bins: int, scale: float, mean_scale: float | None = None):
@@ -265,10 +287,7 @@ class Accumulator:
         sl = slice(part.first - self.first, part.first - self.first + part.paths_held)
         for arm in self.arms:
             for m, h in self.hist[arm].items():
-                other = part.hist[arm][m]
-                h.counts += other.counts
-                h.total += other.total
-                h.valid += other.valid
+                part.hist[arm][m].merge_into(h)
             for m, values in part.final[arm].items():
                 self.final[arm][m][sl] = values
             self.contract_weeks[arm][sl] = part.contract_weeks[arm]
