@@ -96,11 +96,18 @@ CLOCK = """() => {
     const main = document.querySelector('[data-testid=stMain]');
     const figure0 = document.querySelector('[data-testid=stMetricValue]')
         .closest('[data-testid=stElementContainer]');
+    // the opacity the figure is drawn with: its own times its ancestors' (the page may grey
+    // the block that holds it, or the figure itself)
+    const shown = (e) => {
+        let o = 1;
+        for (; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);
+        return o;
+    };
     // what the page shows while it waits, checked once a frame until seen: the figures on
     // screen greyed ("stale") and the running bar at the top of the page ("status")
     const waiting = () => {
-        if (t.stale === undefined && figure0.isConnected
-            && parseFloat(getComputedStyle(figure0).opacity) < 0.9) t.stale = performance.now();
+        if (t.stale === undefined && figure0.isConnected && shown(figure0) < 0.9)
+            t.stale = performance.now();
         if (t.status === undefined && getComputedStyle(main, '::before').content !== 'none')
             t.status = performance.now();
         if ((t.stale === undefined || t.status === undefined) && t.drawn === undefined)
@@ -217,6 +224,38 @@ def test_moving_a_slider_redraws(page, server) -> None:
 
 
 HOURS = "Hours per week on a contract"  # a slider (the history is a table: app/history_editor)
+
+BUSY = "document.documentElement.hasAttribute('data-repsim-busy')"
+GREYED = (
+    "(() => { let e = document.querySelector('[data-testid=stMetricValue]'), o = 1;"
+    " for (; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);"
+    " return o < 0.9; })()"
+)
+
+
+def test_a_slider_greys_the_page_at_once_and_the_grey_goes(page, server) -> None:
+    """The key press marks the page busy before the change is sent (app/views/compare.py,
+    BUSY_JS); the mark goes when the run is over, and after a second when a key changed
+    nothing (at the end of the slider's range no run comes)."""
+    open_app(page, server + SMALL)
+    old, svg = shown_figures(page), svg_of(page, 0)
+    move_slider(page, HOURS, "ArrowLeft")
+    assert page.evaluate(BUSY) and page.evaluate(GREYED)  # before any reply from the server
+    wait_redraw(page, old, svg)
+    page.wait_for_function(f"!{BUSY}", timeout=10_000)
+    assert not page.evaluate(GREYED)
+    move_slider(page, HOURS, "End")  # to the top of the range: one run
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    page.wait_for_function(f"!{BUSY}", timeout=10_000)
+    start = time.perf_counter()
+    move_slider(page, HOURS, "End")  # already there: nothing changes, no run
+    assert page.evaluate(BUSY)
+    page.wait_for_function(f"!{BUSY}", timeout=10_000, polling=50)
+    waited = time.perf_counter() - start
+    assert 0.8 < waited < 3.0, waited  # BUSY_MS, not for ever
+    assert not page.evaluate(GREYED)
+    no_exception(page)
 
 
 def _busy_core() -> subprocess.Popen:

@@ -19,19 +19,22 @@ from app.results import Headline, View
 CHART_ORDER = ("stars", "jss", "win_prob", "earnings", "recovery", "ratings_needed")
 SPINNER_CELLS = 4_000_000  # rule-path-weeks above which a run is also told in words
 # While a change is being computed: the figures and charts on screen are greyed and a bar runs
-# along the top of the page, from the moment the browser asks for the rerun (before the server
-# answers), instead of Streamlit's default (greyed only after ~0.7 s, fading in over a second,
-# with no indicator until the spinner shows at 0.5 s). The bar moves by a transform, which the
-# compositor animates on its own: the page's main thread, busy with the redraw, paints nothing
-# for it (a moving background was repainted on that thread at every frame); and in ten steps a
-# second, not sixty, which is a sixth of the frames to composite on the same two cores.
+# along the top of the page, from the moment a sidebar slider moves (BUSY_JS marks the page at
+# the key press or the release of the thumb, before the change is sent) until Streamlit says the
+# run is over. Streamlit's own state comes too late for this: it shows the run as started 50 to
+# 170 ms after the key press (its server starts the run within 10 ms), and on its own it greys
+# the figures only after ~0.7 s, fading in over a second, with no indicator until the spinner
+# shows at 0.5 s. The bar moves by a transform, which the compositor animates on its own: the
+# page's main thread, busy with the redraw, paints nothing for it (a moving background was
+# repainted on that thread at every frame); and in ten steps a second, not sixty, which is a
+# sixth of the frames to composite on the same two cores.
 WAITING = (
-    "[data-testid=stApp]:is([data-test-script-state=rerunRequested],"
-    "[data-test-script-state=running])"
+    ":is(html[data-repsim-busy] [data-testid=stApp],"
+    " [data-testid=stApp]:is([data-test-script-state=rerunRequested],"
+    "[data-test-script-state=running]))"
 )
 BUSY_CSS = f"""<style>
-{WAITING} [data-testid=stMain] [data-testid=stElementContainer],
-[data-testid=stMain] [data-stale=true] {{
+{WAITING} [data-testid=stMainBlockContainer], [data-testid=stMain] [data-stale=true] {{
   opacity: 0.4 !important; transition: none !important;
 }}
 {WAITING} [data-testid=stMain]::before {{
@@ -43,6 +46,38 @@ BUSY_CSS = f"""<style>
   from {{ transform: translateX(-70%); }} to {{ transform: translateX(70%); }}
 }}
 </style>"""
+# Marks the page busy (html[data-repsim-busy]) when a sidebar slider is moved by a key or let go
+# of; the mark goes when Streamlit's run is over, or after BUSY_MS if no run came (a key at the
+# end of a slider's range changes nothing). A constant: nothing from a user or a file is in it.
+BUSY_MS = 1000
+BUSY_JS = f"""<script>
+(() => {{
+  if (window.__repsimBusy) return;
+  window.__repsimBusy = true;
+  const root = document.documentElement;
+  const slider = "[data-testid=stSidebar] [data-testid=stSlider]";
+  const keys = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown",
+                "Home", "End"];
+  let timer = 0;
+  const clear = () => {{ delete root.dataset.repsimBusy; clearTimeout(timer); }};
+  const busy = () => {{
+    root.dataset.repsimBusy = "";
+    clearTimeout(timer);
+    timer = setTimeout(clear, {BUSY_MS});
+  }};
+  const on = (e) => e.target instanceof Element && e.target.closest(slider);
+  document.addEventListener("keydown", (e) => {{ if (keys.includes(e.key) && on(e)) busy(); }},
+                            true);
+  document.addEventListener("pointerup", (e) => {{ if (on(e)) busy(); }}, true);
+  const app = document.querySelector("[data-testid=stApp]");
+  let ran = false;  // the run this mark waits for has started
+  new MutationObserver(() => {{
+    const state = app.getAttribute("data-test-script-state");
+    if (state === "running") ran = true;
+    else if (state === "notRunning" && ran) {{ ran = false; clear(); }}
+  }}).observe(app, {{attributes: true, attributeFilter: ["data-test-script-state"]}});
+}})();
+</script>"""
 
 
 def _slug(text: str) -> str:
@@ -180,7 +215,7 @@ def _files(view: View) -> None:
 
 
 def render() -> None:
-    st.html(BUSY_CSS)
+    st.html(BUSY_CSS + BUSY_JS, unsafe_allow_javascript=True)
     session.prepare()
     session.sidebar()
     if session.big_run(session.current()[0]):
