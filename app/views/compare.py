@@ -34,8 +34,11 @@ WAITING = (
     "[data-test-script-state=running]))"
 )
 BUSY_CSS = f"""<style>
-{WAITING} [data-testid=stMainBlockContainer], [data-testid=stMain] [data-stale=true] {{
+{WAITING} [data-testid=stMainBlockContainer] {{
   opacity: 0.4 !important; transition: none !important;
+}}
+[data-testid=stMain] [data-stale=true] {{  /* Streamlit's own, delayed fade: the block's only */
+  opacity: 1 !important; transition: none !important;
 }}
 {WAITING} [data-testid=stMain]::before {{
   content: ""; position: fixed; top: 0; left: 0; right: 0; height: 4px; z-index: 1000100;
