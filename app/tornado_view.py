@@ -20,7 +20,7 @@ import streamlit as st
 
 import sim
 from app import charts, runner
-from app.export import FORMATS, MIME, chart_bytes
+from app.export_row import export_row
 from app.results import View
 from app.sensitivity_command import tornado_csv
 from app.tornado_chart import tornado_chart
@@ -130,26 +130,8 @@ def _words(t: sens.Tornado) -> str:
 
 
 def _exports(drawn: Drawn, stem: str) -> None:
-    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        for fmt in FORMATS:
-            st.download_button(
-                f"↓ {fmt.upper()}",
-                data=functools.partial(chart_bytes, drawn.spec, fmt),  # built when clicked
-                file_name=f"{stem}-tornado.{fmt}",
-                mime=MIME[fmt],
-                key=f"export-tornado-{fmt}",
-                on_click="ignore",
-                type="tertiary",
-            )
-        st.download_button(
-            "↓ CSV",
-            data=functools.partial(tornado_csv, drawn.tornado),
-            file_name=f"{stem}-tornado.csv",
-            mime="text/csv",
-            key="export-tornado-csv",
-            on_click="ignore",
-            type="tertiary",
-        )
+    csv = (functools.partial(tornado_csv, drawn.tornado), f"{stem}-tornado.csv")
+    export_row(drawn.spec, f"{stem}-tornado", "export-tornado", csv)
 
 
 def render(view: View, stem: str) -> None:

@@ -165,7 +165,9 @@ def test_a_typed_history_drives_compare_and_the_calculator(browser, server) -> N
         address = page.url
         assert "history=" in address
 
-        page.get_by_test_id("stSidebarNav").get_by_text("compare").click()  # the same session
+        # the same session; the navigation names the page (a fresh server's first request used
+        # to fall into Streamlit's pages-directory mode, which listed the file name, "compare")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
         page.wait_for_function(
             f"{IDLE} && document.querySelectorAll('[data-testid=stMetricValue]').length >= "
             f"{3 * len(RULES)}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
 import re
 
@@ -13,7 +12,7 @@ import sim
 from app import charts, controls, dispute_view, long_runs, results, runner, session, tornado_view
 from app.charts import CHART_TITLES
 from app.docs import LIMITS_SHORT
-from app.export import FORMATS, MIME, chart_bytes
+from app.export_row import export_row
 from app.results import Headline, View
 
 CHART_ORDER = ("stars", "jss", "win_prob", "earnings", "recovery", "ratings_needed")
@@ -133,19 +132,7 @@ def _differences(view: View) -> None:
 
 
 def _export_buttons(view: View, name: str) -> None:
-    stem = f"{_slug(view.name)}-{name}"
-    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        for fmt in FORMATS:
-            # a plain arrow, not a Material icon: 18 icon glyphs cost ~25 ms on every redraw
-            st.download_button(
-                f"↓ {fmt.upper()}",
-                data=functools.partial(chart_bytes, view.specs[name], fmt),  # built when clicked
-                file_name=f"{stem}.{fmt}",
-                mime=MIME[fmt],
-                key=f"export-{name}-{fmt}",
-                on_click="ignore",
-                type="tertiary",
-            )
+    export_row(view.specs[name], f"{_slug(view.name)}-{name}", f"export-{name}")
 
 
 def _draw(views: list[dict], name: str) -> None:

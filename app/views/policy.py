@@ -10,8 +10,8 @@ import re
 import streamlit as st
 
 import sim
-from app import files, policy_lab, runner, session
-from app.export import FORMATS, MIME, chart_bytes
+from app import policy_lab, runner, session
+from app.export_row import export_row
 from app.frontier_chart import (
     frontier_chart,
     not_plotted,
@@ -178,35 +178,8 @@ def _slug(text: str) -> str:
 
 def _exports(rows: list[RuleMeasures], chart, sc: sim.Scenario) -> None:
     stem = _slug(sc.name)
-    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        for fmt in FORMATS:
-            st.download_button(
-                f"↓ {fmt.upper()}",
-                data=functools.partial(chart_bytes, chart, fmt),  # built when clicked
-                file_name=f"{stem}-frontier.{fmt}",
-                mime=MIME[fmt],
-                key=f"lab-export-{fmt}",
-                on_click="ignore",
-                type="tertiary",
-            )
-        st.download_button(
-            "↓ CSV",
-            data=functools.partial(policy_csv, rows),
-            file_name=f"{stem}-policy.csv",
-            mime="text/csv",
-            key="lab-export-csv",
-            on_click="ignore",
-            type="tertiary",
-        )
-        st.download_button(
-            "↓ Scenario (TOML)",
-            data=functools.partial(files.scenario_toml, sc),
-            file_name=f"{stem}.toml",
-            mime="application/toml",
-            key="lab-export-toml",
-            on_click="ignore",
-            type="tertiary",
-        )
+    csv = (functools.partial(policy_csv, rows), f"{stem}-policy.csv")
+    export_row(chart, f"{stem}-frontier", "lab-export", csv)
 
 
 def render() -> None:
