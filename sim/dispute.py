@@ -8,7 +8,7 @@ recovers is the cost avoided. The expected value of reporting is then
 
     chance upheld x cost avoided  -  hours x her hourly rate
 
-stated as the three figures of every headline (`sim.metrics.three_figures`): the mean over
+stated as the three figures of every headline (`sim.headlines.three_figures`): the mean over
 futures with its 90% Monte Carlo interval, the 5-95% range over futures, and, when the scenario's
 assumption uncertainty is on, the 5-95% range over futures and assumptions. Both cases of a path
 share its assumption draw (the arms of one run), so the range over assumptions is that of the
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .engine import Plan, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
+from .headlines import path_points, three_figures
 from .market import HiringMarket
-from .metrics import path_points, three_figures
 from .parallel import balanced_chunk_paths, executor_workers, shipped_once
 from .platform_facts import REPORT_BUSINESS_DAYS, wait_weeks
 from .scenario import ExcludeFlaggedArm, KeepArm, Scenario

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +12,9 @@ import numpy as np
 from . import reputation
 from .assumptions import outside_ranges, ranges, varied
 from .design import capacity_bound
-from .draws import BLOCK
+from .headlines import path_points, recovery_figures, three_figures
 from .needed import ratings_needed_in_time, ratings_needed_today
+from .recovery import RecoveryClock
 from .scenario import Scenario
 
 __all__ = ["BAND_KEYS", "METRICS", "QUANTILES", "Accumulator", "Result"]
@@ -23,10 +23,8 @@ METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings", "top_rated"
 PAIRED_METRICS = ("stars", "jss", "win_prob", "active", "jobs", "earnings")
 QUANTILES = (5, 25, 50, 75, 95)  # percent
 BAND_KEYS = ("q05", "q25", "q50", "q75", "q95", "mean")
-RECOVERY_SHARE = 0.95  # recovered when the reference's win probability is 95% of the arm's
 WIN_PROB_BINS = 10_000  # bands of win_prob resolve 0.0001; its mean is exact to 1e-9
 FINE = 10**9
-Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 SMALL_BINS = 4  # histograms with at most this many bins count each value instead of bincount
 WEEK_BY_WEEK = 2048  # chunks of at least this many paths are counted one week at a time
 
@@ -309,178 +307,6 @@ class Accumulator:
             recovery=self.recovery,
             market=market_info,
         )
-
-
-class RecoveryClock:
-    """`weeks_to_recover` kept week by week, as the weeks come: three weeks per path instead of
-    every week's win probability of both arms (a (weeks, paths) array each, written once and
-    read once). `step` with each week's win probabilities in order, then `weeks`."""
-
-    def __init__(self, n: int):
-        self.first_short = np.full(n, -1, np.int64)  # -1: never short yet
-        self.first_back = np.full(n, -1, np.int64)  # after the first shortfall; -1: not yet
-        self.last_short = np.full(n, -1, np.int64)
-        self.ok = np.empty(n, bool)
-        self.short = np.empty(n, bool)
-        self.mask = np.empty(n, bool)
-        self.scratch = np.empty(n)
-        self.t = 0
-
-    def step(self, reference_q: np.ndarray, arm_q: np.ndarray) -> None:
-        """The next week's win probabilities of the reference and of the arm, (paths,)."""
-        t, ok, short, mask = self.t, self.ok, self.short, self.mask
-        np.multiply(arm_q, RECOVERY_SHARE, out=self.scratch)  # as weeks_to_recover: 0.95 * q
-        np.greater_equal(reference_q, self.scratch, out=ok)
-        np.logical_not(ok, out=short)
-        # back: in a week after the first shortfall (set in an earlier week: this week's new
-        # shortfalls are not ok), the first such week only
-        np.greater_equal(self.first_short, 0, out=mask)
-        np.logical_and(mask, ok, out=mask)
-        np.logical_and(mask, self.first_back < 0, out=mask)
-        np.copyto(self.first_back, t, where=mask)
-        np.less(self.first_short, 0, out=mask)
-        np.logical_and(mask, short, out=mask)
-        np.copyto(self.first_short, t, where=mask)
-        np.copyto(self.last_short, t, where=short)
-        self.t += 1
-
-    def weeks(self) -> np.ndarray:
-        """(2, paths): the first week back and the lasting week, as `weeks_to_recover` gives
-        them for the weeks stepped so far."""
-        never = self.first_short < 0
-        lasting = np.where(self.last_short < self.t - 1, self.last_short + 1, -1)
-        return np.stack([np.where(never, 0, self.first_back), np.where(never, 0, lasting)])
-
-
-def weeks_to_recover(reference_q: np.ndarray, arm_q: np.ndarray) -> np.ndarray:
-    """Per path, when the reference's win probability is back to 95% of the arm's: row 0 the
-    first week back, row 1 the lasting week (from then on it stays back to the horizon); -1 never.
-
-    Arrays are (weeks, paths); weeks are counted from today (week 0). A path that is never short
-    recovers at week 0 on both counts. "First back" is the first week after the first shortfall
-    (the first week the reference is below 95% of the arm) where it reaches 95% again: counting
-    from the first shortfall matters when an arm's rule acts late (a support queue), as both arms
-    are equal until then. "Lasting" is the week after the last shortfall, or never when the last
-    week is still short.
-    """
-    ok = reference_q >= RECOVERY_SHARE * arm_q
-    weeks = ok.shape[0]
-    short = ~ok
-    ever_short = short.any(axis=0)
-    first_short = np.where(ever_short, np.argmax(short, axis=0), weeks)
-    back = ok & (np.arange(weeks)[:, None] > first_short)
-    first_back = np.where(~ever_short, 0, np.where(back.any(axis=0), np.argmax(back, axis=0), -1))
-    last_short = weeks - 1 - np.argmax(short[::-1], axis=0)
-    lasting = np.where(~ever_short, 0, np.where(last_short < weeks - 1, last_short + 1, -1))
-    return np.stack([first_back, lasting])
-
-
-def path_points(sc: Scenario) -> np.ndarray | None:
-    """Each path's design point (block b of paths takes point b mod points); None when
-    uncertainty is off."""
-    if not sc.uncertainty.on:
-        return None
-    return (np.arange(sc.run.paths) // BLOCK) % sc.uncertainty.points
-
-
-def three_figures(d: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
-    """The headline figures of per-path values ``d``: the mean with its 90% Monte Carlo
-    interval ("ci90"); the 5-95% range across futures ("futures90"); and with ``points`` (each
-    path's design point: uncertainty on) the 5-95% range across futures and assumptions
-    ("assumptions90"; None with fixed assumptions). "p05" and "p95" are over every path.
-
-    With fixed assumptions the futures range is the paths' own 5th and 95th percentiles. With
-    uncertainty on it is the futures range within an assumption set: each design point's 5th
-    and 95th percentiles, averaged with its paths as weights; and the interval of the mean is
-    the cluster-robust one over design points (paths sharing a point are not independent).
-    """
-    mean = float(d.mean())
-    p05, p95 = _quantile(d, 0.05), _quantile(d, 0.95)
-    if points is None:
-        half = Z90 * float(d.std(ddof=1)) / math.sqrt(d.size) if d.size > 1 else math.nan
-        return {
-            "mean": mean,
-            "ci90": [mean - half, mean + half],
-            "p05": p05,
-            "p95": p95,
-            "futures90": [p05, p95],
-            "assumptions90": None,
-        }
-    held, groups = _groups(d, points)
-    sizes = np.array([g.size for g in groups], dtype=float)
-    lows, highs = _group_quantiles(groups, (0.05, 0.95))
-    means = np.array([g.mean() for g in groups])
-    share = sizes / sizes.sum()
-    k = held.size
-    if k > 1:  # cluster-robust variance of the mean, clusters = design points
-        var = k / (k - 1) * float(np.sum((share * (means - mean)) ** 2))
-        half = Z90 * math.sqrt(var)
-    else:
-        half = math.nan
-    return {
-        "mean": mean,
-        "ci90": [mean - half, mean + half],
-        "p05": p05,
-        "p95": p95,
-        "futures90": [float(share @ lows), float(share @ highs)],
-        "assumptions90": [p05, p95],
-    }
-
-
-def recovery_figures(w: np.ndarray, points: np.ndarray | None) -> dict[str, Any]:
-    """Weeks to recover per path (-1: not within the horizon) as headline figures: the median
-    week (None: most futures are not back within the horizon) and the share not back; with
-    ``points`` (uncertainty on) "assumptions90", the 5-95% range of both over the design points
-    (each point's own median and share: how far the typical future's recovery moves with the
-    assumptions; a None end is "not within the horizon"). None with fixed assumptions."""
-
-    def figures(x: np.ndarray) -> tuple[float | None, float]:
-        median = _quantile(x, 0.5)
-        return (median if math.isfinite(median) else None), float(np.mean(np.isinf(x)))
-
-    w = w.astype(float)
-    w[w < 0] = np.inf
-    median, never = figures(w)
-    out: dict[str, Any] = {"median": median, "share_not_recovered": never, "assumptions90": None}
-    if points is not None:
-        _, groups = _groups(w, points)
-        medians = _group_quantiles(groups, (0.5,))[0]  # inf: most not back
-        shares = np.array([np.count_nonzero(np.isinf(g)) / g.size for g in groups])
-        lo, hi = _quantile(medians, 0.05), _quantile(medians, 0.95)
-        out["assumptions90"] = {
-            "median": [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None],
-            "share_not_recovered": [_quantile(shares, 0.05), _quantile(shares, 0.95)],
-        }
-    return out
-
-
-def _quantile(x: np.ndarray, q: float) -> float:
-    return float(np.quantile(x, q, method="inverted_cdf"))
-
-
-def _groups(x: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The design points held and each one's values of ``x``, in their order in ``x`` (a
-    group's mean sums in that order)."""
-    order = np.argsort(points, kind="stable")
-    held, starts = np.unique(points[order], return_index=True)
-    return held, np.split(x[order], starts[1:])
-
-
-def _group_quantiles(groups: list[np.ndarray], qs: tuple[float, ...]) -> list[np.ndarray]:
-    """`_quantile` of each group at each q: the order statistic numpy's inverted CDF picks,
-    found by asking it for the index in a group of that size (the same rule, exactly)."""
-    ordered = [np.sort(g) for g in groups]
-    out = []
-    for q in qs:
-        at = {n: _order_statistic(n, q) for n in {g.size for g in ordered}}
-        out.append(np.array([float(g[at[g.size]]) for g in ordered]))
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _order_statistic(n: int, q: float) -> int:
-    """The index in a sorted array of n values whose value `_quantile` at q returns."""
-    return int(np.quantile(np.arange(n), q, method="inverted_cdf"))
 
 
 def _clean(x: Any) -> Any:

@@ -17,7 +17,7 @@ blocks of 256 paths (docs: /work/notes/policy-interface.md, issue 16):
 
 Intervals. Paths of one block share random numbers, so the block, not the path, is the unit of
 independence (with assumption uncertainty on, every block of a design point shares its
-assumptions: the cluster is then the design point, as in `sim.metrics.three_figures`).
+assumptions: the cluster is then the design point, as in `sim.headlines.three_figures`).
 Protection, signal lost, harm, gain and hired quality are ratios of sums (a mean over paths is
 the ratio with a denominator of one per path). Their intervals use the cluster-robust
 (linearised) variance of a ratio, the estimator `three_figures` uses for a mean over design
@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .metrics import path_points
+from .headlines import path_points
 from .policy_types import PolicyRun, RuleMeasures
 
 __all__ = [

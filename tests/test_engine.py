@@ -232,7 +232,7 @@ def test_run_overrides_are_validated(reference):
 
 
 def test_weeks_to_recover_counts_from_the_first_shortfall():
-    from sim.metrics import weeks_to_recover
+    from sim.recovery import weeks_to_recover
 
     ref = np.array([[1.0, 1.0, 1.0], [1.0, 0.5, 0.5], [1.0, 0.5, 0.5], [1.0, 1.0, 0.5]])
     arm = np.ones_like(ref)
@@ -242,7 +242,7 @@ def test_weeks_to_recover_counts_from_the_first_shortfall():
 
 def test_lasting_recovery_waits_for_the_last_shortfall():
     """Finding 5 of issue 11: a path back for a week and short again has not recovered."""
-    from sim.metrics import weeks_to_recover
+    from sim.recovery import weeks_to_recover
 
     # weeks down, paths across: never short; short, back, short, back for good; back at week 2
     # then short in the last week (never lasting); short only in week 0 (a late rule)

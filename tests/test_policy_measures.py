@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.metrics import Z90, three_figures
+from sim.headlines import Z90, three_figures
 from sim.policy_measures import (
     BOOTSTRAP_SPAWN_KEY,
     clusters_of,

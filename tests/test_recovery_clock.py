@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.metrics import RECOVERY_SHARE, RecoveryClock, weeks_to_recover
+from sim.recovery import RECOVERY_SHARE, RecoveryClock, weeks_to_recover
 
 # win probabilities on a coarse grid, so that ties and shortfalls at exactly 95% are common
 Q = st.sampled_from([0.0, 0.019, 0.02, 0.0475, 0.05, 0.1, 0.5, 1.0])

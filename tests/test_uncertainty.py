@@ -239,7 +239,7 @@ def test_the_reference_case_holds_three_nested_figures():
 def test_three_figures_from_hand_made_paths():
     points = np.repeat([0, 1], 100)
     d = np.concatenate([np.arange(100.0), np.arange(100.0) + 1000.0])
-    f = sim.metrics.three_figures(d, points)
+    f = sim.headlines.three_figures(d, points)
     assert f["futures90"] == [504.0, 594.0]  # each point's own 5-95%, averaged
     assert f["assumptions90"] == [f["p05"], f["p95"]] == [9.0, 1089.0]
     assert f["ci90"][1] - f["ci90"][0] == pytest.approx(2 * 1.6448536269514722 * 500.0)  # clusters
@@ -292,7 +292,7 @@ def test_repsim_run_uncertainty_writes_the_three_figures(tmp_path):
 def test_recovery_figures_give_each_design_points_median_and_share_range() -> None:
     """The recovery's range over the assumptions is the 5-95% range of each design point's own
     median week and share not back, worked by hand; None with fixed assumptions."""
-    from sim.metrics import recovery_figures
+    from sim.headlines import recovery_figures
 
     # 20 points of 10 paths: point k recovers in week k on 6 paths, never (-1) on 4
     w = np.concatenate([np.array([k] * 6 + [-1] * 4) for k in range(20)])
