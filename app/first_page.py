@@ -4,7 +4,8 @@ A new session's address without settings shows the dashboard's default scenario 
 line's, else the reference case) at today's date: the same canonical TOML, so the same run and
 the same page pieces, for everybody. app/serve.py calls `prepare_in_background` when the server
 has started: the run goes into the page's own server-wide cache (`session.view_for`, the same
-entry a session would fill), and the worker pools start with it. A crowd's first pages are then
+entry a session would fill), and the worker pools start with it (the idle pool too, which
+simulates the next notch ahead: app/prefetch.py). A crowd's first pages are then
 drawn without a run each (the first visitor no longer pays for the pools' start nor for the run),
 and every other page still runs as before. Nothing is hidden: a session asking for the default
 page before the run has finished waits for that same run (the cache computes a key once).
@@ -16,7 +17,7 @@ import logging
 import threading
 
 import sim
-from app import controls, runner, session
+from app import controls, prefetch, runner, session
 
 __all__ = ["default_toml", "prepare", "prepare_in_background"]
 
@@ -38,6 +39,7 @@ def prepare(argv: list[str] | None = None) -> bool:
     if runner.cells(sc) > runner.BIG_CELLS or runner.budget_problems(sc):
         return False
     session.view_for(toml)
+    prefetch.start()  # the idle pool's workers, for the first notch a visitor steps
     return True
 
 

@@ -15,7 +15,15 @@ from app import dates, files, runner
 from app.charts import build_specs
 from sim.needed import ratings_needed_in_time, ratings_needed_today
 
-__all__ = ["RUNS", "Headline", "View", "compute_view", "headline", "view_of"]
+__all__ = [
+    "RUNS",
+    "Headline",
+    "View",
+    "compute_view",
+    "compute_view_alone",
+    "headline",
+    "view_of",
+]
 
 RUNS = {"count": 0}  # simulations run in this process: one per distinct scenario, thanks to caching
 
@@ -82,6 +90,13 @@ def compute_view(toml: str) -> View:
     beside = _beside.submit(_scenario_figures, sc)  # while the run goes on
     result = run_in_parallel(sc)
     return view_of(toml, sc, result, win_prob_now=beside.result())
+
+
+def compute_view_alone(toml: str) -> View:
+    """`compute_view` in this process alone, for a worker process (app/prefetch.py): the same
+    View, to the bit, since a run's result does not depend on how its paths are split."""
+    sc = sim.loads_scenario(toml, "settings")
+    return view_of(toml, sc, sim.run(sc))
 
 
 def view_of(

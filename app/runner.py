@@ -49,6 +49,7 @@ __all__ = [
     "broken",
     "budget_problems",
     "cells",
+    "on_idle",
     "on_pool",
     "run",
     "watching",
@@ -115,8 +116,30 @@ def _yield_cpu() -> None:
         os.nice(BIG_NICE)
 
 
+def _idle_then_warm_up() -> None:
+    """The idle pool's workers run only on CPU time nothing else wants (Linux SCHED_IDLE; where
+    that is refused, the lowest nice): what they simulate ahead (app/prefetch.py) never slows
+    a run that a page waits for, nor anything else on the machine."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(19)
+    from app import results  # its first import, and a first View, are also slow (~1 s)
+
+    results.compute_view_alone(sim.dumps_scenario(sim.with_run(sim.Scenario(), paths=256)))
+
+
+POOLS = {  # kind: (workers, initializer)
+    "small": lambda: (WORKERS, _warm_up),
+    "big": lambda: (1, _yield_cpu),
+    "idle": lambda: (WORKERS, _idle_then_warm_up),
+}
+
+
 def pool(kind: str) -> HealingPool | None:
-    """The `small` or `big` pool, started on first use; None where processes cannot start."""
+    """The `small`, `big` or `idle` pool, started on first use; None where processes cannot
+    start."""
     if WORKERS < 2:
         return None
     with _lock:
@@ -126,7 +149,7 @@ def pool(kind: str) -> HealingPool | None:
                 ctx.set_forkserver_preload(["sim", "app._die_with_parent"])
             except (OSError, ValueError):
                 return None
-            workers, warm = (WORKERS, _warm_up) if kind == "small" else (1, _yield_cpu)
+            workers, warm = POOLS[kind]()
             _pools[kind] = HealingPool(workers, mp_context=ctx, initializer=warm)
         return _pools[kind]
 
@@ -288,3 +311,13 @@ def on_pool(fn: Callable[[Executor | None], T], size: int = 0) -> T:
     if small is None:
         return fn(None)
     return _owners.submit(small.call, fn).result()
+
+
+def on_idle(fn: Callable[..., T], *args: Any) -> Future[T] | None:
+    """``fn(*args)`` in one of the idle pool's worker processes, which run only on CPU time
+    nothing else wants: its future, or None where there is no such pool."""
+    idle = pool("idle")
+    if idle is None:
+        return None
+    # processes are started from the pools' long-lived threads (see `_owners`)
+    return _owners.submit(idle.call, lambda ex: ex.submit(fn, *args)).result()

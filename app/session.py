@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import re
 import sys
 from pathlib import Path
@@ -13,8 +14,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import sim
-from app import controls, dispute_query, results, runner
-from app.controls import CONTROLS, PRESETS, SECTIONS, Base, Control
+from app import controls, dispute_query, prefetch, results, runner
+from app.controls import BY_KEY, CONTROLS, PRESETS, SECTIONS, Base, Control
 
 __all__ = [
     "current",
@@ -33,6 +34,9 @@ FIGURES = "repsim-figures"  # the Compare page's fragment: what a control's chan
 KEY = "repsim"  # session_state: {"base": Base, "overrides": {key: value}, "notices": [...]}
 W = "w:"  # prefix of widget keys; the rest is the control's key
 PRESET = "w:preset"
+LAST_STEP = "repsim-last-step"  # session_state: (key, before, after) of the last control changed
+SEEN = "repsim-seen"  # session_state: the TOML of the last SEEN_KEPT runs shown
+SEEN_KEPT = 24  # as many as the server's cache of views holds (`_cached_view`)
 UPLOADED = "(uploaded scenario)"
 MAX_UPLOAD = 256 * 1024  # bytes; scenario files are a few KB
 ADVANCED = ("Advanced: hiring model", "Advanced: market and feedback")
@@ -201,16 +205,23 @@ def view_for(toml: str) -> results.View:
     problems = runner.budget_problems(sim.loads_scenario(toml, "settings"))
     if problems:
         raise sim.ScenarioError(problems)
-    return _cached_view(toml)
+    view = _cached_view(toml)
+    shown = st.session_state.setdefault(SEEN, [])  # for step_ahead: not simulated again
+    if toml not in shown:
+        shown.append(toml)
+        del shown[:-SEEN_KEPT]
+    return view
 
 
 # A View holds no per-path arrays: at most 12 arms x 6 metrics x 520 weeks of bands (and the
 # chart specs built from them), a few MB, and its TOML is at most controls.MAX_PACKED; so this
 # cache is bounded in bytes as well as entries (about 24 x 5 MB at the very worst).
-@st.cache_data(max_entries=24, show_spinner=False)
+@st.cache_data(max_entries=SEEN_KEPT, show_spinner=False)
 def _cached_view(toml: str) -> results.View:
-    """One run per distinct scenario: keyed on the canonical TOML, so equal settings share it."""
-    return results.compute_view(toml)
+    """One run per distinct scenario: keyed on the canonical TOML, so equal settings share it;
+    settings simulated ahead (app/prefetch.py) are taken from there."""
+    view = prefetch.take(toml)
+    return view if view is not None else results.compute_view(toml)
 
 
 # -- sidebar ------------------------------------------------------------------------------
@@ -252,11 +263,14 @@ def big_run(sc: sim.Scenario | None) -> bool:
     return sc is not None and runner.cells(sc) > runner.BIG_CELLS
 
 
-def _changed() -> None:
+def _changed(key: str) -> None:
     """A control changed: rerun only the page's figures, not the sidebar that holds it (its
     widgets are as the browser shows them already); the whole page for a big run, or when the
     last run drew no figures' fragment."""
+    before = state()["overrides"].get(key, base_defaults().get(key))
     pull_widgets()
+    after = state()["overrides"].get(key, base_defaults().get(key))
+    st.session_state[LAST_STEP] = (key, before, after)
     if big_run(current()[0]):
         return
     try:
@@ -265,10 +279,49 @@ def _changed() -> None:
         return
 
 
+def step_ahead() -> None:
+    """After a numeric control's change, simulate ahead (app/prefetch.py) the settings one notch
+    further in the same direction, then one notch back (unless it came from there): where a
+    person stepping it goes next."""
+    last = st.session_state.pop(LAST_STEP, None)  # once per change
+    if last is None or not prefetch.enabled():
+        return
+    key, before, after = last
+    c = BY_KEY[key]
+    if c.step is None or not _numbers(before, after) or before == after:
+        return
+    lo, hi = _bounds(c, after)
+    sign = 1 if after > before else -1
+    tomls = []
+    for value in (after + sign * c.step, after - sign * c.step):
+        # one notch back is where it came from after a one-notch step: cached already
+        if lo <= value <= hi and not math.isclose(value, before):
+            toml = _settings_toml({**state()["overrides"], key: controls.norm(value, c)})
+            if toml is not None and toml not in st.session_state.get(SEEN, ()):
+                tomls.append(toml)
+    prefetch.ahead(tomls)
+
+
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _settings_toml(overrides: dict[str, Any]) -> str | None:
+    """The canonical TOML the page would run for these overrides (as `current` builds it), if
+    they make a scenario small enough to simulate ahead."""
+    d = base_defaults()
+    overrides = {k: v for k, v in overrides.items() if v != d.get(k)}
+    try:
+        sc = sim.with_today(controls.build_scenario(base_scenario(), overrides))
+    except sim.ScenarioError:
+        return None
+    return sim.dumps_scenario(sc) if prefetch.wanted(sc) else None
+
+
 def _widget(c: Control, value: Any, options: tuple[Any, ...]) -> None:
     _seed(c, value, options)
     key, label, help_ = W + c.key, c.label, c.help
-    on = {"on_change": _changed}
+    on = {"on_change": _changed, "args": (c.key,)}
     if c.kind == "multiselect":
         st.multiselect(label, options, key=key, help=help_, **on)
     elif c.kind == "select":

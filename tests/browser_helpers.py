@@ -55,16 +55,21 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def streamlit_server(log: Path, timeout: float = 60.0) -> Iterator[str]:
+def streamlit_server(log: Path, timeout: float = 60.0, prefetch: bool = True) -> Iterator[str]:
     """`streamlit run app/serve.py` (what `make app` runs) on a free port; yields its base URL,
-    stops it afterwards."""
-    with streamlit_process(log, timeout) as (url, _):
+    stops it afterwards. ``prefetch``: whether it simulates the next notch ahead
+    (app/prefetch.py), as it does unless told otherwise."""
+    with streamlit_process(log, timeout, prefetch) as (url, _):
         yield url
 
 
 @contextlib.contextmanager
-def streamlit_process(log: Path, timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+def streamlit_process(
+    log: Path, timeout: float = 60.0, prefetch: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit_server`, yielding the server's process as well as its base URL."""
+    # this test process has it off (conftest.py); the server runs as it would anywhere
+    env = {**os.environ, "REPSIM_PREFETCH": "1" if prefetch else "0"}
     port = _free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app/serve.py",
@@ -73,7 +78,7 @@ def streamlit_process(log: Path, timeout: float = 60.0) -> Iterator[tuple[str, s
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

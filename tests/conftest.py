@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server, unavailable
 from helpers import REFERENCE
 
 import sim
+
+# In-process page tests (AppTest) do not simulate the next notch ahead on an idle pool of their
+# own: tests/test_prefetch.py turns it on where it is the subject. Dashboard servers started by
+# the browser tests have it on, as anywhere else (browser_helpers.streamlit_process).
+os.environ["REPSIM_PREFETCH"] = "0"
 
 
 @pytest.fixture

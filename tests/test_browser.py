@@ -19,6 +19,7 @@ from browser_helpers import (
     IDLE,
     ROOT,
     metrics,
+    streamlit_server,
     svg_of,
     wait_idle,
 )
@@ -290,20 +291,47 @@ def _figures(series: list[dict[str, float | None]]) -> dict[str, object]:
     return out
 
 
-def test_slider_to_redraw_time_at_full_size(page, server) -> None:
+def test_slider_to_redraw_time_at_full_size(page, server, browser, tmp_path) -> None:
     """At the default 10,000 paths x 104 weeks, on a quiet machine and with one core kept busy
     by another process; reported in /tmp/repsim-redraw.json, not asserted (the CPUs are shared).
 
-    Each change is a new scenario and one recomputation, with a pause between changes as a person
-    reading the figures would take; the clock (CLOCK) runs in the page from the key press to the
-    first paint of the redrawn page, and also notes when the page first shows the old figures
-    as stale (greyed) and Streamlit's running indicator. The first change after loading is slower
-    (the browser's first garbage collection and first-time work on the page land on it): it is
-    reported on its own. Quiet: 22 to 36 hours per week on a contract; loaded: 89% down to 75%
-    five-star work, every one a scenario not yet computed. Each change notes the load average,
-    since the machine is shared.
+    Measured two ways. *Stepping*: the server as it is served, which simulates the next notch
+    ahead on idle CPU time while the page is read (app/prefetch.py). *Cold*: a server with that
+    off (REPSIM_PREFETCH=0), so that every change is one run from the start, as it is for a jump
+    to settings not visited. In both, every change is to settings not shown before, one notch at
+    a time, with a pause between changes as a person reading the figures would take; the clock
+    (CLOCK) runs in the page from the key press to the first paint of the redrawn page, and also
+    notes when the page first shows the old figures greyed and the running bar. The first change
+    after loading is slower (the browser's first garbage collection and first-time work on the
+    page land on it): it is reported on its own. Quiet: 22 to 36 hours per week on a contract;
+    loaded: 89% down to 75% five-star work (its first change is cold in both: nothing is
+    simulated ahead for a control not moved yet). Each change notes the load average, since the
+    machine is shared.
     """
-    open_app(page, server + "/")
+    stepping = _timed(page, server)
+    with streamlit_server(tmp_path / "cold.log", prefetch=False) as cold_server:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            cold_page = context.new_page()
+            cold_page.errors = []
+            cold_page.on("pageerror", lambda e: cold_page.errors.append(str(e)))
+            cold = _timed(cold_page, cold_server)
+        finally:
+            context.close()
+    report = {
+        "paths": 10_000,
+        "weeks": 104,
+        "pause_between_changes_seconds": PAUSE_MS / 1000,
+        "stepping": stepping,
+        "cold": cold,
+    }
+    TIMINGS.write_text(json.dumps(report, indent=2))
+    print(f"\nslider change to redraw at 10,000 paths x 104 weeks: {json.dumps(report)}")
+
+
+def _timed(page, url: str) -> dict[str, object]:
+    """The first change, a quiet series and a series with one core kept busy."""
+    open_app(page, url + "/")
     assert "10,000 futures × 104 weeks" in footer(page)
     first = _series(page, HOURS, "ArrowRight", 1)[0]
     quiet = _series(page, HOURS, "ArrowRight", CHANGES)
@@ -315,16 +343,11 @@ def test_slider_to_redraw_time_at_full_size(page, server) -> None:
         busy.terminate()
         busy.wait(timeout=10)
     no_exception(page)
-    report = {
-        "paths": 10_000,
-        "weeks": 104,
-        "pause_between_changes_seconds": PAUSE_MS / 1000,
+    return {
         "first_change_seconds": round(first["painted"], 3),
         "quiet": _figures(quiet),
         "one_core_busy": _figures(loaded),
     }
-    TIMINGS.write_text(json.dumps(report, indent=2))
-    print(f"\nslider change to redraw at 10,000 paths x 104 weeks: {json.dumps(report)}")
 
 
 @pytest.mark.parametrize("width", sorted(SCREENSHOTS))

@@ -91,9 +91,13 @@ def pool_workers(server: Any) -> list[psutil.Process]:
 
 
 def nice(process: psutil.Process) -> int | None:
+    """A worker's nice value; None for the idle pool's (app/prefetch.py), which run only on
+    CPU time nothing else wants (SCHED_IDLE), or for a worker gone."""
     try:
+        if os.sched_getscheduler(process.pid) == os.SCHED_IDLE:
+            return None
         return process.nice()
-    except psutil.Error:
+    except (psutil.Error, OSError):
         return None
 
 
@@ -104,11 +108,13 @@ def cpu_split(server: Any) -> dict[str, float]:
     main = psutil.Process(server.pid)
     workers = pool_workers(server)
     small = [p for p in workers if nice(p) == main.nice()]  # the big pool's runs at nice +10
+    big = [p for p in workers if p not in small and nice(p) is not None]
     t = psutil.cpu_times()
     return {
         "server": cpu_seconds([main]),
         "small_pool": cpu_seconds(small),
-        "big_pool": cpu_seconds([p for p in workers if p not in small]),
+        "big_pool": cpu_seconds(big),
+        "idle_pool": cpu_seconds([p for p in workers if p not in small and p not in big]),
         "chromium": cpu_seconds(chromium),
         "machine": t.user + t.nice + t.system + t.irq + t.softirq + t.steal,
     }

@@ -257,6 +257,7 @@ def _figures() -> None:
         f"{view.paths:,} futures × {view.weeks} weeks · seed {view.seed} · "
         f"scenario sha256 `{view.sha256[:16]}`"
     )
+    session.step_ahead()  # the next notch, simulated on idle CPU while this page is read
 
 
 figures = st.fragment(_figures, key=session.FIGURES)
