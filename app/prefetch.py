@@ -78,14 +78,17 @@ def _start(tomls: tuple[str, ...]) -> None:
         for toml in tomls:
             if toml in _ahead:
                 _ahead.move_to_end(toml)
-                continue
-            future = runner.on_idle(results.compute_view_alone, toml)
-            if future is None:  # no worker processes here
-                return
+        todo = [toml for toml in tomls if toml not in _ahead]
+    # handed over without the lock: a page's `take` never waits for a pool to start
+    for toml in todo:
+        future = runner.on_idle(results.compute_view_alone, toml)
+        if future is None:  # no worker processes here
+            return
+        with _lock:
             PREFETCHED["count"] += 1
             _ahead[toml] = future
-        while len(_ahead) > KEEP:
-            _ahead.popitem(last=False)[1].cancel()
+            while len(_ahead) > KEEP:
+                _ahead.popitem(last=False)[1].cancel()
 
 
 def take(toml: str) -> results.View | None:

@@ -1,4 +1,4 @@
-"""Where the dashboard's runs happen: a per-session budget, and two self-healing worker pools.
+"""Where the dashboard's runs happen: a per-session budget, and three self-healing worker pools.
 
 Design (issue 15, finding 4): runs are sorted by size. A run up to `BIG_CELLS` arm-path-weeks
 (the default page is 2 million) goes to the *small* pool of `WORKERS` warm processes; a larger
@@ -9,7 +9,9 @@ queues ahead of another session's default page, which keeps the small pool to it
 a fair queue over one pool was the alternative, but a chunk already running cannot be preempted,
 so a small run would still wait for the big run's chunks in flight. Nothing larger than the
 session budget (`BUDGET_CELLS`, `BUDGET_BYTES`) is run at all, whatever its source: widgets, URL
-or upload.
+or upload. A third, *idle* pool of `WORKERS` processes runs only on CPU time nothing else wants
+(Linux SCHED_IDLE): the settings one notch away, simulated ahead while a page is read
+(`on_idle`, app/prefetch.py).
 
 A big run reports its progress and can be stopped: `run` takes a `Ticket` (paths done, a
 cancel that drops the chunks not yet started), which app/long_runs.py shows as a progress bar
