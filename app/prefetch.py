@@ -43,9 +43,9 @@ def enabled() -> bool:
 
 
 def start() -> None:
-    """Start the idle pool's workers now (their start and first run take about a second), so
-    that the first notch simulated ahead is not waiting for them; the server calls this when it
-    has started (app/first_page.py)."""
+    """Start the idle pool's workers now (each starts with a full-size run, which takes a
+    second or two), so that the first notch a visitor steps is not waiting for them; the
+    server calls this when it has started (app/first_page.py)."""
     if enabled():
         _handing.submit(_start_workers)
 
