@@ -5,6 +5,7 @@ Public API (DESIGN.md): `Scenario`, `load_scenario`, `save_scenario`, `run`, `Re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
@@ -12,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .engine import BLOCK, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
 from .market import HiringMarket
 from .metrics import Accumulator, Result
-from .parallel import balanced_chunk_paths, executor_workers, shipped_once
+from .parallel import balanced_chunk_paths, executor_workers, parts_in_order
 from .scenario import (
     Scenario,
     ScenarioError,
@@ -90,25 +91,20 @@ def run(
         workers = executor_workers(executor) if workers is None else workers
         size = balanced_chunk_paths(sc.run.paths, size, workers or 1)
     chunks = list(iter_chunks(sc.run.paths, size))
+    acc = Accumulator(sc, plan.net)
     if executor is None:
-        acc = Accumulator(sc, plan.net)
         for first, n in chunks:
             _simulate_chunk(plan, market, acc, first, n)
             if progress is not None:
                 progress(first + n, sc.run.paths)
     else:
-        acc = Accumulator(sc, plan.net)
-        done = 0
         # the market goes with each chunk: a worker would otherwise build it again (~65 ms);
         # Dask gets it once
-        shipped = shipped_once(executor, market)
-        futures = [executor.submit(simulate_paths, sc, first, n, shipped) for first, n in chunks]
-        while futures:  # merged in path order, each part dropped once merged (bounded memory)
-            part = futures.pop(0).result()
-            acc.merge(part)
-            done += part.paths_held
+        task = functools.partial(simulate_paths, sc)
+        for first, n, part in parts_in_order(executor, task, chunks, market):
+            acc.merge(part)  # in path order, each part dropped once merged (bounded memory)
             if progress is not None:
-                progress(done, sc.run.paths)
+                progress(first + n, sc.run.paths)
     info = {
         "market_mean_stars": market.market_mean,
         "outside_utility": market.outside_utility,

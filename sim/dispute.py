@@ -17,6 +17,7 @@ difference, not of two independent draws.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -25,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Plan, chunk_draws, iter_chunks, make_plan, market_for, simulate_arms
+from .engine import Plan, chunk_draws, make_plan, market_for, simulate_arms
 from .headlines import path_points, three_figures
 from .market import HiringMarket
-from .parallel import balanced_chunk_paths, executor_workers, shipped_once
+from .parallel import chunks_for, parts_in_order
 from .platform_facts import REPORT_BUSINESS_DAYS, wait_weeks
 from .scenario import ExcludeFlaggedArm, KeepArm, Scenario
 
@@ -185,25 +186,16 @@ def simulate_avoided(
     dsc = dispute_scenario(sc, wait)
     plan = make_plan(dsc)
     market = market_for(plan)
-    size = dsc.run.chunk_paths
-    if executor is not None:
-        size = balanced_chunk_paths(dsc.run.paths, size, executor_workers(executor) or 1)
-    chunks = list(iter_chunks(dsc.run.paths, size))
+    chunks = chunks_for(dsc.run.paths, dsc.run.chunk_paths, executor)
     contract_weeks = np.zeros((len(hs), dsc.run.paths), np.int64)  # removed minus stays
     if executor is None:
-        for first, n in chunks:
-            contract_weeks[:, first : first + n] = _avoided_weeks(plan, market, hs, first, n)
-            if progress is not None:
-                progress(first + n, dsc.run.paths)
+        done = ((first, n, _avoided_weeks(plan, market, hs, first, n)) for first, n in chunks)
     else:
-        shipped = shipped_once(executor, market)
-        futures = [
-            executor.submit(avoided_paths, dsc, hs, first, n, shipped) for first, n in chunks
-        ]
-        for (first, n), future in zip(chunks, futures, strict=True):
-            contract_weeks[:, first : first + n] = future.result()
-            if progress is not None:
-                progress(first + n, dsc.run.paths)
+        done = parts_in_order(executor, functools.partial(avoided_paths, dsc, hs), chunks, market)
+    for first, n, part in done:
+        contract_weeks[:, first : first + n] = part
+        if progress is not None:
+            progress(first + n, dsc.run.paths)
     values = contract_weeks.astype(float) * plan.net
     return Avoided(wait, hs, dsc.run.paths, dsc.run.seed, values, path_points(dsc))
 

@@ -1,14 +1,22 @@
-"""Chunks balanced across an executor's workers: how many workers an executor has, and the chunk
-size that gives each of them the same number of equal chunks."""
+"""Chunks balanced across an executor's workers: how many workers an executor has, the chunk
+size that gives each of them the same number of equal chunks, and the chunks' results in path
+order (`parts_in_order`, shared by `sim.run`, the policy lab's run and the dispute's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
 
-from .draws import BLOCK
+from .draws import BLOCK, iter_chunks
 
-__all__ = ["balanced_chunk_paths", "executor_workers", "shipped_once"]
+__all__ = [
+    "balanced_chunk_paths",
+    "chunks_for",
+    "executor_workers",
+    "parts_in_order",
+    "shipped_once",
+]
 
 
 def executor_workers(executor: Executor) -> int | None:
@@ -53,3 +61,24 @@ def shipped_once(executor: Executor, value: Any) -> Any:
     if scatter is None:
         return value
     return scatter(value, broadcast=True, hash=False)
+
+
+def chunks_for(paths: int, chunk_paths: int, executor: Executor | None) -> list[tuple[int, int]]:
+    """(first path, paths) of each chunk of a run: ``chunk_paths`` each, or, on ``executor``,
+    balanced across its workers (`balanced_chunk_paths`)."""
+    if executor is not None:
+        chunk_paths = balanced_chunk_paths(paths, chunk_paths, executor_workers(executor) or 1)
+    return list(iter_chunks(paths, chunk_paths))
+
+
+def parts_in_order(
+    executor: Executor, task: Callable[..., Any], chunks: list[tuple[int, int]], shared: Any
+) -> Iterator[tuple[int, int, Any]]:
+    """(first, n, ``task(first, n, shared)``) for each chunk, in path order, computed on
+    ``executor``: ``shared`` (the run's market) is shipped once (`shipped_once`), and each part
+    is dropped from here once it is handed over, so that memory stays bounded by the parts not
+    yet merged."""
+    shipped = shipped_once(executor, shared)
+    futures = [executor.submit(task, first, n, shipped) for first, n in chunks]
+    for first, n in chunks:
+        yield first, n, futures.pop(0).result()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from concurrent.futures import Executor
 
 import numpy as np
 
-from .draws import BLOCK, chunk_draws, iter_chunks
+from .draws import BLOCK, chunk_draws
 from .engine import ArmKernel, _round_stars, kernel_groups, market_for
 from .market import HiringMarket
-from .parallel import balanced_chunk_paths, executor_workers, shipped_once
+from .parallel import chunks_for, parts_in_order
 from .plan import Plan, make_plan
 from .policy_types import ArmOutcome, PolicyRun
 from .population_engine import population_plan
@@ -119,25 +120,17 @@ def policy_run(
     if chunk_paths is not None and (chunk_paths < BLOCK or chunk_paths % BLOCK):
         raise ValueError(f"chunk_paths: must be a positive multiple of {BLOCK} (got {chunk_paths})")
     paths = sc.run.paths
-    size = chunk_paths or sc.run.chunk_paths
-    if executor is not None:
-        size = balanced_chunk_paths(paths, size, executor_workers(executor) or 1)
-    chunks = list(iter_chunks(paths, size))
+    chunks = chunks_for(paths, chunk_paths or sc.run.chunk_paths, executor)
+    task = functools.partial(policy_paths, sc)
     parts: list[dict[str, dict[str, np.ndarray]]] = []
     if executor is None:
-        for first, n in chunks:
-            parts.append(policy_paths(sc, first, n, market))
-            if progress is not None:
-                progress(first + n, paths)
+        done = ((first, n, task(first, n, market)) for first, n in chunks)
     else:
-        shipped = shipped_once(executor, market)
-        futures = [executor.submit(policy_paths, sc, first, n, shipped) for first, n in chunks]
-        done = 0
-        for (_, n), future in zip(chunks, futures, strict=True):
-            parts.append(future.result())
-            done += n
-            if progress is not None:
-                progress(done, paths)
+        done = parts_in_order(executor, task, chunks, market)
+    for first, n, part in done:
+        parts.append(part)
+        if progress is not None:
+            progress(first + n, paths)
     kind = np.concatenate([p[""]["kind"] for p in parts])
     outcomes = {}
     for arm in sc.arms:

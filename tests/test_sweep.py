@@ -251,7 +251,7 @@ class Recording(ThreadPoolExecutor):
         self.sizes: list[int] = []
 
     def submit(self, fn, /, *args, **kwargs):
-        self.sizes.append(args[2])  # simulate_paths(sc, first, n, market)
+        self.sizes.append(args[-2])  # a chunk task takes (..., first, n, market)
         return super().submit(fn, *args, **kwargs)
 
 
